@@ -1,0 +1,1 @@
+"""coil stage package."""
