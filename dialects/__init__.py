@@ -2,6 +2,8 @@
 
 from coil.mlir import ir
 
+from . import builders
+
 from .ops import (
     int_list,
     region_args,
@@ -24,6 +26,7 @@ from .ops import (
     ReductionOp,
     ReuseOp,
     StoreOp,
+    TorchObjectAttr,
     ViewOp,
     YieldOp,
 )
@@ -62,6 +65,7 @@ __all__ = [
     "ReductionOp",
     "ReuseOp",
     "StoreOp",
+    "TorchObjectAttr",
     "ViewOp",
     "YieldOp",
     "int_list",

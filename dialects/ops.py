@@ -69,6 +69,12 @@ class OperandRefAttr(Coil.Attribute, name="operand"):
     index: ir.IntegerAttr
 
 
+class TorchObjectAttr(Coil.Attribute, name="torch"):
+    """`#coil.torch<"torch.float32">`: a dtype, device, layout or memory format argument."""
+
+    repr: ir.StringAttr
+
+
 # ---------------------------------------------------------------------------
 # Verifier helpers
 

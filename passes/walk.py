@@ -1,0 +1,39 @@
+"""Small helpers over the IR that several passes share."""
+
+from __future__ import annotations
+
+from coil.mlir import ir
+
+
+def ops_named(root: ir.Operation, *names: str, order: ir.WalkOrder = ir.WalkOrder.PRE_ORDER) -> list[ir.OpView]:
+    """Every op under `root` (itself included) whose name is in `names`, in walk order.
+
+    The list is collected before the caller mutates anything, so erasing or
+    replacing ops while iterating over it is safe.
+    """
+    found: list[ir.OpView] = []
+    wanted = set(names)
+
+    def visit(op):
+        if op.name in wanted:
+            found.append(op.opview)
+        return ir.WalkResult.ADVANCE
+
+    root.operation.walk(visit, order)
+    return found
+
+
+def has_uses(op: ir.OpView) -> bool:
+    return any(True for r in op.results for _ in r.uses)
+
+
+def erase_dead(root: ir.Operation, names: set[str]) -> int:
+    """Erases ops named in `names` whose results are unused, until none is left."""
+    erased = 0
+    while True:
+        dead = [op for op in ops_named(root, *names, order=ir.WalkOrder.POST_ORDER) if not has_uses(op)]
+        if not dead:
+            return erased
+        for op in dead:
+            op.erase()
+        erased += len(dead)
