@@ -264,10 +264,10 @@ def _check_reduced_types(op, rtype: str, value_type: ir.Type, result_elements: l
     for i, elem in enumerate(result_elements):
         elem = scalar_type(elem)
         if rtype in ("argmax", "argmin"):
-            if elem != ir.IntegerType.get_signless(64):
+            if elem != ir.IntegerType.get_signless(64, context=op.context):
                 return _fail(op, f"'{rtype}' result must have i64 elements, found {elem}")
         elif rtype == "any":
-            if elem != ir.IntegerType.get_signless(1):
+            if elem != ir.IntegerType.get_signless(1, context=op.context):
                 return _fail(op, f"'any' result must have i1 elements, found {elem}")
         elif elem != value_type:
             return _fail(op, f"result #{i} element type {elem} does not match the reduced {value_type}")

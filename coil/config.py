@@ -1,0 +1,62 @@
+"""coil's settings. Change them by assignment (`coil.config.strict = True`) or
+per call with `torch.compile(..., backend="coil", options={"strict": True})`.
+
+Environment variables give the defaults, so a setting can be changed without
+touching code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+#: Raise instead of falling back to eager when compiling a graph fails (COIL_STRICT).
+strict: bool = _env_flag("COIL_STRICT", False)
+
+#: Where to write, per graph, the FX graph, the IR after each stage and the host
+#: source (COIL_DEBUG_DIR). None writes nothing.
+debug_dir: str | None = os.environ.get("COIL_DEBUG_DIR") or None
+
+#: Threads CPU kernels run on (COIL_THREADS); None uses every core.
+threads: int | None = int(os.environ["COIL_THREADS"]) if os.environ.get("COIL_THREADS") else None
+
+#: Run the MLIR verifier after every pass (slower; for debugging coil itself).
+verify_each: bool = _env_flag("COIL_VERIFY_EACH", False)
+
+#: ATen ops to run through ATen even when coil has a lowering, e.g. {"aten.exp.default"}.
+force_extern: frozenset[str] = frozenset()
+
+_FIELDS = ("strict", "debug_dir", "threads", "verify_each", "force_extern")
+
+
+def snapshot() -> dict:
+    """The current settings as a dict."""
+    return {name: globals()[name] for name in _FIELDS}
+
+
+def validate_options(options: dict) -> dict:
+    """Checks `options` names against the settings; returns them normalised."""
+    unknown = sorted(set(options) - set(_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown coil option(s) {unknown}; coil's options are {list(_FIELDS)}")
+    return dict(options)
+
+
+@contextlib.contextmanager
+def patch(**changes):
+    """Temporarily changes settings: `with coil.config.patch(strict=True): ...`."""
+    validate_options(changes)
+    old = {name: globals()[name] for name in changes}
+    globals().update(changes)
+    try:
+        yield
+    finally:
+        globals().update(old)

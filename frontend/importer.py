@@ -1,0 +1,332 @@
+"""FX graph -> coil dialect: Inductor's `GraphLowering`, building MLIR.
+
+The importer interprets the FX graph node by node. Placeholders become
+arguments of one `func.func @graph`; each `call_function` node is lowered by
+its rule from the lowering table, or becomes a `coil.extern` call to ATen;
+Python arithmetic on sizes is evaluated. Metadata (dtype, sizes, strides) for
+every node comes from running the node's op on meta tensors, so the importer
+works the same whether the sizes came from Dynamo as integers or were
+specialized from symbolic ones at run time.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from dataclasses import dataclass, field
+
+import torch
+import torch.fx
+
+from coil import config, metrics
+from coil.dialects import builders, make_context
+from coil.errors import LoweringError
+from coil.mlir import func, ir
+
+from . import lowerings  # noqa: F401  (fills the table)
+from .lowering import LOWERINGS, LoweringContext, TensorValue, Unsupported
+from .scalar_ops import SUPPORTED_DTYPES, element_type
+
+aten = torch.ops.aten
+
+
+@dataclass
+class InputSpec:
+    """Placeholder i: a tensor that is argument `arg_index` of @graph, or a Python value."""
+
+    kind: str  # "tensor" or "value"
+    arg_index: int = -1
+    value: object = None
+
+
+@dataclass
+class OutputSpec:
+    """Graph output i: result `result_index` of @graph, input `input_index`, or a constant."""
+
+    kind: str  # "result", "input" or "value"
+    index: int = -1
+    value: object = None
+
+
+@dataclass
+class ImportedGraph:
+    module: ir.Module
+    context: ir.Context
+    inputs: list[InputSpec]
+    outputs: list[OutputSpec]
+    device: torch.device
+    extern_ops: list[str] = field(default_factory=list)
+    # Metadata of each @graph result: (sizes, strides, dtype).
+    result_meta: list[tuple] = field(default_factory=list)
+
+
+def meta_like(x: torch.Tensor) -> torch.Tensor:
+    """A meta tensor with x's sizes, strides, storage offset and dtype."""
+    return torch.empty_strided(
+        tuple(int(s) for s in x.shape), tuple(int(s) for s in x.stride()), dtype=x.dtype, device="meta"
+    )
+
+
+def _location_for(node: torch.fx.Node) -> ir.Location:
+    """The node's name, wrapping the user's source line when Dynamo recorded one."""
+    child = None
+    stack = node.meta.get("stack_trace")
+    if stack:
+        frames = re.findall(r'File "([^"]+)", line (\d+)', stack)
+        if frames:
+            filename, line = frames[-1]
+            child = ir.Location.file(filename, int(line), 0)
+    name = f"{node.name}"
+    return ir.Location.name(name, childLoc=child) if child is not None else ir.Location.name(name)
+
+
+def _op_name(target) -> str:
+    if isinstance(target, torch._ops.OpOverload):
+        return f"{target._schema.name}.{target._overloadname}".replace("::", ".", 1)
+    return getattr(target, "__name__", str(target))
+
+
+def _kernel_name(target: torch._ops.OpOverload) -> str:
+    """`aten::add.Tensor`: the form coil.extern records."""
+    return f"{target._schema.name}.{target._overloadname}"
+
+
+class GraphImporter:
+    """Builds `func.func @graph` for one FX graph and concrete input metadata."""
+
+    def __init__(self, gm: torch.fx.GraphModule, inputs: list, device: torch.device | None = None):
+        self.gm = gm
+        self.inputs = inputs
+        self.context = make_context()
+        self.env: dict[torch.fx.Node, object] = {}
+        self.extern_ops: list[str] = []
+        tensors = [x for x in inputs if isinstance(x, torch.Tensor)]
+        self.device = device or (tensors[0].device if tensors else torch.device("cpu"))
+
+    def run(self) -> ImportedGraph:
+        with self.context, ir.Location.unknown():
+            module = ir.Module.create()
+            placeholders = [n for n in self.gm.graph.nodes if n.op == "placeholder"]
+            if len(placeholders) != len(self.inputs):
+                raise LoweringError(f"graph has {len(placeholders)} inputs but {len(self.inputs)} were given")
+            input_specs, arg_types, arg_attrs = [], [], []
+            for node, value in zip(placeholders, self.inputs):
+                if isinstance(value, torch.Tensor):
+                    if value.dtype not in SUPPORTED_DTYPES:
+                        raise LoweringError(f"input of dtype {value.dtype} is not supported", node)
+                    input_specs.append(InputSpec("tensor", arg_index=len(arg_types)))
+                    arg_types.append(ir.RankedTensorType.get(list(value.shape), element_type(value.dtype)))
+                    arg_attrs.append(ir.DictAttr.get({"coil.strides": builders.i64_array(value.stride())}))
+                else:
+                    input_specs.append(InputSpec("value", value=value))
+
+            with ir.InsertionPoint(module.body):
+                fn = func.FuncOp("graph", ir.FunctionType.get(arg_types, []))
+                fn.attributes["coil.device"] = ir.StringAttr.get(str(self.device))
+                if arg_attrs:
+                    fn.arg_attrs = ir.ArrayAttr.get(arg_attrs)
+                entry = fn.add_entry_block()
+            args = list(entry.arguments)
+            for node, value, spec in zip(placeholders, self.inputs, input_specs):
+                if spec.kind == "tensor":
+                    self.env[node] = TensorValue(args[spec.arg_index], meta_like(value))
+                else:
+                    self.env[node] = value
+
+            with ir.InsertionPoint(entry):
+                outputs, results, result_meta = self._import_body()
+                func.ReturnOp([r.value for r in results])
+            fn.attributes["function_type"] = ir.TypeAttr.get(
+                ir.FunctionType.get(arg_types, [r.value.type for r in results])
+            )
+            if results:
+                fn.result_attrs = ir.ArrayAttr.get(
+                    [ir.DictAttr.get({"coil.strides": builders.i64_array(m[1])}) for m in result_meta]
+                )
+        return ImportedGraph(module, self.context, input_specs, outputs, self.device, self.extern_ops, result_meta)
+
+    # -- nodes ---------------------------------------------------------------
+
+    def _import_body(self):
+        output_node = None
+        for node in self.gm.graph.nodes:
+            if node.op == "placeholder":
+                continue
+            if node.op == "output":
+                output_node = node
+                break
+            with _location_for(node):
+                self.env[node] = self._import_node(node)
+        return self._import_outputs(output_node)
+
+    def _lookup(self, arg):
+        if isinstance(arg, torch.fx.Node):
+            return self.env[arg]
+        if isinstance(arg, (list, tuple)):
+            return type(arg)(self._lookup(a) for a in arg)
+        if isinstance(arg, dict):
+            return {k: self._lookup(v) for k, v in arg.items()}
+        return arg
+
+    def _import_node(self, node: torch.fx.Node):
+        if node.op == "get_attr":
+            attr = getattr(self.gm, node.target)
+            raise LoweringError(f"get_attr of {type(attr).__name__} is not supported", node)
+        if node.op != "call_function":
+            raise LoweringError(f"FX op '{node.op}' is not supported", node)
+        args = self._lookup(node.args)
+        kwargs = self._lookup(node.kwargs)
+        target = node.target
+        if target is operator.getitem:
+            return args[0][args[1]]
+        metas_args = _to_meta(args)
+        metas_kwargs = _to_meta(kwargs)
+        try:
+            with torch.no_grad():
+                out_meta = target(*metas_args, **metas_kwargs)
+        except Exception as error:
+            raise LoweringError(f"cannot compute the output metadata: {error}", node) from error
+        if not isinstance(target, torch._ops.OpOverload):
+            # Python arithmetic on sizes (operator.mul, sym_size, ...): a value.
+            if _contains_tensor(out_meta):
+                raise LoweringError("a Python function returning tensors is not supported", node)
+            return out_meta
+        if not _contains_tensor(out_meta):
+            return out_meta  # e.g. aten.sym_size.int: a size, known here
+        rule = LOWERINGS.get(target)
+        name = _op_name(target)
+        if rule is not None and name not in config.force_extern and _dtypes_supported(args, out_meta):
+            ctx = LoweringContext(node, out_meta, ir.Location.current, self.device)
+            try:
+                result = rule(ctx, *args, **kwargs)
+            except Unsupported:
+                result = None
+            except LoweringError:
+                raise
+            except Exception as error:
+                raise LoweringError(f"lowering failed: {type(error).__name__}: {error}", node) from error
+            if result is not None:
+                return _with_meta(result, out_meta)
+        return self._extern(node, target, args, kwargs, out_meta)
+
+    def _extern(self, node, target, args, kwargs, out_meta):
+        """A `coil.extern` call of `target` with the node's arguments."""
+        inputs: list[ir.Value] = []
+
+        def encode(a):
+            if isinstance(a, TensorValue):
+                inputs.append(a.value)
+                return builders.OperandRef(len(inputs) - 1)
+            if isinstance(a, (list, tuple)):
+                return [encode(x) for x in a]
+            if isinstance(a, torch.fx.immutable_collections.immutable_dict):
+                return dict(a)
+            if isinstance(a, (torch.SymInt, torch.SymFloat, torch.SymBool)):
+                raise LoweringError("symbolic value reached an extern call", node)
+            return a
+
+        encoded_args = encode(list(args))
+        encoded_kwargs = {k: encode(v) for k, v in kwargs.items()}
+        outs = out_meta if isinstance(out_meta, (list, tuple)) else [out_meta]
+        tensor_positions = [i for i, o in enumerate(outs) if isinstance(o, torch.Tensor)]
+        for i, o in enumerate(outs):
+            if o is not None and not isinstance(o, torch.Tensor):
+                raise LoweringError(f"extern output #{i} of type {type(o).__name__} is not supported", node)
+            if isinstance(o, torch.Tensor) and o.dtype not in SUPPORTED_DTYPES:
+                raise LoweringError(f"extern output of dtype {o.dtype} is not supported", node)
+        result_types = [
+            ir.RankedTensorType.get(list(outs[i].shape), element_type(outs[i].dtype)) for i in tensor_positions
+        ]
+        if not result_types:
+            raise LoweringError("an op with no tensor result is not supported", node)
+        values = builders.extern(_kernel_name(target), inputs, encoded_args, encoded_kwargs, result_types)
+        extern_op = (values[0].owner if len(values) == 1 else values[0].owner.operands[0].owner)
+        extern_op.attributes["coil.result_strides"] = ir.ArrayAttr.get(
+            [builders.i64_array(outs[i].stride()) for i in tensor_positions]
+        )
+        name = _op_name(target)
+        self.extern_ops.append(name)
+        metrics.record_extern(name)
+        results = [None] * len(outs)
+        for i, v in zip(tensor_positions, values):
+            results[i] = TensorValue(v, outs[i])
+        if isinstance(out_meta, (list, tuple)):
+            return tuple(results)
+        return results[0]
+
+    def _import_outputs(self, output_node):
+        outputs: list[OutputSpec] = []
+        results: list[TensorValue] = []
+        result_meta: list[tuple] = []
+        (values,) = output_node.args
+        single = not isinstance(values, (list, tuple))
+        if single:
+            values = [values]
+        args = list(self.env[n] if isinstance(n, torch.fx.Node) else n for n in values)
+        arg_values = {}
+        for v in args:
+            if isinstance(v, TensorValue):
+                owner = v.value.owner
+                if isinstance(v.value, ir.BlockArgument):
+                    outputs.append(OutputSpec("input", index=v.value.arg_number))
+                    continue
+                key = v.value
+                if key in arg_values:
+                    outputs.append(OutputSpec("result", index=arg_values[key]))
+                    continue
+                del owner
+                arg_values[key] = len(results)
+                outputs.append(OutputSpec("result", index=len(results)))
+                results.append(v)
+                result_meta.append((tuple(v.meta.shape), tuple(v.meta.stride()), v.meta.dtype))
+            else:
+                outputs.append(OutputSpec("value", value=v))
+        self.single_output = single
+        return outputs, results, result_meta
+
+
+def _to_meta(x):
+    if isinstance(x, TensorValue):
+        return x.meta
+    if isinstance(x, (list, tuple)):
+        return type(x)(_to_meta(a) for a in x)
+    if isinstance(x, dict):
+        return {k: _to_meta(v) for k, v in x.items()}
+    if isinstance(x, torch.device):
+        return torch.device("meta")
+    return x
+
+
+def _contains_tensor(x) -> bool:
+    if isinstance(x, torch.Tensor):
+        return True
+    if isinstance(x, (list, tuple)):
+        return any(_contains_tensor(a) for a in x)
+    return False
+
+
+def _dtypes_supported(args, out_meta) -> bool:
+    def ok(x):
+        if isinstance(x, TensorValue):
+            return x.dtype in SUPPORTED_DTYPES
+        if isinstance(x, torch.Tensor):
+            return x.dtype in SUPPORTED_DTYPES
+        if isinstance(x, (list, tuple)):
+            return all(ok(a) for a in x)
+        return True
+
+    return ok(list(args)) and ok(out_meta)
+
+
+def _with_meta(result, out_meta):
+    """Gives a rule's result the exact metadata (strides) eager produces."""
+    if isinstance(result, TensorValue) and isinstance(out_meta, torch.Tensor):
+        if list(result.meta.shape) != list(out_meta.shape) or result.dtype != out_meta.dtype:
+            raise LoweringError(
+                f"rule produced {list(result.meta.shape)} {result.dtype}, "
+                f"but the op gives {list(out_meta.shape)} {out_meta.dtype}"
+            )
+        return TensorValue(result.value, out_meta)
+    if isinstance(result, (list, tuple)) and isinstance(out_meta, (list, tuple)):
+        return type(result)(_with_meta(r, m) if r is not None else None for r, m in zip(result, out_meta))
+    return result

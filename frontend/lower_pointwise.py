@@ -1,0 +1,262 @@
+"""Lowering rules for elementwise ATen ops: each becomes one `coil.pointwise`."""
+
+from __future__ import annotations
+
+import math as pymath
+
+import torch
+from torch._prims_common import ELEMENTWISE_TYPE_PROMOTION_KIND as KIND
+
+from . import scalar_ops as ops
+from .lowering import LoweringContext, TensorValue, Unsupported, aten, lowering, prims, register_pointwise
+
+# -- arithmetic ---------------------------------------------------------------
+
+
+@lowering(aten.add.Tensor, aten.add.Scalar)
+def add(ctx: LoweringContext, a, b, alpha=1):
+    if alpha == 1:
+        return ctx.pointwise([a, b], ops.add)
+    return ctx.pointwise([a, b, alpha], lambda x, y, s: ops.add(x, ops.mul(y, s)))
+
+
+@lowering(aten.sub.Tensor, aten.sub.Scalar)
+def sub(ctx: LoweringContext, a, b, alpha=1):
+    if alpha == 1:
+        return ctx.pointwise([a, b], ops.sub)
+    return ctx.pointwise([a, b, alpha], lambda x, y, s: ops.sub(x, ops.mul(y, s)))
+
+
+@lowering(aten.rsub.Tensor, aten.rsub.Scalar)
+def rsub(ctx: LoweringContext, a, b, alpha=1):
+    return ctx.pointwise([b, a, alpha], lambda x, y, s: ops.sub(x, ops.mul(y, s)))
+
+
+register_pointwise([aten.mul.Tensor, aten.mul.Scalar], ops.mul)
+register_pointwise([aten.div.Tensor, aten.div.Scalar], ops.truediv, KIND.INT_TO_FLOAT)
+
+
+@lowering(aten.div.Tensor_mode, aten.div.Scalar_mode)
+def div_mode(ctx: LoweringContext, a, b, *, rounding_mode=None):
+    if rounding_mode is None:
+        return ctx.pointwise([a, b], ops.truediv, KIND.INT_TO_FLOAT)
+    if rounding_mode == "trunc":
+        return ctx.pointwise([a, b], ops.trunc_div)
+    if rounding_mode == "floor":
+        return ctx.pointwise([a, b], ops.floor_div)
+    raise Unsupported(f"rounding_mode={rounding_mode!r}")
+
+
+register_pointwise([aten.floor_divide.default, aten.floor_divide.Scalar], ops.floor_div)
+register_pointwise([aten.fmod.Tensor, aten.fmod.Scalar], ops.fmod)
+register_pointwise([aten.remainder.Tensor, aten.remainder.Scalar, aten.remainder.Scalar_Tensor], ops.remainder)
+register_pointwise(aten.neg.default, ops.neg)
+register_pointwise(aten.abs.default, ops.abs)
+register_pointwise(aten.reciprocal.default, ops.reciprocal, KIND.INT_TO_FLOAT)
+register_pointwise(aten.sign.default, ops.sign)
+register_pointwise(aten.sgn.default, ops.sign)
+
+
+@lowering(aten.pow.Tensor_Scalar)
+def pow_tensor_scalar(ctx: LoweringContext, a: TensorValue, exponent):
+    # ATen special-cases these exponents (pow_tensor_scalar_optimized_kernel).
+    if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
+        if float(exponent) == 0.5 and a.dtype.is_floating_point:
+            return ctx.pointwise([a], ops.sqrt, KIND.DEFAULT, out_dtype=ctx.out_meta.dtype)
+        if float(exponent) == -0.5 and a.dtype.is_floating_point:
+            return ctx.pointwise([a], ops.rsqrt, KIND.DEFAULT, out_dtype=ctx.out_meta.dtype)
+        if float(exponent).is_integer() and abs(exponent) <= 3 and (exponent >= 0 or a.dtype.is_floating_point):
+            n = int(exponent)
+            return ctx.pointwise([a], lambda x: ops.pow_int_exponent(x, n), out_dtype=ctx.out_meta.dtype)
+    return ctx.pointwise([a, exponent], ops.pow, out_dtype=ctx.out_meta.dtype)
+
+
+@lowering(aten.pow.Tensor_Tensor, aten.pow.Scalar)
+def pow_general(ctx: LoweringContext, a, b):
+    out = ctx.out_meta.dtype
+    if not out.is_floating_point:
+        raise Unsupported("integer pow")  # ATen's integer pow: extern
+    return ctx.pointwise([a, b], ops.pow, out_dtype=out)
+
+
+# -- transcendental ----------------------------------------------------------
+
+for _op, _fn in [
+    (aten.exp, ops.exp),
+    (aten.exp2, ops.exp2),
+    (aten.expm1, ops.expm1),
+    (aten.log, ops.log),
+    (aten.log1p, ops.log1p),
+    (aten.log2, ops.log2),
+    (aten.log10, ops.log10),
+    (aten.sqrt, ops.sqrt),
+    (aten.rsqrt, ops.rsqrt),
+    (aten.sin, ops.sin),
+    (aten.cos, ops.cos),
+    (aten.tan, ops.tan),
+    (aten.asin, ops.asin),
+    (aten.acos, ops.acos),
+    (aten.atan, ops.atan),
+    (aten.sinh, ops.sinh),
+    (aten.cosh, ops.cosh),
+    (aten.tanh, ops.tanh),
+    (aten.asinh, ops.asinh),
+    (aten.acosh, ops.acosh),
+    (aten.atanh, ops.atanh),
+    (aten.sigmoid, ops.sigmoid),
+    (aten.erf, ops.erf),
+    (aten.erfc, ops.erfc),
+]:
+    register_pointwise(_op.default, _fn, KIND.INT_TO_FLOAT)
+
+register_pointwise(aten.atan2.default, ops.atan2, KIND.INT_TO_FLOAT)
+
+# -- rounding ------------------------------------------------------------------
+
+register_pointwise(aten.floor.default, ops.floor)
+register_pointwise(aten.ceil.default, ops.ceil)
+register_pointwise(aten.trunc.default, ops.trunc)
+register_pointwise(aten.round.default, ops.round)
+
+
+@lowering(aten.round.decimals)
+def round_decimals(ctx: LoweringContext, a, *, decimals=0):
+    if not a.dtype.is_floating_point:
+        raise Unsupported("round of integers with decimals")
+    scale = 10.0**decimals
+
+    def fn(x):
+        s = ops.constant(scale, x.dtype)
+        return ops.truediv(ops.round(ops.mul(x, s)), s)
+
+    return ctx.pointwise([a], fn)
+
+
+# -- min / max / clamp / where --------------------------------------------------
+
+register_pointwise(aten.maximum.default, ops.maximum)
+register_pointwise(aten.minimum.default, ops.minimum)
+
+
+@lowering(aten.clamp.default, aten.clamp.Tensor)
+def clamp(ctx: LoweringContext, a, min=None, max=None):
+    inputs, fns = [a], []
+    if min is not None:
+        inputs.append(min)
+        fns.append(ops.maximum)
+    if max is not None:
+        inputs.append(max)
+        fns.append(ops.minimum)
+
+    def fn(x, *bounds):
+        # ATen's clamp propagates a NaN input; min/max bounds apply in order.
+        for bound, combine in zip(bounds, fns):
+            x = combine(x, bound)
+        return x
+
+    return ctx.pointwise(inputs, fn, out_dtype=ctx.out_meta.dtype)
+
+
+@lowering(aten.clamp_min.default, aten.clamp_min.Tensor)
+def clamp_min(ctx: LoweringContext, a, min):
+    return clamp(ctx, a, min=min)
+
+
+@lowering(aten.clamp_max.default, aten.clamp_max.Tensor)
+def clamp_max(ctx: LoweringContext, a, max):
+    return clamp(ctx, a, max=max)
+
+
+@lowering(aten.relu.default)
+def relu(ctx: LoweringContext, a):
+    # NaN-propagating, like ATen's clamp_min(x, 0).
+    return ctx.pointwise([a], lambda x: ops.maximum(x, ops.constant(0, x.dtype)))
+
+
+@lowering(aten.where.self, aten.where.ScalarSelf, aten.where.ScalarOther, aten.where.Scalar)
+def where(ctx: LoweringContext, cond, a, b):
+    out_dtype = ctx.out_meta.dtype
+    shape = list(ctx.out_meta.shape)
+
+    def body(indices):
+        def value(x):
+            if isinstance(x, TensorValue):
+                return ops.cast(ctx.load_broadcast(x, shape, indices), out_dtype)
+            return ops.constant(x, out_dtype)
+
+        c = ctx.load_broadcast(cond, shape, indices) if isinstance(cond, TensorValue) else ops.constant(cond, torch.bool)
+        return ops.where(c, value(a), value(b))
+
+    return ctx.pointwise_body(shape, out_dtype, body)
+
+
+# -- comparisons and logic --------------------------------------------------------
+
+for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
+    _packet = getattr(aten, _name)
+    register_pointwise(
+        [_packet.Tensor, _packet.Scalar],
+        (lambda p: lambda a, b: ops.cmp(p, a, b))(_name),
+        KIND.ALWAYS_BOOL,
+    )
+
+register_pointwise(aten.logical_and.default, ops.logical_and, KIND.ALWAYS_BOOL)
+register_pointwise(aten.logical_or.default, ops.logical_or, KIND.ALWAYS_BOOL)
+register_pointwise(aten.logical_xor.default, ops.logical_xor, KIND.ALWAYS_BOOL)
+register_pointwise(aten.logical_not.default, ops.logical_not, KIND.ALWAYS_BOOL)
+register_pointwise([aten.bitwise_and.Tensor, aten.bitwise_and.Scalar], ops.bitwise_and)
+register_pointwise([aten.bitwise_or.Tensor, aten.bitwise_or.Scalar], ops.bitwise_or)
+register_pointwise([aten.bitwise_xor.Tensor, aten.bitwise_xor.Scalar], ops.bitwise_xor)
+register_pointwise(aten.bitwise_not.default, ops.bitwise_not)
+register_pointwise([aten.bitwise_left_shift.Tensor, aten.bitwise_left_shift.Tensor_Scalar], ops.shift_left)
+register_pointwise([aten.bitwise_right_shift.Tensor, aten.bitwise_right_shift.Tensor_Scalar], ops.shift_right)
+register_pointwise(aten.isnan.default, ops.isnan, KIND.ALWAYS_BOOL)
+register_pointwise(aten.isinf.default, ops.isinf, KIND.ALWAYS_BOOL)
+register_pointwise(aten.isfinite.default, ops.isfinite, KIND.ALWAYS_BOOL)
+
+
+@lowering(aten.isneginf.default, aten.isposinf.default)
+def is_signed_inf(ctx: LoweringContext, a):
+    sign = -1.0 if ctx.node.target is aten.isneginf.default else 1.0
+    if not a.dtype.is_floating_point:
+        return ctx.pointwise_body(a.shape, torch.bool, lambda idx: ops.constant(False, torch.bool))
+    return ctx.pointwise_body(
+        a.shape,
+        torch.bool,
+        lambda idx: ops.cmp("eq", ctx.load(a, idx), ops.constant(sign * pymath.inf, a.dtype)),
+    )
+
+
+# -- casts and copies ----------------------------------------------------------------
+
+
+@lowering(aten._to_copy.default)
+def to_copy(ctx: LoweringContext, a, **kwargs):
+    device = kwargs.get("device")
+    if device is not None and torch.device(device) != ctx.device and torch.device(device).type != ctx.device.type:
+        raise Unsupported("device change")
+    if kwargs.get("layout") not in (None, torch.strided):
+        raise Unsupported("layout change")
+    dtype = kwargs.get("dtype") or a.dtype
+    return ctx.pointwise_body(a.shape, dtype, lambda idx: ctx.load(a, idx))
+
+
+@lowering(prims.convert_element_type.default)
+def convert_element_type(ctx: LoweringContext, a, dtype):
+    return ctx.pointwise_body(a.shape, dtype, lambda idx: ctx.load(a, idx))
+
+
+@lowering(aten.clone.default)
+def clone(ctx: LoweringContext, a, **kwargs):
+    return ctx.pointwise_body(a.shape, a.dtype, lambda idx: ctx.load(a, idx))
+
+
+@lowering(aten.copy.default)
+def copy(ctx: LoweringContext, dst, src, non_blocking=False):
+    shape = dst.shape
+    return ctx.pointwise_body(shape, dst.dtype, lambda idx: ctx.load_broadcast(src, shape, idx))
+
+
+@lowering(aten.masked_fill.Scalar, aten.masked_fill.Tensor)
+def masked_fill(ctx: LoweringContext, a, mask, value):
+    return where(ctx, mask, value, a)

@@ -1,0 +1,345 @@
+"""Lowering rules for views and data movement.
+
+Views (view/reshape, permute, expand, slice, select, squeeze, unsqueeze,
+as_strided) become `coil.view` index maps and cost nothing once folded into
+loads. cat, constant_pad_nd, gather and index become pointwise ops with
+clamped (always in-bounds) or indirect loads, as Inductor's masked and
+indirect loads.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from coil.mlir import arith, ir
+
+from . import scalar_ops as ops
+from .lowering import LoweringContext, TensorValue, Unsupported, aten, index_constant, lowering
+
+
+def _contiguous_strides(shape) -> list[int]:
+    strides, running = [], 1
+    for size in reversed(shape):
+        strides.append(running)
+        running *= max(int(size), 1)
+    return list(reversed(strides))
+
+
+def _delinearize(flat, shape, strides_order=None):
+    """Indices of a dense row-major tensor of `shape` for the flat affine position `flat`."""
+    strides = _contiguous_strides(shape)
+    exprs = []
+    for k, (size, stride) in enumerate(zip(shape, strides)):
+        if size == 1:
+            exprs.append(0)
+            continue
+        e = ir.AffineExpr.get_floor_div(flat, stride) if stride != 1 else flat
+        if k != 0:
+            e = e % size
+        exprs.append(e)
+    return exprs
+
+
+def reshape_index_map(old_shape, new_shape):
+    """fn(new dims) -> old indices, grouping dims whose products match (no div/mod across groups)."""
+    old_shape, new_shape = [int(s) for s in old_shape], [int(s) for s in new_shape]
+    if 0 in old_shape or 0 in new_shape:
+        return lambda dims: [0] * len(old_shape)
+    old_nz = [k for k, s in enumerate(old_shape) if s != 1]
+    new_nz = [k for k, s in enumerate(new_shape) if s != 1]
+    groups = []
+    i = j = 0
+    while i < len(old_nz) and j < len(new_nz):
+        og, ng = [old_nz[i]], [new_nz[j]]
+        po, pn = old_shape[old_nz[i]], new_shape[new_nz[j]]
+        i, j = i + 1, j + 1
+        while po != pn:
+            if po < pn:
+                og.append(old_nz[i])
+                po *= old_shape[old_nz[i]]
+                i += 1
+            else:
+                ng.append(new_nz[j])
+                pn *= new_shape[new_nz[j]]
+                j += 1
+        groups.append((og, ng))
+
+    def index_map(dims):
+        result = [0] * len(old_shape)
+        for og, ng in groups:
+            if len(og) == 1 and len(ng) == 1:
+                result[og[0]] = dims[ng[0]]
+                continue
+            flat = None
+            new_sizes = [new_shape[k] for k in ng]
+            for k, stride in zip(ng, _contiguous_strides(new_sizes)):
+                term = dims[k] * stride if stride != 1 else dims[k]
+                flat = term if flat is None else flat + term
+            old_sizes = [old_shape[k] for k in og]
+            for k, e in zip(og, _delinearize(flat, old_sizes)):
+                result[k] = e
+        return result
+
+    return index_map
+
+
+@lowering(aten.view.default, aten._unsafe_view.default, aten.reshape.default, aten.view_copy.default)
+def view(ctx: LoweringContext, x: TensorValue, size):
+    shape = list(ctx.out_meta.shape)
+    return ctx.view(x, shape, reshape_index_map(x.shape, shape))
+
+
+@lowering(aten.alias.default, aten.detach.default, aten.lift_fresh_copy.default)
+def alias(ctx: LoweringContext, x: TensorValue):
+    return x  # value semantics: the same tensor
+
+
+@lowering(aten.permute.default)
+def permute(ctx: LoweringContext, x: TensorValue, dims):
+    rank = x.rank
+    dims = [d % rank for d in dims]
+    shape = [x.shape[d] for d in dims]
+
+    def index_map(out):
+        source = [None] * rank
+        for out_pos, d in enumerate(dims):
+            source[d] = out[out_pos]
+        return source
+
+    return ctx.view(x, shape, index_map)
+
+
+@lowering(aten.transpose.int)
+def transpose(ctx: LoweringContext, x: TensorValue, dim0, dim1):
+    rank = max(x.rank, 1)
+    perm = list(range(x.rank))
+    if x.rank:
+        d0, d1 = dim0 % rank, dim1 % rank
+        perm[d0], perm[d1] = perm[d1], perm[d0]
+    return permute(ctx, x, perm)
+
+
+@lowering(aten.t.default)
+def t(ctx: LoweringContext, x: TensorValue):
+    return transpose(ctx, x, 0, 1) if x.rank == 2 else x
+
+
+@lowering(aten.expand.default)
+def expand(ctx: LoweringContext, x: TensorValue, size, *, implicit=False):
+    shape = list(ctx.out_meta.shape)
+    offset = len(shape) - x.rank
+
+    def index_map(out):
+        return [0 if (x.shape[k] == 1 and shape[offset + k] != 1) else out[offset + k] for k in range(x.rank)]
+
+    return ctx.view(x, shape, index_map)
+
+
+@lowering(aten.slice.Tensor)
+def slice_(ctx: LoweringContext, x: TensorValue, dim=0, start=None, end=None, step=1):
+    dim = dim % x.rank
+    size = x.shape[dim]
+    start = 0 if start is None else start
+    end = size if end is None else end
+    if start < 0:
+        start += size
+    if end < 0:
+        end += size
+    start = min(max(start, 0), size)
+    shape = list(ctx.out_meta.shape)
+
+    def index_map(out):
+        source = list(out)
+        source[dim] = out[dim] * step + start if step != 1 else out[dim] + start
+        return source
+
+    return ctx.view(x, shape, index_map)
+
+
+@lowering(aten.select.int)
+def select(ctx: LoweringContext, x: TensorValue, dim, index):
+    dim = dim % x.rank
+    index = index + x.shape[dim] if index < 0 else index
+    shape = list(ctx.out_meta.shape)
+    return ctx.view(x, shape, lambda out: list(out[:dim]) + [index] + list(out[dim:]))
+
+
+@lowering(aten.squeeze.default, aten.squeeze.dim, aten.squeeze.dims)
+def squeeze(ctx: LoweringContext, x: TensorValue, dim=None):
+    shape = list(ctx.out_meta.shape)
+    return ctx.view(x, shape, reshape_index_map(x.shape, shape))
+
+
+@lowering(aten.unsqueeze.default)
+def unsqueeze(ctx: LoweringContext, x: TensorValue, dim):
+    shape = list(ctx.out_meta.shape)
+    return ctx.view(x, shape, reshape_index_map(x.shape, shape))
+
+
+@lowering(aten.split_with_sizes.default, aten.split.Tensor)
+def split(ctx: LoweringContext, x: TensorValue, split_sizes, dim=0):
+    dim = dim % x.rank
+    results, start = [], 0
+    for meta in ctx.out_meta:
+        length = meta.shape[dim]
+        results.append(slice_(ctx, x, dim, start, start + length))
+        start += length
+    return results
+
+
+@lowering(aten.unbind.int)
+def unbind(ctx: LoweringContext, x: TensorValue, dim=0):
+    return [select(ctx, x, dim, i) for i in range(x.shape[dim % x.rank])]
+
+
+@lowering(aten.as_strided.default, aten.as_strided_copy.default)
+def as_strided(ctx: LoweringContext, x: TensorValue, size, stride, storage_offset=None):
+    meta = x.meta
+    if not meta.is_contiguous():
+        raise Unsupported("as_strided of a non-contiguous tensor")
+    offset = (storage_offset if storage_offset is not None else meta.storage_offset()) - meta.storage_offset()
+    shape = [int(s) for s in size]
+    if 0 in shape or x.meta.numel() == 0:
+        return ctx.view(x, shape, lambda out: [0] * x.rank)
+
+    def index_map(out):
+        flat = ir.AffineExpr.get_constant(int(offset))
+        for d, s in zip(out, stride):
+            if s:
+                flat = flat + d * int(s)
+        return _delinearize(flat, x.shape)
+
+    return ctx.view(x, shape, index_map)
+
+
+# -- copies built from loads ------------------------------------------------------
+
+
+def _clamp_index(value: ir.Value, low: int, high: int) -> ir.Value:
+    value = arith.maxsi(value, index_constant(low))
+    return arith.minsi(value, index_constant(high))
+
+
+def _shift(value: ir.Value, offset: int) -> ir.Value:
+    if offset == 0:
+        return value
+    return arith.addi(value, index_constant(offset))
+
+
+@lowering(aten.cat.default)
+def cat(ctx: LoweringContext, tensors, dim=0):
+    shape = list(ctx.out_meta.shape)
+    out_dtype = ctx.out_meta.dtype
+    rank = len(shape)
+    dim = dim % rank
+    parts, offset = [], 0
+    for t in tensors:
+        if t.meta.numel() == 0 and t.rank == 1 and rank != 1:
+            continue  # legacy empty tensors are skipped by torch.cat
+        parts.append((t, offset))
+        offset += t.shape[dim]
+    parts = [(t, o) for t, o in parts if t.shape[dim] > 0]
+    if not parts:
+        return ctx.pointwise_body(shape, out_dtype, lambda idx: ops.constant(0, out_dtype))
+
+    def body(indices):
+        value = None
+        for t, start in reversed(parts):
+            local = list(indices)
+            local[dim] = _clamp_index(_shift(indices[dim], -start), 0, t.shape[dim] - 1)
+            loaded = ops.cast(ctx.load(t, local), out_dtype)
+            if value is None:
+                value = loaded
+            else:
+                end = start + t.shape[dim]
+                inside = arith.cmpi(arith.CmpIPredicate.slt, indices[dim], index_constant(end))
+                value = ops.where(ops.Scalar(inside, torch.bool), loaded, value)
+        return value
+
+    return ctx.pointwise_body(shape, out_dtype, body)
+
+
+@lowering(aten.constant_pad_nd.default)
+def constant_pad_nd(ctx: LoweringContext, x: TensorValue, pad, value=0):
+    shape = list(ctx.out_meta.shape)
+    rank = x.rank
+    lefts = [0] * rank
+    for k in range(len(pad) // 2):
+        lefts[rank - 1 - k] = pad[2 * k]
+
+    def body(indices):
+        inside = None
+        source = []
+        for d in range(rank):
+            shifted = _shift(indices[d], -lefts[d])
+            if lefts[d] > 0 or shape[d] - lefts[d] > x.shape[d]:
+                ok_low = arith.cmpi(arith.CmpIPredicate.sge, shifted, index_constant(0))
+                ok_high = arith.cmpi(arith.CmpIPredicate.slt, shifted, index_constant(x.shape[d]))
+                ok = arith.andi(ok_low, ok_high)
+                inside = ok if inside is None else arith.andi(inside, ok)
+                shifted = _clamp_index(shifted, 0, max(x.shape[d] - 1, 0))
+            source.append(shifted)
+        if x.meta.numel() == 0:
+            return ops.constant(value, x.dtype)
+        loaded = ctx.load(x, source)
+        if inside is None:
+            return loaded
+        return ops.where(ops.Scalar(inside, torch.bool), loaded, ops.constant(value, x.dtype))
+
+    return ctx.pointwise_body(shape, x.dtype, body)
+
+
+def _as_index(s: ops.Scalar, size: int) -> ir.Value:
+    """A loaded integer index as an `index`, wrapping negatives like ATen."""
+    wide = ops.cast(s, torch.int64)
+    idx = arith.index_cast(ir.IndexType.get(), wide.value)
+    negative = arith.cmpi(arith.CmpIPredicate.slt, idx, index_constant(0))
+    return arith.select(negative, arith.addi(idx, index_constant(size)), idx)
+
+
+@lowering(aten.gather.default)
+def gather(ctx: LoweringContext, x: TensorValue, dim, index: TensorValue, *, sparse_grad=False):
+    dim = dim % max(x.rank, 1)
+    shape = index.shape
+
+    def body(indices):
+        source = list(indices)
+        if x.rank:
+            source[dim] = _as_index(ctx.load(index, indices), x.shape[dim])
+        return ctx.load(x, source)
+
+    return ctx.pointwise_body(shape, x.dtype, body)
+
+
+@lowering(aten.index.Tensor)
+def index(ctx: LoweringContext, x: TensorValue, indices):
+    indices = list(indices) + [None] * (x.rank - len(indices))
+    tensor_dims = [d for d, t in enumerate(indices) if t is not None]
+    for d in tensor_dims:
+        if indices[d].dtype == torch.bool:
+            raise Unsupported("boolean mask indexing")
+    index_shape = list(torch.broadcast_shapes(*[indices[d].shape for d in tensor_dims]))
+    adjacent = tensor_dims == list(range(tensor_dims[0], tensor_dims[-1] + 1))
+    shape = list(ctx.out_meta.shape)
+    n_b = len(index_shape)
+
+    def body(out):
+        if adjacent:
+            first = tensor_dims[0]
+            b_idx = out[first : first + n_b]
+            rest = list(out[:first]) + list(out[first + n_b :])
+        else:
+            b_idx = out[:n_b]
+            rest = list(out[n_b:])
+        rest_iter = iter(rest)
+        source = []
+        for d in range(x.rank):
+            if indices[d] is None:
+                source.append(next(rest_iter))
+            else:
+                t = indices[d]
+                loaded = ctx.load_broadcast(t, index_shape, b_idx)
+                source.append(_as_index(loaded, x.shape[d]))
+        return ctx.load(x, source)
+
+    return ctx.pointwise_body(shape, x.dtype, body)

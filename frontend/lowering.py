@@ -1,0 +1,237 @@
+"""The lowering table: one rule per ATen overload, as Inductor's `lowering.py`.
+
+A rule is registered with `@lowering(aten.add.Tensor, ...)` and called with a
+`LoweringContext` followed by the node's arguments, where tensors arrive as
+`TensorValue`s and everything else as plain Python values. It returns a
+`TensorValue` (or a tuple of them) built with the helpers here: `pointwise`,
+`reduction`, `view`. Anything without a rule becomes a `coil.extern` call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch._prims_common import ELEMENTWISE_TYPE_PROMOTION_KIND, elementwise_dtypes
+
+from coil.dialects import builders
+from coil.mlir import arith, ir
+
+from . import scalar_ops as ops
+from .scalar_ops import Scalar
+
+aten = torch.ops.aten
+prims = torch.ops.prims
+
+LOWERINGS: dict[torch._ops.OpOverload, Callable] = {}
+
+
+def lowering(*targets):
+    """Registers a rule for each target: an OpOverload, or a packet (all its overloads)."""
+
+    def register(fn):
+        for target in targets:
+            if isinstance(target, torch._ops.OpOverloadPacket):
+                for name in target.overloads():
+                    LOWERINGS[getattr(target, name)] = fn
+            else:
+                LOWERINGS[target] = fn
+        return fn
+
+    return register
+
+
+class Unsupported(Exception):
+    """Raised by a rule for a case it does not handle: the node becomes an extern call."""
+
+
+@dataclass
+class TensorValue:
+    """A tensor in the graph being built: its SSA value and a meta tensor for its metadata."""
+
+    value: ir.Value
+    meta: torch.Tensor
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.meta.dtype
+
+    @property
+    def shape(self) -> list[int]:
+        return list(self.meta.shape)
+
+    @property
+    def rank(self) -> int:
+        return self.meta.dim()
+
+
+def index_constant(value: int) -> ir.Value:
+    return arith.constant(ir.IndexType.get(), int(value))
+
+
+def broadcast_indices(shape: Sequence[int], out_shape: Sequence[int], indices: Sequence[ir.Value]) -> list[ir.Value]:
+    """Indices into a tensor of `shape` broadcast to `out_shape` (trailing dims align)."""
+    offset = len(out_shape) - len(shape)
+    result = []
+    for j, size in enumerate(shape):
+        if size == 1 and out_shape[offset + j] != 1:
+            result.append(index_constant(0))
+        else:
+            result.append(indices[offset + j])
+    return result
+
+
+class LoweringContext:
+    """What a rule sees of the node it lowers, and the helpers that build IR."""
+
+    def __init__(self, node: torch.fx.Node, out_meta, location: ir.Location, device: torch.device):
+        self.node = node
+        self.out_meta = out_meta
+        self.location = location
+        self.device = device
+
+    # -- bodies ------------------------------------------------------------
+
+    def load(self, x: TensorValue, indices: Sequence[ir.Value]) -> Scalar:
+        return Scalar(builders.load(x.value, list(indices)), x.dtype)
+
+    def load_broadcast(self, x: TensorValue, out_shape: Sequence[int], indices: Sequence[ir.Value]) -> Scalar:
+        return self.load(x, broadcast_indices(x.shape, out_shape, indices))
+
+    # -- graph-level ops ---------------------------------------------------
+
+    def pointwise_body(
+        self,
+        shape: Sequence[int],
+        dtype: torch.dtype,
+        body: Callable[[list[ir.Value]], Scalar],
+    ) -> TensorValue:
+        """A `coil.pointwise` of `shape` and `dtype`; `body(indices)` returns a Scalar."""
+        shape = [int(s) for s in shape]
+
+        def build(indices):
+            return ops.cast(body(indices), dtype).value
+
+        value = builders.pointwise(shape, ops.element_type(dtype), build)
+        return TensorValue(value, torch.empty(shape, dtype=dtype, device="meta"))
+
+    def pointwise(
+        self,
+        inputs: Sequence,
+        fn: Callable[..., Scalar],
+        kind: ELEMENTWISE_TYPE_PROMOTION_KIND = ELEMENTWISE_TYPE_PROMOTION_KIND.DEFAULT,
+        out_dtype: torch.dtype | None = None,
+        shape: Sequence[int] | None = None,
+    ) -> TensorValue:
+        """Elementwise `fn` over broadcast `inputs` with PyTorch's type promotion.
+
+        Tensor inputs are loaded (broadcast to the output shape) and converted to
+        the computation dtype; Python numbers become constants of that dtype.
+        """
+        metas = [x.meta if isinstance(x, TensorValue) else x for x in inputs]
+        compute, result = elementwise_dtypes(*metas, type_promotion_kind=kind)
+        out_dtype = out_dtype or result
+        if shape is None:
+            shape = torch.broadcast_shapes(*[x.shape for x in inputs if isinstance(x, TensorValue)])
+
+        def body(indices):
+            scalars = []
+            for x in inputs:
+                if isinstance(x, TensorValue):
+                    scalars.append(ops.cast(self.load_broadcast(x, shape, indices), compute))
+                else:
+                    scalars.append(ops.constant(x, compute))
+            return fn(*scalars)
+
+        return self.pointwise_body(shape, out_dtype, body)
+
+    def cast(self, x: TensorValue, dtype: torch.dtype) -> TensorValue:
+        if x.dtype == dtype:
+            return x
+        return self.pointwise_body(x.shape, dtype, lambda idx: self.load(x, idx))
+
+    def reduction(
+        self,
+        x: TensorValue,
+        dims: Sequence[int] | None,
+        keepdim: bool,
+        reduction_type: str,
+        acc_dtype: torch.dtype,
+        value_fn: Callable[[Scalar], Scalar] | None = None,
+    ) -> list[TensorValue]:
+        """`coil.reduction` of `x` over `dims` (all dims if None or empty).
+
+        Each element is converted to `acc_dtype` (after `value_fn`, if given)
+        before it is combined; argmax/argmin compare in `acc_dtype` and return
+        int64, `any` takes bool. Returns one TensorValue per result (welford: 3).
+        """
+        rank = x.rank
+        dims = sorted({d % rank for d in dims}) if dims else list(range(rank))
+        shape = x.shape
+        out_shape = []
+        for d in range(rank):
+            if d not in dims:
+                out_shape.append(shape[d])
+            elif keepdim:
+                out_shape.append(1)
+        reduction_ranges = [shape[d] for d in dims]
+        if reduction_type in ("argmax", "argmin"):
+            result_dtypes = [torch.int64]
+        elif reduction_type == "any":
+            result_dtypes = [torch.bool]
+        elif reduction_type == "welford":
+            result_dtypes = [acc_dtype] * 3
+        else:
+            result_dtypes = [acc_dtype]
+
+        def body(indices, rindices):
+            source_index, outer, inner = [], iter(indices), iter(rindices)
+            for d in range(rank):
+                if d in dims:
+                    if keepdim:
+                        next(outer)
+                    source_index.append(next(inner))
+                else:
+                    source_index.append(next(outer))
+            value = self.load(x, source_index)
+            if value_fn is not None:
+                value = value_fn(value)
+            return ops.cast(value, acc_dtype).value
+
+        values = builders.reduction(
+            out_shape,
+            reduction_ranges,
+            reduction_type,
+            [ops.element_type(t) for t in result_dtypes],
+            body,
+        )
+        return [
+            TensorValue(v, torch.empty(out_shape, dtype=t, device="meta")) for v, t in zip(values, result_dtypes)
+        ]
+
+    def view(self, x: TensorValue, shape: Sequence[int], index_map: Callable[[list[ir.AffineExpr]], list]) -> TensorValue:
+        """A `coil.view` of `x` with `shape`; `index_map(dims)` gives x's index as affine exprs."""
+        shape = [int(s) for s in shape]
+        dims = [ir.AffineExpr.get_dim(i) for i in range(len(shape))]
+        exprs = [e if isinstance(e, ir.AffineExpr) else ir.AffineExpr.get_constant(int(e)) for e in index_map(dims)]
+        amap = ir.AffineMap.get(len(shape), 0, exprs)
+        value = builders.view(x.value, amap, shape)
+        return TensorValue(value, torch.empty(shape, dtype=x.dtype, device="meta"))
+
+
+def register_pointwise(
+    target,
+    fn: Callable[..., Scalar],
+    kind: ELEMENTWISE_TYPE_PROMOTION_KIND = ELEMENTWISE_TYPE_PROMOTION_KIND.DEFAULT,
+    out_dtype: torch.dtype | None = None,
+):
+    """Registers the elementwise rule `fn` for `target`'s tensor and scalar operands."""
+
+    def rule(ctx: LoweringContext, *args, **kwargs):
+        if kwargs:
+            raise Unsupported(f"keyword arguments {sorted(kwargs)}")
+        return ctx.pointwise(list(args), fn, kind=kind, out_dtype=out_dtype)
+
+    lowering(*([target] if not isinstance(target, (list, tuple)) else target))(rule)
+    return rule
