@@ -1,0 +1,537 @@
+"""coil-lower-loop-nests: a kernel's `coil.loop_nest` becomes scf.for loops over memrefs.
+
+This is the CPU backend's codegen, what Inductor's `codegen/cpp.py` does with
+strings. The loop structure for one point of `ranges`:
+
+    prologue                      ops depending on neither reduction indices nor reduced values
+    scf.for r (iter_args = accumulators of the reduces of level 0)
+      ... ops depending on r ...
+    ops using level-0 reduced values
+    scf.for r (level 1: reduces whose operand needs a level-0 result, e.g. softmax's sum(exp(x - max)))
+    ...
+    epilogue                      ops using the last level's reduced values
+
+An op that depends on a reduction index is recomputed in every reduction loop
+that needs it (softmax reads x[i, r] in each of its three loops). The outer
+ranges are nested scf.for loops, with the innermost range innermost, so the
+innermost loop walks the contiguous dimension and LLVM can vectorize it; float
+sums and products carry `reassoc` so their reductions vectorize too.
+
+Reduction semantics follow PyTorch: max/min propagate NaN, argmax/argmin give
+the first position of the extreme value (a NaN counting as the extreme), and
+welford is computed in two passes (sum, then the sum of squared deviations
+from the mean), which is more accurate than a one-pass update and vectorizes.
+
+`i1` buffers hold one byte per bool, as torch.bool does: the pass retypes them
+to `i8` and loads compare with zero, stores zero-extend.
+
+With `outer-slice=true`, every kernel gets two trailing `index` arguments
+`[begin, end)` that bound its parallel dimension (`parallel_dim(ranges)`), so
+the CPU runtime can split one launch across threads.
+"""
+
+from __future__ import annotations
+
+import math as _pymath
+from collections.abc import Sequence
+from contextlib import ExitStack
+
+from coil.dialects import builders
+from coil.dialects.ops import int_list
+from coil.dialects.types import is_float
+from coil.mlir import arith, ir, memref, scf
+from coil.passes.registry import PassFailure, register_pass
+from coil.passes.walk import ops_named
+
+SLICE_DIM_ATTR = "coil.slice_dim"
+
+# Ops a pass may move out of all loops when they use no index: no memory
+# effects, no regions.
+_HOISTABLE_DIALECTS = ("arith.", "math.", "affine.apply")
+
+
+def kernel_functions(module: ir.Operation) -> list[ir.OpView]:
+    """The `func.func` ops of `module` marked `coil.kernel`, in order."""
+    body = module.regions[0].blocks[0]
+    return [op for op in body.operations if op.operation.name == "func.func" and "coil.kernel" in op.attributes]
+
+
+def parallel_dim(ranges: Sequence[int]) -> int | None:
+    """The outer dimension a launch is split along: the first with more than one point.
+
+    None for a kernel with no such dimension (a 0-d output, or all extents <= 1).
+    """
+    for d, extent in enumerate(ranges):
+        if extent > 1:
+            return d
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Reductions: initial value, combine, and final value of each reduction type
+
+
+def _const(t: ir.Type, value) -> ir.Value:
+    if is_float(t):
+        return arith.constant(t, float(value))
+    return arith.constant(t, int(value))
+
+
+def _int_width(t: ir.Type) -> int:
+    return ir.IntegerType(t).width
+
+
+def _extreme(t: ir.Type, largest: bool):
+    """+inf/-inf for floats, the signed extreme for integers (i1: true/false)."""
+    if is_float(t):
+        return _pymath.inf if largest else -_pymath.inf
+    w = _int_width(t)
+    if w == 1:
+        return 1 if largest else 0
+    return (1 << (w - 1)) - 1 if largest else -(1 << (w - 1))
+
+
+def _reassoc() -> ir.Attribute:
+    return ir.Attribute.parse("#arith.fastmath<reassoc>")
+
+
+def _check_reducible(reduce: ir.OpView, rtype: str, t: ir.Type) -> None:
+    floaty = is_float(t)
+    if rtype in ("sum", "prod") and not floaty and not isinstance(t, ir.IntegerType):
+        raise PassFailure(f"cannot {rtype}-reduce values of type {t}", reduce.location)
+    if rtype in ("sum", "prod") and isinstance(t, ir.IntegerType) and _int_width(t) == 1:
+        raise PassFailure(f"'{rtype}' of i1 is not supported: the frontend must widen bools first", reduce.location)
+    if rtype in ("any",) and t != ir.IntegerType.get_signless(1):
+        raise PassFailure(f"'any' reduces i1 values, found {t}", reduce.location)
+    if rtype == "xor_sum" and not isinstance(t, ir.IntegerType):
+        raise PassFailure(f"'xor_sum' reduces integers, found {t}", reduce.location)
+    if rtype == "welford" and not floaty:
+        raise PassFailure(f"'welford' reduces floats, found {t}", reduce.location)
+    if rtype in ("max", "min", "argmax", "argmin") and not (floaty or isinstance(t, ir.IntegerType)):
+        raise PassFailure(f"cannot {rtype}-reduce values of type {t}", reduce.location)
+
+
+def _init(rtype: str, t: ir.Type) -> list[tuple[ir.Type, object]]:
+    """The accumulators' initial values, as (type, constant) pairs."""
+    if rtype in ("sum", "xor_sum", "any"):
+        return [(t, 0)]
+    if rtype == "prod":
+        return [(t, 1)]
+    if rtype == "max":
+        return [(t, _extreme(t, largest=False))]
+    if rtype == "min":
+        return [(t, _extreme(t, largest=True))]
+    if rtype in ("argmax", "argmin"):
+        i64 = ir.IntegerType.get_signless(64)
+        return [(t, _extreme(t, largest=rtype == "argmin")), (i64, 0)]
+    raise AssertionError(rtype)
+
+
+def _is_bool(t: ir.Type) -> bool:
+    return isinstance(t, ir.IntegerType) and _int_width(t) == 1
+
+
+def _combine(rtype: str, accs: list[ir.Value], value: ir.Value, position: ir.Value | None) -> list[ir.Value]:
+    """The accumulators after folding in `value` (at flat reduction `position`)."""
+    t = value.type
+    floaty = is_float(t)
+    (acc, *rest) = accs
+    if rtype == "sum":
+        return [arith.addf(acc, value, fastmath=_reassoc()) if floaty else arith.addi(acc, value)]
+    if rtype == "prod":
+        return [arith.mulf(acc, value, fastmath=_reassoc()) if floaty else arith.muli(acc, value)]
+    if rtype == "max":
+        if floaty:
+            return [arith.maximumf(acc, value)]
+        return [arith.ori(acc, value) if _is_bool(t) else arith.maxsi(acc, value)]
+    if rtype == "min":
+        if floaty:
+            return [arith.minimumf(acc, value)]
+        return [arith.andi(acc, value) if _is_bool(t) else arith.minsi(acc, value)]
+    if rtype == "any":
+        return [arith.ori(acc, value)]
+    if rtype == "xor_sum":
+        return [arith.xori(acc, value)]
+    if rtype in ("argmax", "argmin"):
+        (index,) = rest
+        larger = rtype == "argmax"
+        if floaty:
+            better = arith.cmpf(arith.CmpFPredicate.OGT if larger else arith.CmpFPredicate.OLT, value, acc)
+            # The first NaN wins: it replaces any non-NaN accumulator and is never replaced.
+            value_nan = arith.cmpf(arith.CmpFPredicate.UNO, value, value)
+            acc_ordered = arith.cmpf(arith.CmpFPredicate.ORD, acc, acc)
+            take = arith.ori(better, arith.andi(value_nan, acc_ordered))
+        else:
+            if _is_bool(t):
+                pred = arith.CmpIPredicate.ugt if larger else arith.CmpIPredicate.ult
+            else:
+                pred = arith.CmpIPredicate.sgt if larger else arith.CmpIPredicate.slt
+            take = arith.cmpi(pred, value, acc)
+        return [arith.select(take, value, acc), arith.select(take, position, index)]
+    raise AssertionError(rtype)
+
+
+def _finalize(rtype: str, accs: list[ir.Value]) -> list[ir.Value]:
+    if rtype in ("argmax", "argmin"):
+        return [accs[1]]
+    return accs
+
+
+def _accumulator_count(rtype: str) -> int:
+    return 2 if rtype in ("argmax", "argmin") else 1
+
+
+# ---------------------------------------------------------------------------
+# Body analysis
+
+
+def _body_values_used(op: ir.OpView, known: dict) -> list[ir.Value]:
+    """Values of the loop body (keys of `known`) that `op` or an op nested in it uses."""
+    used = []
+
+    def visit(inner):
+        for v in inner.operands:
+            if v in known:
+                used.append(v)
+        return ir.WalkResult.ADVANCE
+
+    op.operation.walk(visit)
+    return used
+
+
+def _has_effects(op: ir.OpView) -> bool:
+    """Whether `op` writes memory (a store, or a region holding one)."""
+    return bool(ops_named(op.operation, "coil.store"))
+
+
+def _is_hoistable(op: ir.OpView) -> bool:
+    name = op.operation.name
+    return len(op.operation.regions) == 0 and name.startswith(_HOISTABLE_DIALECTS)
+
+
+def _expand_welford(body: ir.Block, reduction_ranges: Sequence[int]) -> None:
+    """welford(x) -> mean = sum(x) / n, m2 = sum((x - mean)^2), weight = n: two reduction levels."""
+    n = 1
+    for extent in reduction_ranges:
+        n *= extent
+    for op in list(body.operations):
+        if op.operation.name != "coil.reduce" or op.attributes["reduction_type"].value != "welford":
+            continue
+        x = op.operands[0]
+        t = x.type
+        if not is_float(t):
+            raise PassFailure(f"'welford' reduces floats, found {t}", op.location)
+        with ir.InsertionPoint(op), op.location:
+            total = builders.reduce(x, "sum", [t])[0]
+            weight = arith.constant(t, float(n))
+            mean = arith.divf(total, weight)
+            deviation = arith.subf(x, mean)
+            square = arith.mulf(deviation, deviation)
+            m2 = builders.reduce(square, "sum", [t])[0]
+        for old, new in zip(op.results, (mean, m2, weight)):
+            old.replace_all_uses_with(new)
+        op.erase()
+
+
+class _NestLowering:
+    """Lowers one `coil.loop_nest` in place (the loops replace the op)."""
+
+    def __init__(self, nest: ir.OpView, slice_bounds: tuple[ir.Value, ir.Value] | None):
+        self.nest = nest
+        self.ranges = int_list(nest.attributes["ranges"])
+        self.reduction_ranges = int_list(nest.attributes["reduction_ranges"])
+        self.slice_bounds = slice_bounds
+        self.body = nest.regions[0].blocks[0]
+        for inner in ops_named(nest.operation, "coil.reduce"):
+            if inner.operation.parent != nest.operation:
+                raise PassFailure("'coil.reduce' must be directly in the loop nest's body", inner.location)
+        _expand_welford(self.body, self.reduction_ranges)
+        self.ops = list(self.body.operations)[:-1]
+        args = list(self.body.arguments)
+        self.outer_args = args[: len(self.ranges)]
+        self.reduction_args = args[len(self.ranges) :]
+        self._analyze()
+
+    # -- analysis ---------------------------------------------------------
+
+    def _analyze(self) -> None:
+        # Per body value: does it depend on a reduction index, on any index,
+        # and after which reduction level is it available (0 = before any).
+        self.rdep: dict = {a: False for a in self.outer_args}
+        self.rdep.update({a: True for a in self.reduction_args})
+        self.indexed: dict = {a: True for a in self.outer_args + self.reduction_args}
+        self.level: dict = {a: 0 for a in self.outer_args + self.reduction_args}
+        self.op_rdep, self.op_level, self.op_indexed = {}, {}, {}
+        self.reduce_loop: dict = {}
+        users: dict = {}
+        for op in self.ops:
+            deps = _body_values_used(op, self.rdep)
+            rdep = any(self.rdep[v] for v in deps)
+            level = max((self.level[v] for v in deps), default=0)
+            indexed = any(self.indexed[v] for v in deps)
+            self.op_rdep[op] = rdep
+            self.op_level[op] = level
+            self.op_indexed[op] = indexed
+            for v in deps:
+                users.setdefault(v, []).append(op)
+            if op.operation.name == "coil.reduce":
+                self.reduce_loop[op] = level
+                for r in op.results:
+                    self.rdep[r], self.level[r], self.indexed[r] = False, level + 1, True
+            else:
+                for r in op.results:
+                    self.rdep[r], self.level[r], self.indexed[r] = rdep, level, indexed
+
+        # Which reduction loops each reduction-dependent op must be emitted in.
+        self.loops_of: dict = {}
+        for op in reversed(self.ops):
+            if op in self.reduce_loop:
+                self.loops_of[op] = {self.reduce_loop[op]}
+            elif self.op_rdep[op]:
+                if _has_effects(op):
+                    self.loops_of[op] = {self.op_level[op]}
+                else:
+                    needed = set()
+                    for r in op.results:
+                        for user in users.get(r, ()):
+                            needed |= self.loops_of.get(user, set())
+                    self.loops_of[op] = needed
+        self.n_levels = max((k + 1 for s in self.loops_of.values() for k in s), default=0)
+
+    # -- emission ---------------------------------------------------------
+
+    def _clone(self, op: ir.OpView, mapping: dict) -> None:
+        new = op.operation.clone(ip=ir.InsertionPoint.current)
+
+        def remap(inner):
+            for i, v in enumerate(inner.operands):
+                if v in mapping:
+                    inner.operands[i] = mapping[v]
+            return ir.WalkResult.ADVANCE
+
+        new.walk(remap)
+        for old, value in zip(op.results, new.results):
+            mapping[old] = value
+
+    def _entry_const(self, t: ir.Type, value) -> ir.Value:
+        """A constant defined before all loops, created once per (type, value)."""
+        key = (str(t), value)
+        if key not in self.constants:
+            with ir.InsertionPoint(self.anchor), self.nest.location:
+                self.constants[key] = _const(t, value)
+        return self.constants[key]
+
+    def _emit_stage(self, level: int, mapping: dict) -> None:
+        for op in self.ops:
+            if op in self.hoisted or op in self.reduce_loop or self.op_rdep[op]:
+                continue
+            if self.op_level[op] == level:
+                self._clone(op, mapping)
+
+    def _position(self, ivs: list[ir.Value]) -> ir.Value:
+        """Row-major position of the reduction indices in the flattened reduction range, as i64."""
+        position = None
+        stride = 1
+        for iv, extent in reversed(list(zip(ivs, self.reduction_ranges))):
+            term = iv if stride == 1 else arith.muli(iv, self._entry_const(ir.IndexType.get(), stride))
+            position = term if position is None else arith.addi(position, term)
+            stride *= extent
+        return arith.index_cast(ir.IntegerType.get_signless(64), position)
+
+    def _emit_reduction_loop(self, level: int, mapping: dict) -> None:
+        reduces = [op for op in self.ops if self.reduce_loop.get(op) == level]
+        inits: list[ir.Value] = []
+        for op in reduces:
+            rtype = op.attributes["reduction_type"].value
+            _check_reducible(op, rtype, op.operands[0].type)
+            inits += [self._entry_const(t, v) for t, v in _init(rtype, op.operands[0].type)]
+        index = ir.IndexType.get()
+        zero, one = self._entry_const(index, 0), self._entry_const(index, 1)
+        loops = []
+        carried = inits
+        stack = ExitStack()
+        for extent in self.reduction_ranges:
+            loop = scf.ForOp(zero, self._entry_const(index, extent), one, carried)
+            loops.append(loop)
+            carried = list(loop.inner_iter_args)
+            stack.enter_context(ir.InsertionPoint(loop.body))
+        ivs = [loop.induction_variable for loop in loops]
+        local = dict(mapping)
+        local.update(zip(self.reduction_args, ivs))
+        position = None
+        new_accs: list[ir.Value] = []
+        acc_iter = iter(carried)
+        for op in self.ops:
+            if op in self.reduce_loop:
+                if self.reduce_loop[op] != level:
+                    continue
+                rtype = op.attributes["reduction_type"].value
+                accs = [next(acc_iter) for _ in range(_accumulator_count(rtype))]
+                if rtype in ("argmax", "argmin") and position is None:
+                    position = self._position(ivs)
+                operand = op.operands[0]
+                with op.location:
+                    new_accs += _combine(rtype, accs, local.get(operand, operand), position)
+            elif level in self.loops_of.get(op, ()):
+                self._clone(op, local)
+        # Close the loops from the innermost out; each yields its accumulators.
+        results = new_accs
+        for loop in reversed(loops):
+            with ir.InsertionPoint(loop.body):
+                scf.YieldOp(results)
+            results = list(loop.results)
+        stack.close()
+        finals = iter(results)
+        for op in reduces:
+            rtype = op.attributes["reduction_type"].value
+            accs = [next(finals) for _ in range(_accumulator_count(rtype))]
+            for old, value in zip(op.results, _finalize(rtype, accs)):
+                mapping[old] = value
+
+    def _emit_point(self, mapping: dict) -> None:
+        """Everything for one point of `ranges`, at the current insertion point."""
+        self._emit_stage(0, mapping)
+        for level in range(self.n_levels):
+            self._emit_reduction_loop(level, mapping)
+            self._emit_stage(level + 1, mapping)
+
+    def run(self) -> None:
+        nest = self.nest
+        self.hoisted = {
+            op
+            for op in self.ops
+            if not self.op_indexed[op] and not self.op_rdep[op] and self.op_level[op] == 0 and _is_hoistable(op)
+        }
+        mapping: dict = {}
+        index = ir.IndexType.get()
+        with ir.InsertionPoint(nest), nest.location:
+            zero = arith.constant(index, 0)
+            self.anchor = zero.owner
+            self.constants = {(str(index), 0): zero}
+            one = self._entry_const(index, 1)
+            for op in self.ops:
+                if op in self.hoisted:
+                    self._clone(op, mapping)
+            split = parallel_dim(self.ranges) if self.slice_bounds is not None else None
+            loops = []
+            with ExitStack() as stack:
+                for d, extent in enumerate(self.ranges):
+                    if d == split:
+                        lower, upper = self.slice_bounds
+                    else:
+                        lower, upper = zero, self._entry_const(index, extent)
+                    loop = scf.ForOp(lower, upper, one)
+                    loops.append(loop)
+                    mapping[self.outer_args[d]] = loop.induction_variable
+                    stack.enter_context(ir.InsertionPoint(loop.body))
+                self._emit_point(mapping)
+            for loop in loops:
+                with ir.InsertionPoint(loop.body):
+                    scf.YieldOp([])
+        self._check_no_dangling(mapping)
+        nest.operation.erase()
+
+    def _check_no_dangling(self, mapping: dict) -> None:
+        body_values = set(self.rdep)
+        parent = self.nest.operation.parent
+        stray = []
+
+        def visit(inner):
+            if inner.name == "coil.loop_nest":
+                return ir.WalkResult.SKIP
+            for v in inner.operands:
+                if v in body_values:
+                    stray.append(inner.name)
+            return ir.WalkResult.ADVANCE
+
+        parent.walk(visit, ir.WalkOrder.PRE_ORDER)
+        if stray:
+            raise PassFailure(f"internal error: lowered ops still use loop-nest values: {stray}", self.nest.location)
+
+
+# ---------------------------------------------------------------------------
+# Memory accesses and kernel signatures
+
+
+def _retype_bool_buffers(fn: ir.OpView) -> None:
+    """memref<...xi1> arguments become memref<...xi8>: torch.bool takes a byte."""
+    block = fn.regions[0].blocks[0]
+    i8 = ir.IntegerType.get_signless(8)
+    changed = False
+    for arg in block.arguments:
+        t = arg.type
+        if isinstance(t, ir.MemRefType) and _is_bool(t.element_type):
+            arg.set_type(ir.MemRefType.get(list(t.shape), i8, layout=t.layout, memory_space=t.memory_space))
+            changed = True
+    if changed:
+        _update_function_type(fn)
+
+
+def _update_function_type(fn: ir.OpView) -> None:
+    block = fn.regions[0].blocks[0]
+    results = ir.FunctionType(fn.attributes["function_type"].value).results
+    fn.attributes["function_type"] = ir.TypeAttr.get(
+        ir.FunctionType.get([a.type for a in block.arguments], list(results))
+    )
+
+
+def _lower_memory_accesses(fn: ir.OpView) -> None:
+    i8 = ir.IntegerType.get_signless(8)
+    for op in ops_named(fn.operation, "coil.load"):
+        source, *indices = op.operands
+        with ir.InsertionPoint(op), op.location:
+            value = memref.load(source, indices)
+            if _is_bool(op.results[0].type) and value.type == i8:
+                value = arith.cmpi(arith.CmpIPredicate.ne, value, arith.constant(i8, 0))
+        op.results[0].replace_all_uses_with(value)
+        op.erase()
+    for op in ops_named(fn.operation, "coil.store"):
+        value, dest, *indices = op.operands
+        with ir.InsertionPoint(op), op.location:
+            if _is_bool(value.type) and ir.MemRefType(dest.type).element_type == i8:
+                value = arith.extui(i8, value)
+            memref.store(value, dest, indices)
+        op.erase()
+
+
+def lower_kernel(fn: ir.OpView, outer_slice: bool = False) -> None:
+    """Lowers every `coil.loop_nest` of kernel function `fn` to scf loops."""
+    nests = [op for op in fn.regions[0].blocks[0].operations if op.operation.name == "coil.loop_nest"]
+    slice_bounds = None
+    if outer_slice:
+        if len(nests) > 1:
+            raise PassFailure("outer-slice needs one 'coil.loop_nest' per kernel", fn.location)
+        block = fn.regions[0].blocks[0]
+        index = ir.IndexType.get()
+        begin = block.add_argument(index, fn.location)
+        end = block.add_argument(index, fn.location)
+        _update_function_type(fn)
+        slice_bounds = (begin, end)
+        dim = parallel_dim(int_list(nests[0].attributes["ranges"])) if nests else None
+        fn.attributes[SLICE_DIM_ATTR] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), -1 if dim is None else dim)
+    _retype_bool_buffers(fn)
+    for nest in nests:
+        _NestLowering(nest, slice_bounds).run()
+    _lower_memory_accesses(fn)
+
+
+def _parse_bool(name: str, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).lower()
+    if text in ("1", "true", "on", "yes"):
+        return True
+    if text in ("0", "false", "off", "no"):
+        return False
+    raise PassFailure(f"option '{name}' takes true or false, found '{value}'")
+
+
+@register_pass(
+    "coil-lower-loop-nests",
+    "Lower the coil.loop_nest of every coil.kernel function to scf.for loops over memrefs",
+    options={"outer-slice": "add [begin, end) index arguments bounding the kernel's parallel dimension"},
+)
+def lower_loop_nests(module: ir.Operation, outer_slice: str | bool = False) -> None:
+    slice_args = _parse_bool("outer-slice", outer_slice)
+    for fn in kernel_functions(module):
+        lower_kernel(fn, outer_slice=slice_args)

@@ -1,0 +1,67 @@
+"""The pass pipeline from coil kernel functions to the LLVM dialect.
+
+Every element is a registered pass, so the same lowering runs from `coil-opt`:
+
+    coil-opt kernels.mlir --pass-pipeline="builtin.module(<CPU_KERNEL_PIPELINE>)"
+
+Choices that are not upstream defaults:
+- `convert-math-to-llvm{approximate-log1p=false}` runs before
+  `convert-math-to-libm`: intrinsics for what LLVM lowers well (sqrt, fabs,
+  floor, exp, log, ...), libm calls (`erff`, `tanf`, `atan2f`, `log1pf`,
+  `expm1f`, ...) for the rest, resolved in the JIT from the process's libm.
+  The approximation of log1p as log(1 + x) loses all precision near zero.
+- f16/bf16 arithmetic is done in f32 (`arith-emulate-unsupported-floats`,
+  `math-extend-to-supported-types`), as PyTorch's CPU kernels do, and bf16
+  conversions are expanded to integer ops (`arith-expand{include-bf16=true}`),
+  since the JIT has no `__truncsfbf2` helper. f16 conversions stay `fpext`/`fptrunc`:
+  x86 with F16C has instructions for them.
+- Memref arguments use the bare-pointer calling convention: shapes and strides
+  are static, so a kernel takes one pointer per buffer and the runtime passes
+  `tensor.data_ptr()` and nothing else.
+"""
+
+from __future__ import annotations
+
+from coil.mlir import ir
+
+from .lower_loops import lower_loop_nests
+
+# From scf loops over memrefs (the output of coil-lower-loop-nests) to the LLVM dialect.
+SCF_TO_LLVM_PIPELINE = (
+    "canonicalize",
+    "cse",
+    "loop-invariant-code-motion",
+    "lower-affine",
+    "math-extend-to-supported-types{extra-types=f16}",
+    "arith-emulate-unsupported-floats{source-types=bf16,f16 target-type=f32}",
+    "arith-expand{include-bf16=true}",
+    "convert-math-to-llvm{approximate-log1p=false}",
+    "convert-math-to-libm",
+    "convert-scf-to-cf",
+    "expand-strided-metadata",
+    "finalize-memref-to-llvm",
+    "convert-func-to-llvm{use-bare-ptr-memref-call-conv=true}",
+    "convert-to-llvm",
+    "reconcile-unrealized-casts",
+    "canonicalize",
+)
+
+# From coil kernel functions to the LLVM dialect, as the CPU JIT runs it.
+CPU_KERNEL_PIPELINE = ("coil-lower-loop-nests{outer-slice=true}",) + SCF_TO_LLVM_PIPELINE
+
+
+def cpu_kernel_pipeline(outer_slice: bool = True) -> str:
+    """The textual pipeline (`builtin.module(...)`) that lowers kernels to LLVM."""
+    first = "coil-lower-loop-nests{outer-slice=true}" if outer_slice else "coil-lower-loop-nests"
+    return "builtin.module(" + ", ".join((first,) + SCF_TO_LLVM_PIPELINE) + ")"
+
+
+def lower_kernels_to_llvm(module: ir.Module, outer_slice: bool = True) -> None:
+    """Runs the CPU kernel pipeline on `module` in place."""
+    from coil.passes.registry import build_pass_manager
+
+    pm = build_pass_manager(cpu_kernel_pipeline(outer_slice), context=module.context)
+    pm.run(module.operation)
+
+
+__all__ = ["CPU_KERNEL_PIPELINE", "SCF_TO_LLVM_PIPELINE", "cpu_kernel_pipeline", "lower_kernels_to_llvm", "lower_loop_nests"]
