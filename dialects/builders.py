@@ -43,6 +43,24 @@ def _plain(op):
     return op
 
 
+def _create(op_class, **fields):
+    """Builds `op_class(**fields)`, working around the ext builder dropping empty attributes.
+
+    The generated builder treats any falsy attribute (an empty array or
+    dictionary) as missing, so empty ones are passed as a placeholder and set
+    right after creation.
+    """
+    empty = {}
+    for name, value in list(fields.items()):
+        if isinstance(value, (ir.ArrayAttr, ir.DictAttr)) and len(value) == 0:
+            empty[name] = value
+            fields[name] = ir.UnitAttr.get()
+    op = op_class(**fields)
+    for name, value in empty.items():
+        op.attributes[name] = value
+    return op
+
+
 def i64_array(values: Sequence[int]) -> ir.ArrayAttr:
     i64 = ir.IntegerType.get_signless(64)
     return ir.ArrayAttr.get([ir.IntegerAttr.get(i64, int(v)) for v in values])
@@ -60,7 +78,7 @@ def pointwise(
 ) -> ir.Value:
     """`coil.pointwise` over `ranges`; `body(indices)` builds and returns the scalar."""
     result_type = ir.RankedTensorType.get(list(ranges), element_type)
-    op = PointwiseOp(ranges=i64_array(ranges), result=result_type)
+    op = _create(PointwiseOp, ranges=i64_array(ranges), result=result_type)
     block = _index_block(op.regions[0], len(ranges))
     with ir.InsertionPoint(block):
         value = body(list(block.arguments))
@@ -78,7 +96,7 @@ def reduction(
     """`coil.reduction`; `body(indices, reduction_indices)` returns the value to combine."""
     result_types = [ir.RankedTensorType.get(list(ranges), t) for t in result_element_types]
     op = _plain(
-        ReductionOp(
+        _create(ReductionOp, 
             ranges=i64_array(ranges),
             reduction_ranges=i64_array(reduction_ranges),
             reduction_type=ir.StringAttr.get(reduction_type),
@@ -105,14 +123,19 @@ def view(
     affine_map: ir.AffineMap,
     shape: Sequence[int],
     symbols: Sequence[ir.Value] = (),
+    result_type: ir.Type | None = None,
 ) -> ir.Value:
-    """`coil.view`: `result[idx] = source[affine_map(idx)]` with result `shape`."""
+    """`coil.view`: `result[idx] = source[affine_map(idx)]` with result `shape`.
+
+    For buffers, `result_type` gives the view's strided layout.
+    """
     t = source.type
-    if isinstance(t, ir.MemRefType):
-        result_type = ir.MemRefType.get(list(shape), t.element_type)
-    else:
-        result_type = ir.RankedTensorType.get(list(shape), t.element_type)
-    op = ViewOp(source=source, symbols=list(symbols), map=ir.AffineMapAttr.get(affine_map), result=result_type)
+    if result_type is None:
+        if isinstance(t, ir.MemRefType):
+            result_type = ir.MemRefType.get(list(shape), t.element_type)
+        else:
+            result_type = ir.RankedTensorType.get(list(shape), t.element_type)
+    op = _create(ViewOp, source=source, symbols=list(symbols), map=ir.AffineMapAttr.get(affine_map), result=result_type)
     return _plain(op).result
 
 
@@ -170,7 +193,7 @@ def extern(
         result_type = result_types[0]
     else:
         result_type = ir.TupleType.get_tuple(list(result_types))
-    op = ExternOp(
+    op = _create(ExternOp, 
         kernel=ir.StringAttr.get(kernel), args=argument_attr(list(args)), kwargs=kwargs_attr, result=result_type
     )
     _arg_region(op, inputs)
@@ -188,7 +211,7 @@ def loop_nest(
     body: Callable[[list[ir.Value], list[ir.Value]], None],
 ) -> LoopNestOp:
     """`coil.loop_nest`; `body(indices, reduction_indices)` emits its loads and stores."""
-    op = LoopNestOp(ranges=i64_array(ranges), reduction_ranges=i64_array(reduction_ranges))
+    op = _create(LoopNestOp, ranges=i64_array(ranges), reduction_ranges=i64_array(reduction_ranges))
     block = _index_block(op.regions[0], len(ranges) + len(reduction_ranges))
     args = list(block.arguments)
     with ir.InsertionPoint(block):

@@ -39,7 +39,7 @@ from typing import Any
 
 from coil.mlir import ext, ir
 
-from .types import scalar_type
+from .types import kernel_arg_type, scalar_type
 
 REDUCTION_TYPES = (
     "sum",
@@ -556,7 +556,10 @@ class LaunchOp(Coil.Operation, name="launch"):
         if callee is None:
             return _fail(self, f"kernel '@{name}' does not exist")
         fn_type = callee.attributes["function_type"].value
-        arg_types = [v.type for v in values]
+        # A kernel sees buffers with signless elements and the offset folded
+        # into the pointer it receives.
+        with self.location:
+            arg_types = [kernel_arg_type(v.type) for v in values]
         if list(fn_type.inputs) != arg_types:
             return _fail(
                 self,

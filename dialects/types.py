@@ -74,3 +74,41 @@ def byte_width(element_type: ir.Type) -> int:
     if isinstance(element_type, ir.IndexType):
         return 8
     raise ValueError(f"no byte width for {element_type}")
+
+
+def contiguous_strides(shape) -> list[int]:
+    strides, running = [], 1
+    for size in reversed(list(shape)):
+        strides.append(running)
+        running *= max(int(size), 1)
+    return list(reversed(strides))
+
+
+def normalized_strides(shape, strides) -> list[int]:
+    """Strides with those of size-1 dims replaced by the contiguous value (they are never used)."""
+    contiguous = contiguous_strides(shape)
+    return [c if int(size) == 1 else int(s) for size, s, c in zip(shape, strides, contiguous)]
+
+
+def memref_type(shape, element_type: ir.Type, strides=None, offset: int = 0) -> ir.MemRefType:
+    """A memref of `shape`; identity layout when the strides are row-major and offset is 0."""
+    shape = [int(s) for s in shape]
+    if strides is None:
+        return ir.MemRefType.get(shape, element_type)
+    strides = normalized_strides(shape, strides)
+    if strides == contiguous_strides(shape) and offset == 0:
+        return ir.MemRefType.get(shape, element_type)
+    return ir.MemRefType.get(shape, element_type, layout=ir.StridedLayoutAttr.get(int(offset), strides))
+
+
+def strides_and_offset(t: ir.MemRefType) -> tuple[list[int], int]:
+    strides, offset = t.get_strides_and_offset()
+    return list(strides), offset
+
+
+def kernel_arg_type(t: ir.Type) -> ir.Type:
+    """How a kernel sees a host buffer: signless elements, offset folded into the pointer."""
+    if not isinstance(t, ir.MemRefType):
+        return t
+    strides, _ = strides_and_offset(t)
+    return memref_type(list(t.shape), scalar_type(t.element_type), strides, 0)

@@ -26,6 +26,7 @@ from coil.mlir import ir, passmanager
 # passes here by name; they are imported only when the table is read.
 PASS_MODULES = (
     "coil.passes.fold_views",
+    "coil.passes.outline_kernels",
     "coil.backends.llvm.lower_loops",
 )
 
@@ -83,7 +84,9 @@ def get_pass(name: str) -> PassInfo:
 def _python_pass(info: PassInfo, options: dict[str, str]):
     def run(op, pass_):
         try:
-            info.run(op, **options)
+            # Passes build IR: give them the op's context and location as defaults.
+            with op.context, op.location:
+                info.run(op, **options)
         except PassFailure as failure:
             location = failure.location or op.location
             location.emit_error(f"{info.name}: {failure.message}")

@@ -1,0 +1,386 @@
+"""coil-outline-kernels: graph-level IR -> a host function plus kernel functions.
+
+Inductor's scheduler turns each realized node into a kernel and its wrapper
+allocates the buffers; this pass does both, in MLIR:
+
+- every `coil.pointwise` and `coil.reduction` becomes a kernel function
+  (`func.func @kernel_N` with attribute `coil.kernel`) over memrefs, whose body
+  is one `coil.loop_nest` that stores explicitly (`coil.store`, after a
+  `coil.reduce` for reductions); tensors the body reads become arguments,
+  constants it captures are cloned in;
+- `@graph` becomes the host function over memrefs: `coil.alloc` for each
+  kernel output, `coil.launch` of the kernel, `coil.extern` on buffers, and a
+  `coil.dealloc` after the last use of every buffer it owns (free at last use;
+  buffer reuse is the memory planner's job);
+- a view the loads did not absorb is a strided reinterpretation of its source
+  (a host `coil.view` on memrefs, no copy) when its index map is linear, and a
+  copy kernel otherwise;
+- buffers get row-major layouts, except graph inputs, extern results and graph
+  outputs, which keep the strides recorded as `coil.strides` /
+  `coil.result_strides` (eager's layouts).
+"""
+
+from __future__ import annotations
+
+from coil.dialects import builders
+from coil.dialects.types import kernel_arg_type, memref_type, scalar_type, strides_and_offset
+from coil.mlir import affine, func, ir
+
+from .index_math import strided_view_layout
+from .registry import PassFailure, register_pass
+from .walk import ops_named
+
+
+def _is_inside(value: ir.Value, op: ir.Operation) -> bool:
+    """Whether `value` is defined inside `op`'s regions."""
+    if isinstance(value, ir.BlockArgument):
+        owner = value.owner.owner
+    else:
+        owner = value.owner
+    while owner is not None:
+        if owner == op:
+            return True
+        owner = owner.parent
+    return False
+
+
+def captured_values(op: ir.Operation) -> list[ir.Value]:
+    """Values used inside `op`'s regions but defined outside, in first-use order."""
+    seen: list[ir.Value] = []
+
+    def visit(inner):
+        if inner == op:
+            return ir.WalkResult.ADVANCE
+        for v in inner.operands:
+            if not _is_inside(v, op) and v not in seen:
+                seen.append(v)
+        return ir.WalkResult.ADVANCE
+
+    op.walk(visit, ir.WalkOrder.PRE_ORDER)
+    return seen
+
+
+def _strides_attr(attr) -> list[int] | None:
+    if attr is None:
+        return None
+    return [a.value for a in attr]
+
+
+class HostBuilder:
+    """Builds the host function and the kernels for one graph function."""
+
+    def __init__(self, module: ir.Module, graph: func.FuncOp):
+        self.module = module
+        self.graph = graph
+        self.buffers: dict[ir.Value, ir.Value] = {}  # graph tensor value -> host memref value
+        self.kernel_count = 0
+        self.device = graph.attributes["coil.device"].value if "coil.device" in graph.attributes else "cpu"
+        self.result_strides = self._result_strides()
+
+    def _result_strides(self) -> list[list[int] | None]:
+        n = len(self.graph.type.results)
+        if "res_attrs" not in self.graph.attributes:
+            return [None] * n
+        attrs = self.graph.attributes["res_attrs"]
+        return [_strides_attr(d["coil.strides"]) if "coil.strides" in d else None for d in attrs]
+
+    def _arg_strides(self) -> list[list[int] | None]:
+        n = len(self.graph.type.inputs)
+        if "arg_attrs" not in self.graph.attributes:
+            return [None] * n
+        attrs = self.graph.attributes["arg_attrs"]
+        return [_strides_attr(d["coil.strides"]) if "coil.strides" in d else None for d in attrs]
+
+    # -- kernels -------------------------------------------------------------
+
+    def _new_kernel_name(self) -> str:
+        name = f"kernel_{self.kernel_count}"
+        self.kernel_count += 1
+        return name
+
+    def _build_kernel(self, source_op, outputs: list[ir.Value], ranges, reduction_ranges, emit_tail) -> None:
+        """Outlines `source_op`'s body into a kernel writing `outputs` and launches it.
+
+        `emit_tail(yielded, out_args, indices)` emits the stores for the yielded value.
+        """
+        captured = captured_values(source_op)
+        tensor_inputs = [v for v in captured if isinstance(v.type, ir.RankedTensorType)]
+        constants = [v for v in captured if not isinstance(v.type, ir.RankedTensorType)]
+        for v in constants:
+            if isinstance(v, ir.BlockArgument) or v.owner.name != "arith.constant":
+                raise PassFailure(f"kernel body captures {v.get_name()} which is not a constant", source_op.location)
+        host_inputs = [self.buffers[v] for v in tensor_inputs]
+        args = list(outputs) + host_inputs
+        name = self._new_kernel_name()
+        arg_types = [kernel_arg_type(a.type) for a in args]
+        with ir.InsertionPoint(self.module.body), source_op.location:
+            kernel = func.FuncOp(name, ir.FunctionType.get(arg_types, []))
+            kernel.attributes["coil.kernel"] = ir.UnitAttr.get()
+            entry = kernel.add_entry_block()
+        mapping: dict[ir.Value, ir.Value] = {}
+        kernel_args = list(entry.arguments)
+        out_args = kernel_args[: len(outputs)]
+        for v, a in zip(tensor_inputs, kernel_args[len(outputs) :]):
+            mapping[v] = a
+        with ir.InsertionPoint(entry), source_op.location:
+            for v in constants:
+                clone = v.owner.clone()
+                mapping[v] = clone.result
+
+            def body(indices, rindices):
+                old_block = source_op.regions[0].blocks[0]
+                for old_arg, new_arg in zip(old_block.arguments, list(indices) + list(rindices)):
+                    mapping[old_arg] = new_arg
+                yielded = None
+                for inner in old_block.operations:
+                    if inner.name == "coil.yield":
+                        yielded = [mapping.get(v, v) for v in inner.operands]
+                        continue
+                    clone = inner.clone()
+                    _remap(clone, mapping)
+                    for old_r, new_r in zip(inner.results, clone.results):
+                        mapping[old_r] = new_r
+                emit_tail(yielded, out_args, list(indices))
+
+            builders.loop_nest(ranges, reduction_ranges, body)
+            func.ReturnOp([])
+        builders.launch(name, args)
+
+    def _alloc(self, value: ir.Value, strides=None) -> ir.Value:
+        t = value.type
+        buffer_type = memref_type(list(t.shape), t.element_type, strides)
+        return builders.alloc(buffer_type, self.device)
+
+    def lower_pointwise(self, op, out_strides) -> None:
+        out = self._alloc(op.results[0], out_strides)
+        ranges = [a.value for a in op.attributes["ranges"]]
+
+        def tail(yielded, out_args, indices):
+            builders.store(yielded[0], out_args[0], indices)
+
+        self._build_kernel(op, [out], ranges, [], tail)
+        self.buffers[op.results[0]] = out
+
+    def lower_reduction(self, op, out_strides_list) -> None:
+        outs = [self._alloc(r, s) for r, s in zip(op.results, out_strides_list)]
+        ranges = [a.value for a in op.attributes["ranges"]]
+        rranges = [a.value for a in op.attributes["reduction_ranges"]]
+        rtype = op.attributes["reduction_type"].value
+        result_types = [scalar_type(r.type.element_type) for r in op.results]
+
+        def tail(yielded, out_args, indices):
+            reduced = builders.reduce(yielded[0], rtype, result_types)
+            for value, out in zip(reduced, out_args):
+                builders.store(value, out, indices)
+
+        self._build_kernel(op, outs, ranges, rranges, tail)
+        for r, out in zip(op.results, outs):
+            self.buffers[r] = out
+
+    def copy_kernel(self, source: ir.Value, amap: ir.AffineMap | None, shape, element_type, out_strides=None) -> ir.Value:
+        """A kernel copying `source[amap(idx)]` (or `source[idx]`) into a new buffer."""
+        out_type = memref_type(shape, element_type, out_strides)
+        out = builders.alloc(out_type, self.device)
+        name = self._new_kernel_name()
+        args = [out, source]
+        with ir.InsertionPoint(self.module.body):
+            kernel = func.FuncOp(name, ir.FunctionType.get([kernel_arg_type(a.type) for a in args], []))
+            kernel.attributes["coil.kernel"] = ir.UnitAttr.get()
+            entry = kernel.add_entry_block()
+        out_arg, src_arg = entry.arguments
+        with ir.InsertionPoint(entry):
+
+            def body(indices, _):
+                src_indices = list(indices)
+                if amap is not None:
+                    src_indices = [
+                        affine.apply(ir.AffineMap.get(amap.n_dims, 0, [e]), list(indices)) for e in amap.results
+                    ]
+                builders.store(builders.load(src_arg, src_indices), out_arg, indices)
+
+            builders.loop_nest(list(shape), [], body)
+            func.ReturnOp([])
+        builders.launch(name, args)
+        return out
+
+    # -- host ops --------------------------------------------------------------
+
+    def lower_view(self, op) -> None:
+        source = self.buffers[op.operands[0]]
+        amap = op.attributes["map"].value
+        result_type = op.results[0].type
+        if len(op.operands) != 1:
+            raise PassFailure("views with symbols are not supported yet", op.location)
+        strides, offset = strides_and_offset(source.type)
+        layout = strided_view_layout(amap, strides, offset)
+        if layout is not None:
+            view_strides, view_offset = layout
+            t = memref_type(list(result_type.shape), result_type.element_type, view_strides, view_offset)
+            self.buffers[op.results[0]] = builders.view(source, amap, list(result_type.shape), result_type=t)
+        else:
+            self.buffers[op.results[0]] = self.copy_kernel(source, amap, list(result_type.shape), result_type.element_type)
+
+    def lower_extern(self, op) -> None:
+        inputs = [self.buffers[v] for v in _arg_values(op)]
+        strides = op.attributes["coil.result_strides"] if "coil.result_strides" in op.attributes else None
+        t = op.results[0].type
+        tensor_types = [t.get_type(i) for i in range(t.num_types)] if isinstance(t, ir.TupleType) else [t]
+        memref_types = []
+        for i, tt in enumerate(tensor_types):
+            s = _strides_attr(strides[i]) if strides is not None else None
+            memref_types.append(memref_type(list(tt.shape), tt.element_type, s))
+        kwargs = {named.name: named.attr for named in op.attributes["kwargs"]}
+        values = builders.extern(op.attributes["kernel"].value, inputs, list(op.attributes["args"]), kwargs, memref_types)
+        if isinstance(t, ir.TupleType):
+            self.buffers[op.results[0]] = values  # unpacked by coil.get below
+        else:
+            self.buffers[op.results[0]] = values[0]
+
+    def lower_get(self, op) -> None:
+        values = self.buffers[op.operands[0]]
+        self.buffers[op.results[0]] = values[op.attributes["index"].value]
+
+    def lower_return(self, op) -> list[ir.Value]:
+        results = []
+        for value, strides in zip(op.operands, self.result_strides):
+            buffer = self.buffers[value]
+            t = buffer.type
+            if strides is not None and not _layout_matches(t, strides):
+                buffer = self.copy_kernel(buffer, None, list(t.shape), t.element_type, strides)
+            results.append(buffer)
+        return results
+
+    # -- driver -------------------------------------------------------------------
+
+    def run(self) -> None:
+        graph = self.graph
+        block = graph.regions[0].blocks[0]
+        arg_types = []
+        for arg, strides in zip(block.arguments, self._arg_strides()):
+            t = arg.type
+            arg_types.append(memref_type(list(t.shape), t.element_type, strides))
+        with ir.InsertionPoint(self.module.body), graph.location:
+            host = func.FuncOp("graph_host", ir.FunctionType.get(arg_types, []))
+            host_entry = host.add_entry_block()
+        for old, new in zip(block.arguments, host_entry.arguments):
+            self.buffers[old] = new
+        returned = {v: i for i, v in enumerate(block.operations[len(block.operations) - 1].operands)}
+        results = []
+        with ir.InsertionPoint(host_entry):
+            for op in block.operations:
+                with op.location:
+                    name = op.name
+                    if name == "arith.constant":
+                        continue
+                    if name == "coil.pointwise":
+                        self.lower_pointwise(op, self._output_strides(op.results[0], returned))
+                    elif name == "coil.reduction":
+                        self.lower_reduction(op, [self._output_strides(r, returned) for r in op.results])
+                    elif name == "coil.view":
+                        self.lower_view(op)
+                    elif name == "coil.extern":
+                        self.lower_extern(op)
+                    elif name == "coil.get":
+                        self.lower_get(op)
+                    elif name == "func.return":
+                        results = self.lower_return(op)
+                        func.ReturnOp(results)
+                    else:
+                        raise PassFailure(f"cannot outline '{name}' at graph level", op.location)
+        host.attributes["function_type"] = ir.TypeAttr.get(ir.FunctionType.get(arg_types, [r.type for r in results]))
+        for name in ("coil.device",):
+            if name in graph.attributes:
+                host.attributes[name] = graph.attributes[name]
+        host.attributes["coil.host"] = ir.UnitAttr.get()
+        insert_deallocs(host)
+        graph.operation.erase()
+        host.attributes["sym_name"] = ir.StringAttr.get("graph")
+
+    def _output_strides(self, value: ir.Value, returned: dict) -> list[int] | None:
+        if value in returned:
+            return self.result_strides[returned[value]]
+        return None
+
+
+def _layout_matches(t: ir.MemRefType, strides: list[int]) -> bool:
+    actual, _ = strides_and_offset(t)
+    expected = memref_type(list(t.shape), t.element_type, strides)
+    return memref_type(list(t.shape), t.element_type, actual) == expected
+
+
+def _arg_values(op) -> list[ir.Value]:
+    from coil.dialects import region_args
+
+    return region_args(op)
+
+
+def _remap(op: ir.Operation, mapping: dict) -> None:
+    """Points every operand of `op` (and of ops nested in it) that is in `mapping` at its image."""
+
+    def visit(inner):
+        for i, v in enumerate(list(inner.operands)):
+            if v in mapping:
+                inner.operands[i] = mapping[v]
+        return ir.WalkResult.ADVANCE
+
+    op.walk(visit, ir.WalkOrder.PRE_ORDER)
+
+
+def storage_root(value: ir.Value) -> ir.Value:
+    """The buffer whose storage `value` uses: through host views to the alloc, argument or extern result."""
+    while not isinstance(value, ir.BlockArgument) and value.owner.name == "coil.view":
+        value = value.owner.operands[0]
+    return value
+
+
+def insert_deallocs(host: func.FuncOp) -> None:
+    """Frees each buffer the host owns right after the last op that uses it (or a view of it)."""
+    block = host.regions[0].blocks[0]
+    ops = list(block.operations)
+    last_use: dict[ir.Value, int] = {}
+    owned: list[ir.Value] = []
+    returned_roots = set()
+    for position, op in enumerate(ops):
+        values = list(op.operands)
+        if op.name in ("coil.launch", "coil.extern"):
+            from coil.dialects import region_args
+
+            values = region_args(op)
+        if op.name == "func.return":
+            returned_roots = {storage_root(v) for v in values}
+            continue
+        for v in values:
+            last_use[storage_root(v)] = position
+        if op.name in ("coil.alloc", "coil.extern", "coil.get"):
+            for r in op.results:
+                if isinstance(r.type, ir.MemRefType):
+                    owned.append(r)
+                    last_use.setdefault(r, position)
+    frees: dict[int, list[ir.Value]] = {}
+    for buffer in owned:
+        if buffer in returned_roots:
+            continue
+        frees.setdefault(last_use[buffer], []).append(buffer)
+    for position in sorted(frees, reverse=True):
+        anchor = ops[position]
+        for buffer in reversed(frees[position]):
+            with ir.InsertionPoint.after(anchor), anchor.location:
+                builders.dealloc(buffer)
+
+
+@register_pass(
+    "coil-outline-kernels",
+    "Outline pointwise and reduction ops into kernel functions and bufferize the graph into a host function",
+)
+def outline_kernels(module: ir.Operation) -> None:
+    graphs = [op for op in ops_named(module, "func.func") if "coil.kernel" not in op.attributes and "coil.host" not in op.attributes]
+    for graph in graphs:
+        builder = HostBuilder(_ModuleView(module), graph)
+        builder.run()
+
+
+class _ModuleView:
+    """Gives a pass's `builtin.module` operation the `.body` a Module has."""
+
+    def __init__(self, op: ir.Operation):
+        self.body = op.regions[0].blocks[0]
