@@ -1,0 +1,40 @@
+"""The torch.compile backend: `torch.compile(model, backend="coil")`.
+
+Registered through the `torch_dynamo_backends` entry point, so no import is
+needed. Dynamo hands the backend an FX graph of torch-level ops; AOTAutograd
+functionalizes it, decomposes it to core ATen with coil's decomposition
+table, and calls coil's compiler on the forward graph (and on the backward
+graph when gradients are needed).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+
+from coil import config
+
+
+def coil_backend(gm: torch.fx.GraphModule, example_inputs: list, options: dict | None = None, **kwargs):
+    """A Dynamo backend; `options` are coil.config settings for this compilation."""
+    from torch._dynamo.backends.common import aot_autograd
+
+    from coil.compile_fx import compile_fx
+    from coil.frontend.decompositions import decomposition_table
+
+    settings = config.validate_options(dict(options or {}, **kwargs))
+    compiler = functools.partial(compile_fx, settings=settings)
+    backend = aot_autograd(
+        fw_compiler=compiler,
+        bw_compiler=compiler,
+        inference_compiler=compiler,
+        decompositions=decomposition_table(),
+        keep_inference_input_mutations=True,
+    )
+    return backend(gm, example_inputs)
+
+
+def compile(model=None, **kwargs):
+    """`torch.compile(model, backend="coil", **kwargs)`."""
+    return torch.compile(model, backend="coil", **kwargs)

@@ -1,0 +1,231 @@
+"""Compiling one ATen FX graph: the pipeline from import to a callable.
+
+Inductor's `compile_fx_inner` for coil. The stages, each an MLIR pass or a
+step that reads MLIR:
+
+  import (frontend)      FX graph -> coil dialect, func @graph over tensors
+  simplify               coil-fold-views, canonicalize, cse
+  outline                coil-outline-kernels: host function + kernel functions
+  kernels (backends)     CPU: coil.loop_nest -> scf -> LLVM, JIT-compiled
+  host (backends)        host function -> Python source
+
+A graph whose sizes are symbolic is compiled lazily, specialized to the
+concrete sizes it is called with (one compiled program per size signature)
+until kernels take sizes as arguments.
+
+Any failure falls back to running the graph eagerly, with one warning naming
+the FX node and op (`coil.config.strict` raises instead).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import torch
+
+from coil import config, metrics
+from coil.errors import CompilationError, LoweringError
+
+_graph_ids = itertools.count()
+
+# Graph-level simplification, then outlining into host + kernels.
+SIMPLIFY_PIPELINE = "builtin.module(coil-fold-views, canonicalize, cse)"
+OUTLINE_PIPELINE = "builtin.module(coil-outline-kernels)"
+
+
+@dataclass
+class CompiledGraph:
+    """A compiled graph: its host source, kernels and the IR of each stage."""
+
+    call: object
+    source: str
+    kernels: dict
+    stages: dict[str, str] = field(default_factory=dict)
+    extern_ops: list[str] = field(default_factory=list)
+
+    def __call__(self, args):
+        return self.call(args)
+
+
+class _DebugWriter:
+    """Writes each stage of one graph to COIL_DEBUG_DIR/graph_<id>/."""
+
+    def __init__(self, graph_id: int):
+        self.directory = None
+        if config.debug_dir:
+            self.directory = os.path.join(config.debug_dir, f"graph_{graph_id}")
+            os.makedirs(self.directory, exist_ok=True)
+
+    def write(self, name: str, text: str) -> None:
+        if self.directory:
+            with open(os.path.join(self.directory, name), "w") as f:
+                f.write(text)
+
+
+def _run_pipeline(module, context, pipeline: str, stage: str) -> None:
+    from coil.mlir import ir
+    from coil.passes.registry import build_pass_manager
+
+    with context:
+        pm = build_pass_manager(pipeline)
+        pm.enable_verifier(True)
+        try:
+            pm.run(module.operation)
+        except ir.MLIRError as error:
+            raise CompilationError(f"{stage} failed: {error}") from error
+
+
+def compile_static(gm: torch.fx.GraphModule, inputs: list) -> CompiledGraph:
+    """Compiles `gm` for inputs with exactly these sizes and strides (meta or real tensors, ints)."""
+    from coil.backends.host_codegen import HostCodegen, OutputBinding, build_host_program
+    from coil.backends.llvm.jit import compile_cpu_kernels
+    from coil.frontend.importer import GraphImporter
+
+    graph_id = next(_graph_ids)
+    debug = _DebugWriter(graph_id)
+    debug.write("fx_graph.py", gm.code)
+    stages = {}
+
+    imported = GraphImporter(gm, inputs).run()
+    if imported.device.type != "cpu":
+        raise CompilationError(f"coil does not generate code for device {imported.device} yet")
+    module, context = imported.module, imported.context
+    stages["import"] = str(module)
+    debug.write("01_import.mlir", stages["import"])
+    _run_pipeline(module, context, SIMPLIFY_PIPELINE, "simplify")
+    stages["simplify"] = str(module)
+    debug.write("02_simplify.mlir", stages["simplify"])
+    _run_pipeline(module, context, OUTLINE_PIPELINE, "outline")
+    stages["outline"] = str(module)
+    debug.write("03_outline.mlir", stages["outline"])
+
+    with context:
+        kernels = compile_cpu_kernels(module, threads=config.threads)
+        host = next(op for op in module.body.operations if "coil.host" in op.attributes)
+        tensor_args = {spec.arg_index: i for i, spec in enumerate(imported.inputs) if spec.kind == "tensor"}
+        outputs = []
+        constants = []
+        for out in imported.outputs:
+            if out.kind == "result":
+                outputs.append(OutputBinding("result", out.index))
+            elif out.kind == "input":
+                placeholder = tensor_args[out.index]
+                outputs.append(OutputBinding("input", placeholder))
+            else:
+                outputs.append(OutputBinding("value", value=out.value))
+            constants.append(out.value)
+        source = HostCodegen(host, str(imported.device), len(imported.inputs), tensor_args, outputs).generate()
+    source = f"# coil host program for graph {graph_id}\n" + source
+    debug.write("host.py", source)
+    filename = f"<coil graph {graph_id}>"
+    call = build_host_program(source, kernels, filename, constants)
+    metrics.increment("graphs")
+    metrics.increment("kernels", len(kernels))
+    return CompiledGraph(call, source, kernels, stages, imported.extern_ops)
+
+
+def _is_symbolic(x) -> bool:
+    if isinstance(x, (torch.SymInt, torch.SymFloat, torch.SymBool)):
+        return True
+    if isinstance(x, torch.Tensor):
+        return any(isinstance(s, torch.SymInt) for s in (*x.shape, *x.stride())) or isinstance(
+            x.storage_offset(), torch.SymInt
+        )
+    return False
+
+
+def _meta_input(x):
+    if isinstance(x, torch.Tensor):
+        return x
+    return x
+
+
+def _failure_op(error: BaseException) -> str:
+    if isinstance(error, LoweringError) and error.op_name:
+        return error.op_name
+    return type(error).__name__
+
+
+def _eager(gm: torch.fx.GraphModule):
+    def run(args):
+        result = gm(*args)
+        args.clear()
+        return result
+
+    run._boxed_call = True
+    return run
+
+
+def _report_failure(gm: torch.fx.GraphModule, error: BaseException):
+    """Strict mode raises; otherwise one warning, a metric, and eager execution."""
+    if config.strict:
+        raise error
+    op = _failure_op(error)
+    metrics.record_fallback(op)
+    warnings.warn(f"coil: could not compile a graph ({error}); running it eagerly", stacklevel=2)
+    return _eager(gm)
+
+
+class SpecializingGraph:
+    """A graph with symbolic sizes: compiled per concrete size signature at call time."""
+
+    def __init__(self, gm: torch.fx.GraphModule, settings: dict):
+        self.gm = gm
+        self.settings = settings
+        self.compiled: dict[tuple, object] = {}
+
+    @staticmethod
+    def _key(args) -> tuple:
+        key = []
+        for a in args:
+            if isinstance(a, torch.Tensor):
+                key.append((tuple(a.shape), tuple(a.stride()), a.dtype, a.device))
+            else:
+                key.append(a)
+        return tuple(key)
+
+    def __call__(self, args):
+        key = self._key(args)
+        program = self.compiled.get(key)
+        if program is None:
+            with config.patch(**self.settings):
+                try:
+                    program = compile_static(self.gm, list(args))
+                except Exception as error:  # noqa: BLE001 - the failure policy
+                    program = _report_failure(self.gm, error)
+            self.compiled[key] = program
+        return program(args)
+
+
+SpecializingGraph._boxed_call = True
+
+
+def compile_fx(gm: torch.fx.GraphModule, example_inputs: list, settings: dict | None = None):
+    """The AOTAutograd forward (and backward) compiler: a boxed callable for `gm`."""
+    settings = settings or {}
+    with config.patch(**settings):
+        if any(_is_symbolic(x) for x in example_inputs):
+            specializing = SpecializingGraph(gm, settings)
+
+            def run(args):
+                return specializing(args)
+
+            run._boxed_call = True
+            return run
+        try:
+            started = time.perf_counter()
+            compiled = compile_static(gm, list(example_inputs))
+            metrics.increment("compile_time_us", int((time.perf_counter() - started) * 1e6))
+        except Exception as error:  # noqa: BLE001 - the failure policy
+            return _report_failure(gm, error)
+
+    def run(args):
+        return compiled(args)
+
+    run._boxed_call = True
+    run.compiled_graph = compiled
+    return run
