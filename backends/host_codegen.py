@@ -33,9 +33,9 @@ class OutputBinding:
 
 def _python_literal(attr: ir.Attribute, operands: Sequence[str]) -> str:
     if isinstance(attr, OperandRefAttr):
-        return operands[attr.index.value]
+        return operands[ir.IntegerAttr(attr.index).value]
     if isinstance(attr, TorchObjectAttr):
-        text = attr.repr.value
+        text = ir.StringAttr(attr.repr).value
         if text.startswith("torch."):
             return text
         return f"torch.device({text!r})"

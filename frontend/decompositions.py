@@ -5,6 +5,7 @@ GELU, ...), as Inductor's `select_decomp_table` does."""
 from __future__ import annotations
 
 import functools
+import math
 
 import torch
 from torch._decomp import core_aten_decompositions, get_decompositions
@@ -28,7 +29,6 @@ EXTRA_DECOMPOSITIONS = [
     aten.elu,
     aten.embedding,
     aten.index_select,
-    aten.var_mean,
     aten.full_like,
     aten.glu,
 ]
@@ -41,10 +41,53 @@ KEEP = {
 }
 
 
+def transformer_encoder_layer_fwd(
+    src, embed_dim, num_heads, qkv_weight, qkv_bias, proj_weight, proj_bias, use_gelu, norm_first, eps,
+    norm_weight_1, norm_bias_1, norm_weight_2, norm_bias_2, ffn_weight_1, ffn_bias_1, ffn_weight_2, ffn_bias_2,
+    mask=None, mask_type=None,
+):
+    """nn.TransformerEncoderLayer's inference fast path, in pieces coil compiles.
+
+    Eager runs one fused kernel when gradients are off; decomposed, its
+    layer norms, softmax and activations become coil kernels and only the
+    matrix products stay ATen calls.
+    """
+    if mask is not None or src.dim() != 3:
+        return NotImplemented
+    F = torch.nn.functional
+    batch, length, dim = src.shape
+    head_dim = dim // num_heads
+
+    def attention(x):
+        q, k, v = F.linear(x, qkv_weight, qkv_bias).split(dim, dim=-1)
+        q, k, v = (t.reshape(batch, length, num_heads, head_dim).transpose(1, 2) for t in (q, k, v))
+        weights = torch.softmax((q @ k.transpose(-2, -1)) / math.sqrt(head_dim), dim=-1)
+        out = (weights @ v).transpose(1, 2).reshape(batch, length, dim)
+        return F.linear(out, proj_weight, proj_bias)
+
+    def feed_forward(x):
+        hidden = F.linear(x, ffn_weight_1, ffn_bias_1)
+        hidden = F.gelu(hidden) if use_gelu else F.relu(hidden)
+        return F.linear(hidden, ffn_weight_2, ffn_bias_2)
+
+    def norm1(x):
+        return F.layer_norm(x, (dim,), norm_weight_1, norm_bias_1, eps)
+
+    def norm2(x):
+        return F.layer_norm(x, (dim,), norm_weight_2, norm_bias_2, eps)
+
+    if norm_first:
+        x = src + attention(norm1(src))
+        return x + feed_forward(norm2(x))
+    x = norm1(src + attention(src))
+    return norm2(x + feed_forward(x))
+
+
 @functools.lru_cache(maxsize=None)
 def decomposition_table() -> dict:
     table = dict(core_aten_decompositions())
     table.update(get_decompositions(EXTRA_DECOMPOSITIONS))
+    table[aten._transformer_encoder_layer_fwd.default] = transformer_encoder_layer_fwd
     for op in KEEP:
         table.pop(op, None)
     return table

@@ -146,7 +146,9 @@ def slice_(ctx: LoweringContext, x: TensorValue, dim=0, start=None, end=None, st
     if end < 0:
         end += size
     start = min(max(start, 0), size)
-    shape = list(ctx.out_meta.shape)
+    end = min(max(end, start), size)
+    shape = list(x.shape)
+    shape[dim] = max(0, -(-(end - start) // step))
 
     def index_map(out):
         source = list(out)
