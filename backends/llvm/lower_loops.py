@@ -261,7 +261,7 @@ class _NestLowering:
         self.rdep.update({a: True for a in self.reduction_args})
         self.indexed: dict = {a: True for a in self.outer_args + self.reduction_args}
         self.level: dict = {a: 0 for a in self.outer_args + self.reduction_args}
-        self.op_rdep, self.op_level, self.op_indexed = {}, {}, {}
+        self.op_rdep, self.op_level, self.op_indexed, self.op_deps = {}, {}, {}, {}
         self.reduce_loop: dict = {}
         users: dict = {}
         for op in self.ops:
@@ -272,6 +272,7 @@ class _NestLowering:
             self.op_rdep[op] = rdep
             self.op_level[op] = level
             self.op_indexed[op] = indexed
+            self.op_deps[op] = deps
             for v in deps:
                 users.setdefault(v, []).append(op)
             if op.operation.name == "coil.reduce":
@@ -397,11 +398,13 @@ class _NestLowering:
 
     def run(self) -> None:
         nest = self.nest
-        self.hoisted = {
-            op
-            for op in self.ops
-            if not self.op_indexed[op] and not self.op_rdep[op] and self.op_level[op] == 0 and _is_hoistable(op)
-        }
+        # Pure ops on hoisted values (constants, mostly) move out of all loops.
+        self.hoisted = set()
+        hoisted_values = set()
+        for op in self.ops:
+            if _is_hoistable(op) and all(v in hoisted_values for v in self.op_deps[op]):
+                self.hoisted.add(op)
+                hoisted_values.update(op.results)
         mapping: dict = {}
         index = ir.IndexType.get()
         with ir.InsertionPoint(nest), nest.location:
@@ -453,15 +456,36 @@ class _NestLowering:
 # Memory accesses and kernel signatures
 
 
-def _retype_bool_buffers(fn: ir.OpView) -> None:
-    """memref<...xi1> arguments become memref<...xi8>: torch.bool takes a byte."""
+def _legalize_buffer_types(fn: ir.OpView) -> None:
+    """Buffer argument types the CPU calling convention can take as one bare pointer.
+
+    memref<...xi1> becomes memref<...xi8> (torch.bool takes a byte), unsigned
+    integers become signless, and a buffer with a zero-size dimension (whose
+    canonical strides MLIR leaves dynamic) gets explicit static strides.
+    """
     block = fn.regions[0].blocks[0]
-    i8 = ir.IntegerType.get_signless(8)
     changed = False
     for arg in block.arguments:
         t = arg.type
-        if isinstance(t, ir.MemRefType) and _is_bool(t.element_type):
-            arg.set_type(ir.MemRefType.get(list(t.shape), i8, layout=t.layout, memory_space=t.memory_space))
+        if not isinstance(t, ir.MemRefType):
+            continue
+        element, layout = t.element_type, t.layout
+        if isinstance(element, ir.IntegerType):
+            width = ir.IntegerType(element).width
+            if width == 1:
+                element = ir.IntegerType.get_signless(8)
+            elif not ir.IntegerType(element).is_signless:
+                element = ir.IntegerType.get_signless(width)
+        if t.has_static_shape and 0 in list(t.shape):
+            strides, offset = t.get_strides_and_offset()
+            if any(t.is_dynamic_stride_or_offset(s) for s in strides):
+                static, running = [], 1
+                for extent in reversed(list(t.shape)):
+                    static.append(running)
+                    running *= max(extent, 1)
+                layout = ir.StridedLayoutAttr.get(0, list(reversed(static)))
+        if element != t.element_type or layout != t.layout:
+            arg.set_type(ir.MemRefType.get(list(t.shape), element, layout=layout, memory_space=t.memory_space))
             changed = True
     if changed:
         _update_function_type(fn)
@@ -509,7 +533,7 @@ def lower_kernel(fn: ir.OpView, outer_slice: bool = False) -> None:
         slice_bounds = (begin, end)
         dim = parallel_dim(int_list(nests[0].attributes["ranges"])) if nests else None
         fn.attributes[SLICE_DIM_ATTR] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), -1 if dim is None else dim)
-    _retype_bool_buffers(fn)
+    _legalize_buffer_types(fn)
     for nest in nests:
         _NestLowering(nest, slice_bounds).run()
     _lower_memory_accesses(fn)

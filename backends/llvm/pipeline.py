@@ -5,11 +5,11 @@ Every element is a registered pass, so the same lowering runs from `coil-opt`:
     coil-opt kernels.mlir --pass-pipeline="builtin.module(<CPU_KERNEL_PIPELINE>)"
 
 Choices that are not upstream defaults:
-- `convert-math-to-llvm{approximate-log1p=false}` runs before
-  `convert-math-to-libm`: intrinsics for what LLVM lowers well (sqrt, fabs,
-  floor, exp, log, ...), libm calls (`erff`, `tanf`, `atan2f`, `log1pf`,
-  `expm1f`, ...) for the rest, resolved in the JIT from the process's libm.
-  The approximation of log1p as log(1 + x) loses all precision near zero.
+- `convert-math-to-llvm` runs before `convert-math-to-libm`: intrinsics for
+  what LLVM lowers well (sqrt, fabs, floor, exp, log, ...), libm calls
+  (`erff`, `tanf`, `atan2f`, ...) for the rest, resolved in the JIT from the
+  process's libm. `coil-precise-math-to-libm` first sends expm1 and log1p to
+  libm: convert-math-to-llvm would compute them as exp(x) - 1 and log(1 + x).
 - f16/bf16 arithmetic is done in f32 (`arith-emulate-unsupported-floats`,
   `math-extend-to-supported-types`), as PyTorch's CPU kernels do, and bf16
   conversions are expanded to integer ops (`arith-expand{include-bf16=true}`),
@@ -35,7 +35,8 @@ SCF_TO_LLVM_PIPELINE = (
     "math-extend-to-supported-types{extra-types=f16}",
     "arith-emulate-unsupported-floats{source-types=bf16,f16 target-type=f32}",
     "arith-expand{include-bf16=true}",
-    "convert-math-to-llvm{approximate-log1p=false}",
+    "coil-precise-math-to-libm",
+    "convert-math-to-llvm",
     "convert-math-to-libm",
     "convert-scf-to-cf",
     "expand-strided-metadata",
