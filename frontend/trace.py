@@ -1,0 +1,20 @@
+"""Trace a Python function straight to the coil dialect, without Dynamo.
+
+For tests and for looking at what coil makes of a piece of PyTorch:
+`print(trace_to_coil(fn, x, y).module)` shows the graph-level IR. The
+function is traced to ATen with make_fx and coil's decomposition table, as
+AOTAutograd would do for torch.compile.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.fx.experimental.proxy_tensor import make_fx
+
+from .decompositions import decomposition_table
+from .importer import GraphImporter, ImportedGraph
+
+
+def trace_to_coil(fn, *inputs: torch.Tensor) -> ImportedGraph:
+    gm = make_fx(fn, decomposition_table=decomposition_table())(*inputs)
+    return GraphImporter(gm, list(inputs)).run()
