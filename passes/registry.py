@@ -26,6 +26,7 @@ from coil.mlir import ir, passmanager
 # passes here by name; they are imported only when the table is read.
 PASS_MODULES = (
     "coil.passes.fold_views",
+    "coil.passes.inline_producers",
     "coil.passes.outline_kernels",
     "coil.backends.llvm.lower_loops",
 )
