@@ -6,7 +6,7 @@
 - `compile_cpu_kernels` (jit.py): JIT a module of kernels into callables on torch tensors.
 """
 
-from . import libm_calls, lower_loops
+from . import libm_calls, lower_loops, pipeline
 from .jit import CacheStats, CpuKernel, KernelArgumentError, cache_stats, clear_cache, compile_cpu_kernels
 from .pipeline import CPU_KERNEL_PIPELINE, SCF_TO_LLVM_PIPELINE, cpu_kernel_pipeline, lower_kernels_to_llvm
 

@@ -1,8 +1,8 @@
 """The pass pipeline from coil kernel functions to the LLVM dialect.
 
-Every element is a registered pass, so the same lowering runs from `coil-opt`:
-
-    coil-opt kernels.mlir --pass-pipeline="builtin.module(<CPU_KERNEL_PIPELINE>)"
+Every element is a registered pass, so the same lowering runs from `coil-opt`,
+as the whole (`coil-opt kernels.mlir --coil-convert-kernels-to-llvm`) or step
+by step (`--pass-pipeline="<cpu_kernel_pipeline()>"`).
 
 Choices that are not upstream defaults:
 - `convert-math-to-llvm` runs before `convert-math-to-libm`: intrinsics for
@@ -23,8 +23,10 @@ Choices that are not upstream defaults:
 from __future__ import annotations
 
 from coil.mlir import ir
+from coil.passes.registry import build_pass_manager, register_pass
 
-from .lower_loops import lower_loop_nests
+from . import libm_calls  # noqa: F401  (registers coil-precise-math-to-libm)
+from .lower_loops import _parse_bool, lower_loop_nests
 
 # From scf loops over memrefs (the output of coil-lower-loop-nests) to the LLVM dialect.
 SCF_TO_LLVM_PIPELINE = (
@@ -59,10 +61,25 @@ def cpu_kernel_pipeline(outer_slice: bool = True) -> str:
 
 def lower_kernels_to_llvm(module: ir.Module, outer_slice: bool = True) -> None:
     """Runs the CPU kernel pipeline on `module` in place."""
-    from coil.passes.registry import build_pass_manager
-
     pm = build_pass_manager(cpu_kernel_pipeline(outer_slice), context=module.context)
     pm.run(module.operation)
 
 
-__all__ = ["CPU_KERNEL_PIPELINE", "SCF_TO_LLVM_PIPELINE", "cpu_kernel_pipeline", "lower_kernels_to_llvm", "lower_loop_nests"]
+@register_pass(
+    "coil-convert-kernels-to-llvm",
+    "Lower coil.kernel functions to the LLVM dialect (the CPU JIT's pipeline)",
+    options={"outer-slice": "add [begin, end) index arguments bounding the kernel's parallel dimension"},
+)
+def convert_kernels_to_llvm(module: ir.Operation, outer_slice: str | bool = False) -> None:
+    pm = build_pass_manager(cpu_kernel_pipeline(_parse_bool("outer-slice", outer_slice)), context=module.context)
+    pm.run(module)
+
+
+__all__ = [
+    "CPU_KERNEL_PIPELINE",
+    "SCF_TO_LLVM_PIPELINE",
+    "convert_kernels_to_llvm",
+    "cpu_kernel_pipeline",
+    "lower_kernels_to_llvm",
+    "lower_loop_nests",
+]

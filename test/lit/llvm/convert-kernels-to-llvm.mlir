@@ -1,0 +1,54 @@
+// RUN: %coil-opt %s --split-input-file --coil-convert-kernels-to-llvm | filecheck %s
+// RUN: %coil-opt %s --split-input-file --coil-precise-math-to-libm | filecheck %s --check-prefix=LIBM
+
+// Buffers are bare pointers (static shapes and strides); with outer-slice the
+// JIT's kernels add two i64 slice bounds. erf goes to libm, expm1 too (not
+// exp(x) - 1), sqrt stays an intrinsic.
+// CHECK-DAG: llvm.func @erff(f32) -> f32
+// CHECK-DAG: llvm.func @expm1f(f32) -> f32
+// CHECK-LABEL: llvm.func @math
+// CHECK-SAME: (%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr) attributes {coil.kernel}
+// CHECK-DAG: llvm.call @erff
+// CHECK-DAG: llvm.call @expm1f
+// CHECK-DAG: llvm.intr.sqrt
+// CHECK-NOT: llvm.intr.exp
+// LIBM-LABEL: func.func private @expm1f(f32) -> f32
+// LIBM-LABEL: func.func @math
+// LIBM: = func.call @expm1f(%{{.*}}) : (f32) -> f32
+// LIBM-NOT: math.expm1
+func.func @math(%out: memref<64xf32>, %x: memref<64xf32>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index):
+    %a = "coil.load"(%x, %i) : (memref<64xf32>, index) -> f32
+    %b = math.erf %a : f32
+    %c = math.expm1 %b : f32
+    %d = math.sqrt %c : f32
+    "coil.store"(%d, %out, %i) : (f32, memref<64xf32>, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [64], reduction_ranges = []} : () -> ()
+  return
+}
+
+// -----
+
+// bf16 conversions become integer arithmetic (the JIT has no __truncsfbf2):
+// no fptrunc/fpext to or from bf16 is left. Strided buffers are bare pointers too.
+// CHECK-LABEL: llvm.func @bf16
+// CHECK-SAME: (%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
+// CHECK-NOT: llvm.fptrunc {{.*}} to bf16
+// CHECK-NOT: llvm.fpext {{.*}} : bf16
+// CHECK: llvm.return
+// LIBM-LABEL: func.func @bf16
+func.func @bf16(%out: memref<8xbf16>, %x: memref<8x2xbf16, strided<[2, 1]>>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index):
+    %c0 = arith.constant 0 : index
+    %a = "coil.load"(%x, %i, %c0) : (memref<8x2xbf16, strided<[2, 1]>>, index, index) -> bf16
+    %w = arith.extf %a : bf16 to f32
+    %e = math.exp %w : f32
+    %n = arith.truncf %e : f32 to bf16
+    "coil.store"(%n, %out, %i) : (bf16, memref<8xbf16>, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [8], reduction_ranges = []} : () -> ()
+  return
+}
