@@ -44,7 +44,7 @@ from .pipeline import (
     split_elements,
     write_reproducer,
 )
-from .source import SPLIT_MARKER, Chunk, ParseFailure, parse_module, split_input
+from .source import SPLIT_MARKER, Chunk, ParseFailure, find_custom_form_coil_op, parse_module, split_input
 
 PROG = "coil-opt"
 
@@ -145,6 +145,10 @@ def build_parser(passes: dict[str, PassInfo]) -> argparse.ArgumentParser:
 # One chunk of input
 
 
+class InternalError(Exception):
+    """A coil bug hit while processing some input; the cause is chained."""
+
+
 @dataclass
 class ChunkResult:
     ok: bool
@@ -170,7 +174,18 @@ class Driver:
             self.timings.add(name, time.perf_counter() - start)
 
     def run_chunk(self, chunk: Chunk) -> ChunkResult:
-        """Parses, runs the pipeline, and reports; each chunk gets a fresh context, as in mlir-opt."""
+        """Parses, runs the pipeline, and reports; each chunk gets a fresh context, as in mlir-opt.
+
+        A Python exception escaping from here (a verifier hook or the bindings
+        raising) is a coil bug; it is re-raised naming the input it broke on.
+        """
+        try:
+            return self._run_chunk(chunk)
+        except Exception as error:
+            where = self.source_name if chunk.first_line == 1 else f"{self.source_name}:{chunk.first_line}"
+            raise InternalError(f"while processing {where}") from error
+
+    def _run_chunk(self, chunk: Chunk) -> ChunkResult:
         context = make_context()
         context.allow_unregistered_dialects = self.args.allow_unregistered_dialect
         collector = DiagnosticCollector(context)
@@ -180,6 +195,7 @@ class Driver:
                 parsed = parse_module(chunk.text, self.source_name, context)
             except ParseFailure as bad_input:
                 collector.add_error(bad_input.error)
+                self._explain_silent_parse_failure(collector, bad_input, chunk)
                 fix_columns(collector.diagnostics, self.source_name, bad_input.shifted_line, bad_input.column_shift)
                 parsed = None
             self._time("Parser", start)
@@ -208,6 +224,27 @@ class Driver:
                 )
                 self._time("Output", start)
             return ChunkResult(ok, output)
+
+    def _explain_silent_parse_failure(self, collector: DiagnosticCollector, bad_input: ParseFailure,
+                                      chunk: Chunk) -> None:
+        """Gives a location and a reason to a parse failure that came without a diagnostic.
+
+        The bindings' parser fails silently on a coil op written in custom form;
+        the one error it leaves ("Unable to parse operation assembly") has no
+        location, so it is replaced by one at the offending op.
+        """
+        if bad_input.error.error_diagnostics:
+            return
+        found = find_custom_form_coil_op(chunk.text)
+        if found is None:
+            return
+        line, column, name = found
+        collector.diagnostics[-1] = Diagnostic(
+            "error",
+            f"custom op '{name}' cannot be parsed: coil ops have only the generic form, "
+            f"'\"{name}\"(operands) {{attributes}} : (operand types) -> result types'",
+            self.source_name, line, column,
+        )
 
     def _verify(self, diagnostics: list[Diagnostic], chunk: Chunk) -> bool:
         """--verify-diagnostics: report mismatches like mlir-opt; True when there are none."""
@@ -324,7 +361,10 @@ def main(argv: list[str] | None = None) -> int:
             pass
         return 1
     except Exception as error:  # never a traceback: one line, and a distinct exit status
-        print(f"{PROG}: internal error (a bug in coil, please report it): {type(error).__name__}: {error}",
+        where = ""
+        if isinstance(error, InternalError) and error.__cause__ is not None:
+            where, error = f" {error}", error.__cause__
+        print(f"{PROG}: internal error{where} (a bug in coil, please report it): {type(error).__name__}: {error}",
               file=sys.stderr)
         return 2
 

@@ -102,6 +102,25 @@ def wrap_in_module(text: str) -> tuple[str, int | None, int]:
     return body + "}\n", shifted, shift
 
 
+# An op of the coil dialect written in a custom form (`%0 = coil.alloc ...`)
+# rather than the generic one (`%0 = "coil.alloc"() ...`), outside comments.
+_CUSTOM_FORM_COIL_OP = re.compile(r"^(?P<lead>\s*(?:%[^=\"]*=\s*)?)(?P<name>coil\.[A-Za-z_][A-Za-z0-9_]*)\b")
+
+
+def find_custom_form_coil_op(text: str) -> tuple[int, int, str] | None:
+    """(line, column, op name) of the first coil op written in custom form, if any.
+
+    coil ops parse only in the generic form, and the bindings' parser rejects
+    the custom form without a diagnostic or a location; this finds the likely
+    culprit so the user is told where and why.
+    """
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _CUSTOM_FORM_COIL_OP.match(line.split("//", 1)[0])
+        if match:
+            return number, len(match.group("lead")) + 1, match.group("name")
+    return None
+
+
 def _first_op_is_module(text: str) -> bool:
     first = next((line for line in text.splitlines() if _starts_operation(line)), "")
     return first.lstrip().startswith(("module", '"builtin.module"', "builtin.module"))

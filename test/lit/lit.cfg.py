@@ -4,8 +4,8 @@
 A plain config, no CMake site file: the tools are the `coil-opt` and
 `filecheck` console scripts of the Python environment lit runs in (or on PATH).
 RUN lines use `%coil-opt`, which carries the per-test time limit when lit
-cannot enforce one itself, and `%roundtrip`, which prints a file and parses
-the printout back.
+cannot enforce one itself, `%roundtrip`, which prints a file and parses the
+printout back, and `%python`, the interpreter lit runs in.
 """
 
 import hashlib
@@ -56,4 +56,5 @@ else:
 # %roundtrip puts in is expanded too.
 config.substitutions.append(("%roundtrip", f"{coil_opt} %s | {coil_opt}"))
 config.substitutions.append(("%coil-opt", coil_opt))
+config.substitutions.append(("%python", f'"{sys.executable}"'))
 config.substitutions.append(("%python", coil_opt.replace("coil-opt", sys.executable)))
