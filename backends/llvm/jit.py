@@ -1,16 +1,16 @@
 """JIT-compiled CPU kernels: `compile_cpu_kernels(module)` -> callables on torch tensors.
 
 The kernels of a module are lowered together (`pipeline.CPU_KERNEL_PIPELINE`)
-and compiled by one `ExecutionEngine` at -O3 for the host CPU. A kernel is
-called through the engine's packed entry point `_mlir_<name>(void **args)`;
-with the bare-pointer convention its arguments are one pointer per buffer, the
-`index` scalars, and the `[begin, end)` slice of its parallel dimension. The
-argument array is laid out once per kernel, so a call writes the tensors'
-`data_ptr()`s into it and jumps: a few microseconds of Python.
+and compiled by one `ExecutionEngine` at -O3 for the host CPU. With the
+bare-pointer convention a kernel is a plain C function of one pointer per
+buffer, an int64 per `index` argument and the `[begin, end)` slice of its
+parallel dimension; ctypes calls it directly (see `_CompiledKernel`), so a
+call costs one `data_ptr()` per tensor and the foreign call: under a
+microsecond of Python.
 
 A launch large enough to pay for it is split along the parallel dimension into
-one slice per thread; ctypes releases the GIL during the call, so the slices
-run on all cores.
+one slice per thread, run by torch's OpenMP pool or by Python threads
+(`parallel.py`).
 
 Compiled kernels are cached for the life of the process by the text of the
 kernel function (its symbol name normalized), so an identical kernel in a later
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import queue
 import re
 import threading
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from coil.dialects import make_context
 from coil.dialects.ops import int_list
 from coil.mlir import ExecutionEngine, ir
 
+from . import parallel
 from .lower_loops import kernel_functions, parallel_dim
 from .pipeline import lower_kernels_to_llvm
 
@@ -153,73 +153,64 @@ def _kernel_info(fn: ir.OpView) -> _KernelInfo:
 
 
 # ---------------------------------------------------------------------------
-# Threads
-
-
-class _Workers:
-    """Daemon threads that run ctypes calls; the GIL is released during each call."""
-
-    def __init__(self):
-        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
-        self._count = 0
-        self._lock = threading.Lock()
-
-    def ensure(self, n: int) -> None:
-        if self._count >= n:
-            return
-        with self._lock:
-            while self._count < n:
-                threading.Thread(target=self._loop, name=f"coil-cpu-{self._count}", daemon=True).start()
-                self._count += 1
-
-    def _loop(self) -> None:
-        while True:
-            fn, arg, done = self._tasks.get()
-            try:
-                fn(arg)
-            finally:
-                done.put(None)
-
-    def submit(self, fn, arg, done: queue.SimpleQueue) -> None:
-        self._tasks.put((fn, arg, done))
-
-
-_workers = _Workers()
-
-
-# ---------------------------------------------------------------------------
 # Callables
 
 
-_PACKED = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-
-
 class _CompiledKernel:
-    """A kernel's entry point in an engine, shared by every CpuKernel of the same text."""
+    """A kernel's entry point in an engine, shared by every CpuKernel of the same text.
 
-    def __init__(self, unit: "_JitUnit", symbol: str):
+    The kernel's LLVM function is named `_mlir_<symbol>`, so the engine's
+    `raw_lookup(symbol)` (which looks up `_mlir_<symbol>`, the name MLIR gives
+    packed wrappers) returns the kernel itself: a plain C function taking one
+    pointer per buffer, an int64 per index argument and the two slice bounds.
+    ctypes calls it with the arguments directly, so a call shares no state
+    with any other and needs no lock.
+    """
+
+    def __init__(self, unit: "_JitUnit", symbol: str, info: _KernelInfo):
         self.unit = unit
         self.symbol = symbol
         address = unit.engine.raw_lookup(symbol)
         if not address:
             raise RuntimeError(f"the JIT has no entry point for kernel {symbol}")
-        self.function = _PACKED(address)
+        arg_types = [ctypes.c_void_p if a.kind == "buffer" else ctypes.c_int64 for a in info.args]
+        self.function = ctypes.CFUNCTYPE(None, *arg_types, ctypes.c_int64, ctypes.c_int64)(address)
+        # The OpenMP slice body (parallel.slice_body_text), when the unit has one.
+        self.slice_body = unit.engine.raw_lookup(_slice_body_name(symbol)) if unit.openmp else 0
 
 
-class _ArgBlock:
-    """The packed argument array of one call: `pointers[i]` points at `values[i]`.
+def _slice_body_name(symbol: str) -> str:
+    return symbol + "_slice"
 
-    The last two values are the slice bounds.
+
+def _call_method(kinds: tuple[str, ...], parallel: bool):
+    """`__call__` for a kernel with these argument kinds, generated for a low per-call cost.
+
+    For kinds ("buffer", "buffer", "index") and one slice it reads:
+        def __call__(self, a0, a1, a2):
+            if self.check: self.validate((a0, a1, a2))
+            self._function(a0.data_ptr(), a1.data_ptr(), a2, self._begin, self._end)
     """
+    params = [f"a{i}" for i in range(len(kinds))]
+    values = [f"a{i}.data_ptr()" if kind == "buffer" else f"a{i}" for i, kind in enumerate(kinds)]
+    signature = ", ".join(["self", *params])
+    packed = "(" + "".join(f"{p}, " for p in params) + ")"
+    if parallel:
+        launch = "self._run_slices(" + "(" + "".join(f"{v}, " for v in values) + "))"
+    else:
+        launch = "self._function(" + "".join(f"{v}, " for v in values) + "self._begin, self._end)"
+    source = (
+        f"def __call__({signature}):\n"
+        f"    if self.check: self.validate({packed})\n"
+        f"    {launch}\n"
+    )
+    namespace: dict = {}
+    exec(compile(source, f"<coil cpu kernel call {kinds}>", "exec"), namespace)
+    namespace["__call__"].__doc__ = "Runs the kernel on tensors (one per buffer) and ints (one per index)."
+    return namespace["__call__"]
 
-    def __init__(self, n_args: int, begin: int, end: int):
-        n = n_args + 2
-        self.values = (ctypes.c_int64 * n)()
-        base = ctypes.addressof(self.values)
-        self.pointers = (ctypes.c_void_p * n)(*[base + 8 * i for i in range(n)])
-        self.address = ctypes.addressof(self.pointers)
-        self.values[n_args] = begin
-        self.values[n_args + 1] = end
+
+_call_classes: dict[tuple, type] = {}
 
 
 class CpuKernel:
@@ -227,8 +218,23 @@ class CpuKernel:
 
     Arguments come in the kernel function's order: a tensor per memref
     argument, with exactly the sizes and strides of the memref type (the type
-    was specialized to them), and a Python int per index argument.
+    was specialized to them), and a Python int per index argument. With
+    `check`, every call validates them first (dtype, shape, strides, device).
+
+    Each instance belongs to a subclass whose `__call__` is generated for its
+    argument list (see `_call_method`): one `data_ptr()` per tensor and the
+    foreign call, nothing else.
     """
+
+    def __new__(cls, compiled: _CompiledKernel, info: _KernelInfo, threads: int | None = None, check: bool = False):
+        if cls is CpuKernel:
+            kinds = tuple(a.kind for a in info.args)
+            parallel = len(_plan_slices(info, _thread_count(threads))) > 1
+            key = (kinds, parallel)
+            if key not in _call_classes:
+                _call_classes[key] = type("CpuKernel", (CpuKernel,), {"__call__": _call_method(kinds, parallel)})
+            cls = _call_classes[key]
+        return super().__new__(cls)
 
     def __init__(self, compiled: _CompiledKernel, info: _KernelInfo, threads: int | None = None, check: bool = False):
         self._compiled = compiled
@@ -236,70 +242,36 @@ class CpuKernel:
         self.name = info.name
         self.arg_specs = info.args
         self.check = check
-        self._n_args = len(info.args)
-        self._all_buffers = all(a.kind == "buffer" for a in info.args)
-        n_threads = threads if threads is not None else (os.cpu_count() or 1)
-        self._slices = self._plan_slices(info, max(1, n_threads))
-        self._blocks = [_ArgBlock(self._n_args, b, e) for b, e in self._slices]
-        self._lock = threading.Lock()
-        if len(self._slices) > 1:
-            _workers.ensure(len(self._slices) - 1)
-            self._done: queue.SimpleQueue = queue.SimpleQueue()
+        self._slices = _plan_slices(info, _thread_count(threads))
+        self._begin, self._end = self._slices[0]
+        self._extent, self._align = info.slice_extent, _slice_align(info)
+        self._slice_body = compiled.slice_body
+        self._openmp = parallel.openmp_parallel() if compiled.slice_body else None
 
     @property
     def threads(self) -> int:
         """How many slices (threads) one call runs as."""
         return len(self._slices)
 
-    @staticmethod
-    def _plan_slices(info: _KernelInfo, threads: int) -> list[tuple[int, int]]:
-        extent = info.slice_extent
-        if threads == 1 or extent <= 1 or info.work < PARALLEL_MIN_WORK:
-            return [(0, extent)]
-        align = _SLICE_ALIGN if info.slice_innermost else 1
-        units = -(-extent // align)
-        n = min(threads, units)
-        bounds = [min(extent, (units * k // n) * align) for k in range(n + 1)]
-        return [(bounds[k], bounds[k + 1]) for k in range(n) if bounds[k] < bounds[k + 1]]
+    @property
+    def symbol(self) -> str:
+        """The kernel's symbol in the JIT (shared by identical kernels)."""
+        return self._compiled.symbol
 
-    def _fill(self, values, args) -> None:
-        if self._all_buffers:
-            for i, a in enumerate(args):
-                values[i] = a.data_ptr()
+    def __call__(self, *args) -> None:  # replaced by the generated method of each subclass
+        raise NotImplementedError
+
+    def _run_slices(self, values: tuple) -> None:
+        if self._openmp is not None:
+            context = (ctypes.c_int64 * (len(values) + 2))(*values, self._extent, self._align)
+            self._openmp(self._slice_body, ctypes.addressof(context), len(self._slices), 0)
         else:
-            for i, (a, spec) in enumerate(zip(args, self.arg_specs)):
-                values[i] = a.data_ptr() if spec.kind == "buffer" else int(a)
-
-    def __call__(self, *args) -> None:
-        if len(args) != self._n_args:
-            raise KernelArgumentError(f"kernel {self.name} takes {self._n_args} arguments, got {len(args)}")
-        if self.check:
-            self.validate(args)
-        if not self._lock.acquire(blocking=False):
-            # Another thread is inside this kernel: use fresh argument arrays.
-            self._run([_ArgBlock(self._n_args, b, e) for b, e in self._slices], args, queue.SimpleQueue())
-            return
-        try:
-            self._run(self._blocks, args, getattr(self, "_done", None))
-        finally:
-            self._lock.release()
-
-    def _run(self, blocks: list[_ArgBlock], args, done) -> None:
-        first = blocks[0]
-        self._fill(first.values, args)
-        if len(blocks) == 1:
-            self._function(first.address)
-            return
-        n = self._n_args
-        for block in blocks[1:]:
-            ctypes.memmove(block.values, first.values, 8 * n)
-            _workers.submit(self._function, block.address, done)
-        self._function(first.address)
-        for _ in range(len(blocks) - 1):
-            done.get()
+            parallel.workers.run(self._function, values, self._slices)
 
     def validate(self, args) -> None:
         """Checks the arguments against the compiled signature; raises KernelArgumentError."""
+        if len(args) != len(self.arg_specs):
+            raise KernelArgumentError(f"kernel {self.name} takes {len(self.arg_specs)} arguments, got {len(args)}")
         for i, (a, spec) in enumerate(zip(args, self.arg_specs)):
             if spec.kind == "index":
                 if not isinstance(a, int):
@@ -322,7 +294,25 @@ class CpuKernel:
                     )
 
     def __repr__(self) -> str:
-        return f"CpuKernel({self.name}, {self._compiled.symbol}, threads={self.threads})"
+        return f"CpuKernel({self.name}, {self.symbol}, threads={self.threads})"
+
+
+def _thread_count(threads: int | None) -> int:
+    return max(1, threads if threads is not None else (os.cpu_count() or 1))
+
+
+def _slice_align(info: _KernelInfo) -> int:
+    return _SLICE_ALIGN if info.slice_innermost else 1
+
+
+def _plan_slices(info: _KernelInfo, threads: int) -> list[tuple[int, int]]:
+    """[begin, end) ranges of the parallel dimension, one per thread."""
+    extent = info.slice_extent
+    if threads == 1 or extent <= 1 or info.work < PARALLEL_MIN_WORK:
+        return [(0, extent)]
+    align = _slice_align(info)
+    n = min(threads, -(-extent // align))
+    return [parallel.slice_bounds(extent, align, n, k) for k in range(n)]
 
 
 # ---------------------------------------------------------------------------
@@ -332,13 +322,26 @@ class CpuKernel:
 class _JitUnit:
     """One engine and the MLIR context and module it was built from."""
 
-    def __init__(self, text: str, expected_arity: dict[str, int]):
+    def __init__(self, text: str, expected_arity: dict[str, int], slice_bodies: dict[str, tuple[str, ...]]):
         self.context = make_context()
+        self.openmp = parallel.openmp_parallel() is not None
         with self.context:
             self.module = ir.Module.parse(text)
             lower_kernels_to_llvm(self.module)
             self._check_calling_convention(expected_arity)
+            if self.openmp:
+                self._add_slice_bodies(slice_bodies)
             self.engine = ExecutionEngine(self.module, opt_level=3)
+
+    def _add_slice_bodies(self, slice_bodies: dict[str, tuple[str, ...]]) -> None:
+        """One OpenMP slice body per kernel (see parallel.slice_body_text)."""
+        text = parallel.OPENMP_DECLARATIONS + "".join(
+            parallel.slice_body_text("_mlir_" + _slice_body_name(symbol), "_mlir_" + symbol, kinds)
+            for symbol, kinds in slice_bodies.items()
+        )
+        lowered = str(self.module).rstrip()
+        assert lowered.endswith("}")
+        self.module = ir.Module.parse(lowered[:-1] + text + "}\n")
 
     def _check_calling_convention(self, expected_arity: dict[str, int]) -> None:
         """Every kernel must take one pointer per buffer: the packed call writes exactly that."""
@@ -386,18 +389,21 @@ def compile_cpu_kernels(
             else:
                 misses[info.key] = [info]
         if misses:
-            parts, symbols, arity = [], {}, {}
+            parts, symbols, arity, slice_bodies = [], {}, {}, {}
             for key, group in misses.items():
                 symbol = f"coil_cpu_kernel_{_unique[0]}"
                 _unique[0] += 1
                 symbols[key] = symbol
-                arity[symbol] = len(group[0].args) + 2
+                # Named so that raw_lookup(symbol) finds the kernel itself (see _CompiledKernel).
+                llvm_name = "_mlir_" + symbol
+                arity[llvm_name] = len(group[0].args) + 2
+                slice_bodies[symbol] = tuple(a.kind for a in group[0].args)
                 name = group[0].name
-                parts.append(re.sub(r"@" + re.escape(name) + r"\(", f"@{symbol}(", texts[name], count=1))
-            unit = _JitUnit("module {\n" + "\n".join(parts) + "\n}\n", arity)
+                parts.append(re.sub(r"@" + re.escape(name) + r"\(", f"@{llvm_name}(", texts[name], count=1))
+            unit = _JitUnit("module {\n" + "\n".join(parts) + "\n}\n", arity, slice_bodies)
             _stats.engines += 1
             for key, group in misses.items():
-                entry = _CompiledKernel(unit, symbols[key])
+                entry = _CompiledKernel(unit, symbols[key], group[0])
                 _cache[key] = entry
                 _stats.compiled += 1
                 for info in group:

@@ -731,6 +731,23 @@ def test_large_launch_is_split_across_threads():
     assert small.threads == 1  # too little work to be worth a second thread
 
 
+def test_python_threads_run_the_slices_without_openmp(monkeypatch):
+    from coil.backends.llvm import parallel
+
+    n = jit.PARALLEL_MIN_WORK * 2 + 5
+    with_openmp = compile_cpu_kernels(_scale_kernel(n, factor=2.5), threads=2)["scale"]
+    monkeypatch.setattr(parallel, "openmp_parallel", lambda: None)
+    jit.clear_cache()
+    without = compile_cpu_kernels(_scale_kernel(n, factor=2.5), threads=2)["scale"]
+    assert with_openmp._slice_body and not without._slice_body
+    x = torch.randn(n)
+    for kernel in (with_openmp, without):
+        out = torch.zeros(n)
+        kernel(out, x)
+        assert kernel.threads == 2
+        assert_close(out, x * 2.5)
+
+
 def test_split_reduction_rows_and_concurrent_callers():
     import threading
 
@@ -768,8 +785,10 @@ def test_identical_kernels_compile_once():
 def test_argument_checks():
     kernel = compile_cpu_kernels(_scale_kernel(16), check=True)["scale"]
     x, out = torch.randn(16), torch.empty(16)
-    with pytest.raises(KernelArgumentError, match="takes 2 arguments"):
+    with pytest.raises(TypeError):
         kernel(out)
+    with pytest.raises(KernelArgumentError, match="takes 2 arguments"):
+        kernel.validate((out,))
     with pytest.raises(KernelArgumentError, match="shape"):
         kernel(out, torch.randn(17))
     with pytest.raises(KernelArgumentError, match="dtype"):
