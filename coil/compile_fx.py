@@ -32,9 +32,12 @@ from coil.errors import CompilationError, LoweringError
 
 _graph_ids = itertools.count()
 
-# Graph-level simplification, then outlining into host + kernels.
+# Graph-level simplification (and vertical fusion), then outlining into a host
+# function and kernels (and kernel fusion).
 SIMPLIFY_PIPELINE = "builtin.module(coil-fold-views, canonicalize, cse)"
+FUSED_SIMPLIFY_PIPELINE = "builtin.module(coil-fold-views, canonicalize, cse, coil-inline-producers, canonicalize, cse)"
 OUTLINE_PIPELINE = "builtin.module(coil-outline-kernels)"
+FUSED_OUTLINE_PIPELINE = "builtin.module(coil-outline-kernels, coil-fuse-kernels)"
 
 
 @dataclass
@@ -96,10 +99,10 @@ def compile_static(gm: torch.fx.GraphModule, inputs: list) -> CompiledGraph:
     module, context = imported.module, imported.context
     stages["import"] = str(module)
     debug.write("01_import.mlir", stages["import"])
-    _run_pipeline(module, context, SIMPLIFY_PIPELINE, "simplify")
+    _run_pipeline(module, context, FUSED_SIMPLIFY_PIPELINE if config.fusion else SIMPLIFY_PIPELINE, "simplify")
     stages["simplify"] = str(module)
     debug.write("02_simplify.mlir", stages["simplify"])
-    _run_pipeline(module, context, OUTLINE_PIPELINE, "outline")
+    _run_pipeline(module, context, FUSED_OUTLINE_PIPELINE if config.fusion else OUTLINE_PIPELINE, "outline")
     stages["outline"] = str(module)
     debug.write("03_outline.mlir", stages["outline"])
 

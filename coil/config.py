@@ -31,10 +31,14 @@ threads: int | None = int(os.environ["COIL_THREADS"]) if os.environ.get("COIL_TH
 #: Run the MLIR verifier after every pass (slower; for debugging coil itself).
 verify_each: bool = _env_flag("COIL_VERIFY_EACH", False)
 
+#: Fuse: inline pointwise producers into their consumers and merge kernels
+#: whose iteration spaces line up (COIL_FUSION=0 turns it off).
+fusion: bool = _env_flag("COIL_FUSION", True)
+
 #: ATen ops to run through ATen even when coil has a lowering, e.g. {"aten.exp.default"}.
 force_extern: frozenset[str] = frozenset()
 
-_FIELDS = ("strict", "debug_dir", "threads", "verify_each", "force_extern")
+_FIELDS = ("strict", "debug_dir", "threads", "verify_each", "fusion", "force_extern")
 
 
 def snapshot() -> dict:

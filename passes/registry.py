@@ -28,6 +28,7 @@ PASS_MODULES = (
     "coil.passes.fold_views",
     "coil.passes.inline_producers",
     "coil.passes.outline_kernels",
+    "coil.passes.fuse_kernels",
     "coil.backends.llvm.lower_loops",
 )
 

@@ -1,0 +1,376 @@
+"""coil-fuse-kernels: Inductor's scheduler fusion, over outlined kernels.
+
+After outlining, every realized node is its own kernel. This pass merges the
+kernels of two launches into one `coil.loop_nest` when their iteration spaces
+line up, as Inductor's scheduler fuses SchedulerNodes:
+
+  - pointwise + pointwise over the same ranges (vertical, or horizontal when
+    they share an input);
+  - a reduction and a pointwise over its output ranges: an epilogue, run once
+    per output point after the reduction;
+  - a reduction and a pointwise over its ranges x reduction ranges (e.g.
+    softmax's final division): the pointwise runs in the reduction domain,
+    in a later pass over the reduction range of the same kernel;
+  - two reductions with the same ranges and reduction ranges (layernorm's
+    statistics, softmax's max and sum), dependent or not.
+
+Legality is checked, not assumed. A value the second kernel reads from the
+first's output is forwarded as an SSA value only when it is read at exactly
+the point where it was stored; any other read (a shifted, transposed or
+broadcast read of the buffer) refuses the fusion. The second launch moves up
+to the first, so every other buffer it reads must already exist there. A
+buffer whose only reader was the fused kernel is no longer stored or
+allocated at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coil.dialects import builders, region_args
+from coil.dialects.types import kernel_arg_type
+from coil.mlir import arith, func, ir
+
+from .registry import register_pass
+from .walk import ops_named
+
+ZERO = "zero"
+
+
+def _ints(attr) -> list[int]:
+    return [a.value for a in attr]
+
+
+@dataclass
+class Kernel:
+    launch: ir.Operation
+    func: ir.Operation
+    loop: ir.Operation
+    args: list[ir.Value]  # host values, in kernel argument order
+
+    @property
+    def ranges(self) -> list[int]:
+        return _ints(self.loop.attributes["ranges"])
+
+    @property
+    def rranges(self) -> list[int]:
+        return _ints(self.loop.attributes["reduction_ranges"])
+
+    def stored_args(self) -> set[int]:
+        stored = set()
+        for store in ops_named(self.loop, "coil.store"):
+            stored.add(store.operands[1].arg_number)
+        return stored
+
+    def loaded_args(self) -> set[int]:
+        loaded = set()
+        for load in ops_named(self.loop, "coil.load"):
+            source = load.operands[0]
+            if isinstance(source, ir.BlockArgument) and source.owner == self.func.regions[0].blocks[0]:
+                loaded.add(source.arg_number)
+        return loaded
+
+
+def _kernel_of(launch: ir.Operation, funcs: dict) -> Kernel | None:
+    fn = funcs.get(launch.attributes["kernel"].value)
+    if fn is None:
+        return None
+    loops = [op for op in fn.regions[0].blocks[0].operations if op.operation.name == "coil.loop_nest"]
+    if len(loops) != 1:
+        return None
+    return Kernel(launch, fn, loops[0], region_args(launch))
+
+
+def _domain_map(outer: list[int], reduction: list[int], shape: list[int]) -> list | None:
+    """How a pointwise over `shape` indexes a (outer, reduction) space, if its points are that space's points."""
+    group_positions = [k for k, s in enumerate(outer) if s != 1] + [len(outer) + k for k in range(len(reduction))]
+    group_sizes = [s for s in outer if s != 1] + list(reduction)
+    own = [s for s in shape if s != 1]
+    if own != group_sizes:
+        return None
+    positions = iter(group_positions)
+    return [ZERO if s == 1 else next(positions) for s in shape]
+
+
+def iteration_maps(a: Kernel, b: Kernel):
+    """(ranges, reduction_ranges, map_a, map_b) of a space running both kernels, or None.
+
+    A map lists, for each of a kernel's indices, the group index it reads
+    (an int) or ZERO for an index of a size-1 range.
+    """
+    ra, rb = a.ranges, b.ranges
+    rra, rrb = a.rranges, b.rranges
+    identity = lambda n: list(range(n))  # noqa: E731
+    if not rra and not rrb:
+        if ra == rb:
+            return ra, [], identity(len(ra)), identity(len(rb))
+        return None
+    if rra and rrb:
+        if ra == rb and rra == rrb:
+            n = len(ra) + len(rra)
+            return ra, rra, identity(n), identity(n)
+        return None
+    if rra:  # a reduces, b is pointwise
+        if rb == ra:
+            return ra, rra, identity(len(ra) + len(rra)), identity(len(rb))
+        mapping = _domain_map(ra, rra, rb)
+        if mapping is not None:
+            return ra, rra, identity(len(ra) + len(rra)), mapping
+        return None
+    if ra == rb:  # a pointwise over b's outer ranges
+        return rb, rrb, identity(len(ra)), identity(len(rb) + len(rrb))
+    mapping = _domain_map(rb, rrb, ra)
+    if mapping is not None:
+        return rb, rrb, mapping, identity(len(rb) + len(rrb))
+    return None
+
+
+class _Merge:
+    """Builds the fused kernel of `a` then `b`."""
+
+    def __init__(self, module_body: ir.Block, a: Kernel, b: Kernel, space, name: str):
+        self.module_body = module_body
+        self.a, self.b = a, b
+        self.ranges, self.rranges, self.map_a, self.map_b = space
+        self.name = name
+
+    def _index_values(self, mapping, group_args, zero):
+        return [zero if m == ZERO else group_args[m] for m in mapping]
+
+    @staticmethod
+    def _same_point(x: list[ir.Value], y: list[ir.Value], zero_like: set) -> bool:
+        if len(x) != len(y):
+            return False
+        for u, v in zip(x, y):
+            if u == v:
+                continue
+            if u in zero_like and v in zero_like:
+                continue
+            if not (_is_const_zero(u) or u in zero_like) or not (_is_const_zero(v) or v in zero_like):
+                return False
+        return True
+
+    def plan(self):
+        """Checks legality; returns the host buffers to forward and to eliminate, or None."""
+        a, b = self.a, self.b
+        a_stored = {a.args[i]: i for i in a.stored_args()}
+        forwarded = {}
+        for k in b.loaded_args():
+            if b.args[k] in a_stored:
+                forwarded[b.args[k]] = a_stored[b.args[k]]
+        if any(b.args[k] in a_stored for k in b.stored_args()):
+            return None  # both write one buffer
+        if any(a.args[k] in {b.args[j] for j in b.stored_args()} for k in a.loaded_args()):
+            return None  # a reads what b writes
+        return forwarded
+
+    def build(self, forwarded: dict, eliminated: set) -> ir.Operation:
+        a, b = self.a, self.b
+        args: list[ir.Value] = []
+        for v in a.args + b.args:
+            if v not in args and v not in eliminated:
+                args.append(v)
+        arg_types = [kernel_arg_type(v.type) for v in args]
+        with ir.InsertionPoint(self.module_body), a.func.location:
+            fused = func.FuncOp(self.name, ir.FunctionType.get(arg_types, []))
+            fused.attributes["coil.kernel"] = ir.UnitAttr.get()
+            entry = fused.add_entry_block()
+        new_args = dict(zip(args, entry.arguments))
+        stored_values: dict[ir.Value, tuple[ir.Value, list[ir.Value]]] = {}
+        ok = [True]
+
+        with ir.InsertionPoint(entry), a.func.location:
+            zero = arith.constant(ir.IndexType.get(), 0)
+            # Constants captured by either kernel body live at the top of its function.
+            constants = {}
+            for k in (a, b):
+                for op in k.func.regions[0].blocks[0].operations:
+                    if op.operation.name == "arith.constant":
+                        clone = op.clone()
+                        constants[op.results[0]] = clone.results[0]
+
+            def body(indices, rindices):
+                group = list(indices) + list(rindices)
+                zero_like = {zero} | {g for g, size in zip(group, self.ranges + self.rranges) if size == 1}
+                for kernel, mapping in ((a, self.map_a), (b, self.map_b)):
+                    block = kernel.loop.regions[0].blocks[0]
+                    values = dict(constants)
+                    for old, new in zip(block.arguments, self._index_values(mapping, group, zero)):
+                        values[old] = new
+                    fn_args = kernel.func.regions[0].blocks[0].arguments
+                    for old, host in zip(fn_args, kernel.args):
+                        if host in new_args:
+                            values[old] = new_args[host]
+                    for inner in block.operations:
+                        if inner.operation.name == "coil.yield":
+                            continue
+                        if inner.operation.name == "coil.load" and kernel is b:
+                            source = inner.operands[0]
+                            host = _host_of(source, kernel)
+                            if host is not None and host in forwarded:
+                                value, point = stored_values[host]
+                                indices_here = [values.get(v, v) for v in list(inner.operands)[1:]]
+                                if not self._same_point(indices_here, point, zero_like):
+                                    ok[0] = False
+                                    return
+                                values[inner.results[0]] = value
+                                continue
+                        if inner.operation.name == "coil.store" and kernel is a:
+                            host = _host_of(inner.operands[1], kernel)
+                            if host is not None and host in forwarded:
+                                stored_values[host] = (
+                                    values.get(inner.operands[0], inner.operands[0]),
+                                    [values.get(v, v) for v in list(inner.operands)[2:]],
+                                )
+                                if host in eliminated:
+                                    continue
+                        clone = inner.clone()
+                        _remap(clone, values)
+                        for old, new in zip(inner.results, clone.results):
+                            values[old] = new
+
+            builders.loop_nest(self.ranges, self.rranges, body)
+            func.ReturnOp([])
+        if not ok[0]:
+            fused.operation.erase()
+            return None
+        return fused, args
+
+
+def _host_of(value: ir.Value, kernel: Kernel):
+    if isinstance(value, ir.BlockArgument) and value.owner == kernel.func.regions[0].blocks[0]:
+        return kernel.args[value.arg_number]
+    return None
+
+
+def _is_const_zero(v: ir.Value) -> bool:
+    if isinstance(v, ir.BlockArgument) or v.owner.operation.name != "arith.constant":
+        return False
+    attr = v.owner.attributes["value"]
+    return isinstance(attr, ir.IntegerAttr) and attr.value == 0
+
+
+def _remap(op: ir.Operation, mapping: dict) -> None:
+    def visit(inner):
+        for i, v in enumerate(list(inner.operands)):
+            if v in mapping:
+                inner.operands[i] = mapping[v]
+        return ir.WalkResult.ADVANCE
+
+    op.walk(visit, ir.WalkOrder.PRE_ORDER)
+
+
+def _defined_before(value: ir.Value, anchor: ir.Operation) -> bool:
+    if isinstance(value, ir.BlockArgument):
+        return True
+    owner = value.owner.operation
+    anchor = anchor.operation
+    return owner.block == anchor.block and owner.is_before_in_block(anchor)
+
+
+def _host_users(value: ir.Value) -> list[ir.Operation]:
+    """Host ops using `value` (a coil.arg counts as its launch or extern)."""
+    users = []
+    for use in value.uses:
+        owner = use.owner
+        if owner.operation.name == "coil.arg":
+            owner = owner.parent
+        users.append(owner)
+    return users
+
+
+def try_fuse(module_body: ir.Block, a: Kernel, b: Kernel, name: str) -> bool:
+    space = iteration_maps(a, b)
+    if space is None:
+        return False
+    merge = _Merge(module_body, a, b, space, name)
+    forwarded = merge.plan()
+    if forwarded is None:
+        return False
+    b_outputs = {b.args[k] for k in b.stored_args()}
+    # b moves up to a: everything else it reads must exist there already.
+    for v in b.args:
+        if v in b_outputs or v in forwarded:
+            continue
+        if not _defined_before(v, a.launch):
+            return False
+    for v in b_outputs:
+        if not isinstance(v, ir.BlockArgument) and v.owner.operation.name == "coil.alloc":
+            continue
+        return False
+    # A forwarded buffer that nothing else reads is not stored at all.
+    eliminated = set()
+    for v in forwarded:
+        if isinstance(v, ir.BlockArgument) or v.owner.operation.name != "coil.alloc":
+            continue
+        others = [u for u in _host_users(v) if u not in (a.launch, b.launch) and u.operation.name != "coil.dealloc"]
+        if not others:
+            eliminated.add(v)
+    built = merge.build(forwarded, eliminated)
+    if built is None:
+        return False
+    fused, args = built
+    for v in b_outputs:
+        v.owner.move_before(a.launch)
+    with ir.InsertionPoint(a.launch), a.launch.location:
+        builders.launch(name, args)
+    for v in eliminated:
+        for user in _host_users(v):
+            if user.operation.name == "coil.dealloc":
+                user.erase()
+    a.launch.erase()
+    b.launch.erase()
+    for v in eliminated:
+        v.owner.erase()
+    for k in (a, b):
+        if not any(True for _ in _symbol_uses(module_body, k.func.attributes["sym_name"].value)):
+            k.func.erase()
+    return True
+
+
+def _symbol_uses(module_body: ir.Block, name: str):
+    for op in module_body.operations:
+        if op.operation.name == "func.func" and "coil.host" in op.attributes:
+            for launch in ops_named(op, "coil.launch"):
+                if launch.attributes["kernel"].value == name:
+                    yield launch
+
+
+def _shares_input(a: Kernel, b: Kernel) -> bool:
+    a_in = {a.args[k] for k in a.loaded_args()}
+    return any(b.args[k] in a_in for k in b.loaded_args())
+
+
+def _depends(b: Kernel, a: Kernel) -> bool:
+    a_out = {a.args[k] for k in a.stored_args()}
+    return any(b.args[k] in a_out for k in b.loaded_args())
+
+
+@register_pass(
+    "coil-fuse-kernels",
+    "Fuse kernels whose iteration spaces line up: epilogues, reduction-domain pointwise, sibling reductions",
+)
+def fuse_kernels(module: ir.Operation) -> None:
+    module_body = module.regions[0].blocks[0]
+    counter = [0]
+    for host in [op for op in module_body.operations if op.operation.name == "func.func" and "coil.host" in op.attributes]:
+        changed = True
+        while changed:
+            changed = False
+            funcs = {op.attributes["sym_name"].value: op for op in module_body.operations if op.operation.name == "func.func"}
+            launches = [op for op in host.regions[0].blocks[0].operations if op.operation.name == "coil.launch"]
+            kernels = [k for k in (_kernel_of(l, funcs) for l in launches) if k is not None]
+            for i, a in enumerate(kernels):
+                for b in kernels[i + 1 :]:
+                    if not (_depends(b, a) or _shares_input(a, b)):
+                        continue
+                    name = f"fused_{counter[0]}"
+                    while name in funcs:
+                        counter[0] += 1
+                        name = f"fused_{counter[0]}"
+                    if try_fuse(module_body, a, b, name):
+                        counter[0] += 1
+                        changed = True
+                        break
+                if changed:
+                    break
