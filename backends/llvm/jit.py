@@ -35,7 +35,7 @@ from .pipeline import lower_kernels_to_llvm
 
 # Launches with fewer (point x reduction) iterations than this run on one
 # thread: waking a worker costs about as much as this much work.
-PARALLEL_MIN_WORK = 1 << 16
+PARALLEL_MIN_WORK = 1 << 17
 
 # Slices of an innermost (vectorized) dimension start at multiples of this.
 _SLICE_ALIGN = 64

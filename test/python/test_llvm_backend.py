@@ -765,21 +765,47 @@ def test_split_reduction_rows_and_concurrent_callers():
 
 
 def test_identical_kernels_compile_once():
-    before = cache_stats()
-    factor = 1.0 + (before.compiled % 1000) / 7.0  # text no earlier test compiled
+    jit.clear_cache()
+    factor = 1.25
     src = _scale_kernel(64, "first", factor) + _scale_kernel(64, "second", factor)
     kernels = compile_cpu_kernels(src)
-    after = cache_stats()
-    assert after.compiled - before.compiled == 1
-    assert after.hits - before.hits == 1
+    assert cache_stats() == jit.CacheStats(compiled=1, hits=1, engines=1)
+    assert kernels["first"].symbol == kernels["second"].symbol
     again = compile_cpu_kernels(_scale_kernel(64, "third", factor))
-    assert cache_stats().compiled == after.compiled
-    assert cache_stats().hits == after.hits + 1
+    assert cache_stats() == jit.CacheStats(compiled=1, hits=2, engines=1)
+    other = compile_cpu_kernels(_scale_kernel(64, "fourth", factor + 1))
+    assert cache_stats() == jit.CacheStats(compiled=2, hits=2, engines=2)
+    assert other["fourth"].symbol != kernels["first"].symbol
     x, out = torch.randn(64), torch.empty(64)
     for kernel in [*kernels.values(), again["third"]]:
         out.zero_()
         kernel(out, x)
         assert_close(out, x * factor)
+    other["fourth"](out, x)
+    assert_close(out, x * (factor + 1))
+
+
+def test_index_scalar_arguments():
+    x, out = torch.randn(10), torch.empty(10)
+    src = f"""
+func.func @shift(%out: {memref(out)}, %x: {memref(x)}, %n: index) attributes {{coil.kernel}} {{
+  "coil.loop_nest"() ({{
+  ^bb0(%i: index):
+    %a = "coil.load"(%x, %i) : ({memref(x)}, index) -> f32
+    %k = arith.index_cast %n : index to i64
+    %f = arith.sitofp %k : i64 to f32
+    %b = arith.addf %a, %f : f32
+    "coil.store"(%b, %out, %i) : (f32, {memref(out)}, index) -> ()
+    "coil.yield"() : () -> ()
+  }}) {{ranges = [10], reduction_ranges = []}} : () -> ()
+  return
+}}"""
+    kernel = run_kernel(src, out, x, 7)
+    assert_close(out, x + 7)
+    kernel(out, x, -3)
+    assert_close(out, x - 3)
+    with pytest.raises(KernelArgumentError, match="must be an int"):
+        kernel.validate((out, x, 2.5))
 
 
 def test_argument_checks():
