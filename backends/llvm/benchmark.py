@@ -69,6 +69,27 @@ func.func @k(%out: memref<{rows}xf32>, %x: memref<{rows}x{cols}xf32>) attributes
     return Case(f"row sum {rows}x{cols} f32", src, make)
 
 
+def _column_sum(rows: int, cols: int) -> Case:
+    """Reduction over the outer (strided) dimension: out[j] = sum_i x[i, j]."""
+    src = f"""
+func.func @k(%out: memref<{cols}xf32>, %x: memref<{rows}x{cols}xf32>) attributes {{coil.kernel}} {{
+  "coil.loop_nest"() ({{
+  ^bb0(%j: index, %r: index):
+    %a = "coil.load"(%x, %r, %j) : (memref<{rows}x{cols}xf32>, index, index) -> f32
+    %s = "coil.reduce"(%a) {{reduction_type = "sum"}} : (f32) -> f32
+    "coil.store"(%s, %out, %j) : (f32, memref<{cols}xf32>, index) -> ()
+    "coil.yield"() : () -> ()
+  }}) {{ranges = [{cols}], reduction_ranges = [{rows}]}} : () -> ()
+  return
+}}"""
+
+    def make():
+        x, y = torch.randn(rows, cols), torch.empty(cols)
+        return (y, x), lambda: torch.sum(x, 0, out=y)
+
+    return Case(f"column sum {rows}x{cols} f32", src, make)
+
+
 def _softmax(rows: int, cols: int) -> Case:
     t = f"memref<{rows}x{cols}xf32>"
     src = f"""
@@ -118,6 +139,7 @@ func.func @k(%out: memref<16xf32>, %x: memref<16xf32>) attributes {coil.kernel} 
 CASES = {
     "pointwise": lambda: _pointwise(1 << 22),
     "rowsum": lambda: _row_sum(4096, 1024),
+    "colsum": lambda: _column_sum(4096, 1024),
     "softmax": lambda: _softmax(4096, 1024),
     "tiny": _tiny,
 }

@@ -38,7 +38,7 @@ from .pipeline import lower_kernels_to_llvm
 PARALLEL_MIN_WORK = 1 << 17
 
 # Slices of an innermost (vectorized) dimension start at multiples of this.
-_SLICE_ALIGN = 64
+_SLICE_ALIGN = 64  # elements: whole cache lines and vectors per thread
 
 _TORCH_DTYPES = {
     "f32": ("float32",),

@@ -411,28 +411,36 @@ class _NestLowering:
             zero = arith.constant(index, 0)
             self.anchor = zero.owner
             self.constants = {(str(index), 0): zero}
-            one = self._entry_const(index, 1)
             for op in self.ops:
                 if op in self.hoisted:
                     self._clone(op, mapping)
-            split = parallel_dim(self.ranges) if self.slice_bounds is not None else None
-            loops = []
-            with ExitStack() as stack:
-                for d, extent in enumerate(self.ranges):
-                    if d == split:
-                        lower, upper = self.slice_bounds
-                    else:
-                        lower, upper = zero, self._entry_const(index, extent)
-                    loop = scf.ForOp(lower, upper, one)
-                    loops.append(loop)
-                    mapping[self.outer_args[d]] = loop.induction_variable
-                    stack.enter_context(ir.InsertionPoint(loop.body))
-                self._emit_point(mapping)
-            for loop in loops:
-                with ir.InsertionPoint(loop.body):
-                    scf.YieldOp([])
+            self._emit_loops(mapping)
         self._check_no_dangling(mapping)
         nest.operation.erase()
+
+    def _range_bounds(self, d: int) -> tuple[ir.Value, ir.Value]:
+        """Bounds of outer range d: the slice arguments on the parallel dimension."""
+        index = ir.IndexType.get()
+        split = parallel_dim(self.ranges) if self.slice_bounds is not None else None
+        if d == split:
+            return self.slice_bounds
+        return self._entry_const(index, 0), self._entry_const(index, self.ranges[d])
+
+    def _emit_loops(self, mapping: dict) -> None:
+        """One scf.for per outer range, then everything for one point inside."""
+        one = self._entry_const(ir.IndexType.get(), 1)
+        loops = []
+        with ExitStack() as stack:
+            for d in range(len(self.ranges)):
+                lower, upper = self._range_bounds(d)
+                loop = scf.ForOp(lower, upper, one)
+                loops.append(loop)
+                mapping[self.outer_args[d]] = loop.induction_variable
+                stack.enter_context(ir.InsertionPoint(loop.body))
+            self._emit_point(mapping)
+        for loop in loops:
+            with ir.InsertionPoint(loop.body):
+                scf.YieldOp([])
 
     def _check_no_dangling(self, mapping: dict) -> None:
         body_values = set(self.rdep)
@@ -450,6 +458,184 @@ class _NestLowering:
         parent.walk(visit, ir.WalkOrder.PRE_ORDER)
         if stray:
             raise PassFailure(f"internal error: lowered ops still use loop-nest values: {stray}", self.nest.location)
+
+
+class _ColumnNestLowering(_NestLowering):
+    """A reduction over a strided dimension, vectorized across the innermost output index.
+
+    For `out[j] = sum_r x[r, j]` the plain nest walks x down a column in its
+    inner loop: no vectorization and a cache line per element. Here the
+    innermost range j is cut into tiles of `TILE` points whose accumulators
+    live in small stack buffers, and the reduction loop runs outside a loop
+    over the tile, which reads x[r, j0:j0+TILE] contiguously:
+
+        for j0 in range(0, J, TILE):            (and the other outer ranges outside)
+          for jj: acc[jj] = init
+          for r:
+            for jj: acc[jj] = combine(acc[jj], value(j0 + jj, r))
+          for jj: epilogue(j0 + jj, acc[jj])
+
+    Values are rebuilt where they are needed (a reduced value by loading its
+    accumulator), since no SSA value outlives one tile loop.
+    """
+
+    TILE = 256
+
+    def _emit_loops(self, mapping: dict) -> None:
+        index = ir.IndexType.get()
+        one = self._entry_const(index, 1)
+        tile = self._entry_const(index, self.TILE)
+        # One stack buffer per accumulator, allocated once at the kernel's entry.
+        self.buffers: dict = {}
+        for op in self.ops:
+            if op in self.reduce_loop:
+                rtype = op.attributes["reduction_type"].value
+                _check_reducible(op, rtype, op.operands[0].type)
+                with ir.InsertionPoint(self.anchor), self.nest.location:
+                    self.buffers[op] = [
+                        memref.alloca(ir.MemRefType.get([self.TILE], t), [], [])
+                        for t, _ in _init(rtype, op.operands[0].type)
+                    ]
+        loops = []
+        with ExitStack() as stack:
+            for d in range(len(self.ranges) - 1):
+                lower, upper = self._range_bounds(d)
+                loop = scf.ForOp(lower, upper, one)
+                loops.append(loop)
+                mapping[self.outer_args[d]] = loop.induction_variable
+                stack.enter_context(ir.InsertionPoint(loop.body))
+            lower, upper = self._range_bounds(len(self.ranges) - 1)
+            tiles = scf.ForOp(lower, upper, tile)
+            loops.append(tiles)
+            stack.enter_context(ir.InsertionPoint(tiles.body))
+            start = tiles.induction_variable
+            width = arith.minsi(tile, arith.subi(upper, start))
+            self._emit_tile(mapping, start, width)
+        for loop in loops:
+            with ir.InsertionPoint(loop.body):
+                scf.YieldOp([])
+
+    def _tile_loop(self, mapping: dict, start: ir.Value, width: ir.Value, emit) -> None:
+        """for jj in range(width): emit(context, jj), with the innermost index at start + jj."""
+        index = ir.IndexType.get()
+        loop = scf.ForOp(self._entry_const(index, 0), width, self._entry_const(index, 1))
+        with ir.InsertionPoint(loop.body):
+            jj = loop.induction_variable
+            context = dict(mapping)
+            context[self.outer_args[-1]] = arith.addi(start, jj)
+            emit(context, jj)
+            scf.YieldOp([])
+
+    def _value(self, v: ir.Value, context: dict, jj: ir.Value) -> ir.Value:
+        """`v` in the current tile iteration: looked up, loaded from an accumulator, or recomputed."""
+        if v in context or v not in self.rdep:
+            return context.get(v, v)
+        owner = self.owner[v]
+        if owner in self.reduce_loop:
+            rtype = owner.attributes["reduction_type"].value
+            accs = [memref.load(buffer, [jj]) for buffer in self.buffers[owner]]
+            for old, value in zip(owner.results, _finalize(rtype, accs)):
+                context[old] = value
+        else:
+            for dep in self.op_deps[owner]:
+                self._value(dep, context, jj)
+            self._clone(owner, context)
+        return context[v]
+
+    def _emit_effects(self, ops: list, context: dict, jj: ir.Value) -> None:
+        for op in ops:
+            for dep in self.op_deps[op]:
+                self._value(dep, context, jj)
+            self._clone(op, context)
+
+    def _emit_tile(self, mapping: dict, start: ir.Value, width: ir.Value) -> None:
+        self.owner = {r: op for op in self.ops for r in op.results}
+        effects = [op for op in self.ops if _has_effects(op)]
+
+        def stage_ops(level):
+            return [op for op in effects if not self.op_rdep[op] and self.op_level[op] == level]
+
+        if stage_ops(0):
+            self._tile_loop(mapping, start, width, lambda ctx, jj: self._emit_effects(stage_ops(0), ctx, jj))
+        for level in range(self.n_levels):
+            self._emit_tile_reduction(level, mapping, start, width, [op for op in effects if self.op_rdep[op]])
+            if stage_ops(level + 1):
+                self._tile_loop(
+                    mapping, start, width, lambda ctx, jj, k=level + 1: self._emit_effects(stage_ops(k), ctx, jj)
+                )
+
+    def _emit_tile_reduction(self, level: int, mapping: dict, start, width, rdep_effects: list) -> None:
+        reduces = [op for op in self.ops if self.reduce_loop.get(op) == level]
+        index = ir.IndexType.get()
+
+        def initialize(context, jj):
+            for op in reduces:
+                rtype = op.attributes["reduction_type"].value
+                for buffer, (t, v) in zip(self.buffers[op], _init(rtype, op.operands[0].type)):
+                    memref.store(self._entry_const(t, v), buffer, [jj])
+
+        self._tile_loop(mapping, start, width, initialize)
+        loops = []
+        with ExitStack() as stack:
+            for extent in self.reduction_ranges:
+                loop = scf.ForOp(self._entry_const(index, 0), self._entry_const(index, extent), self._entry_const(index, 1))
+                loops.append(loop)
+                stack.enter_context(ir.InsertionPoint(loop.body))
+            ivs = [loop.induction_variable for loop in loops]
+            inner = dict(mapping)
+            inner.update(zip(self.reduction_args, ivs))
+            position = None
+            if any(op.attributes["reduction_type"].value in ("argmax", "argmin") for op in reduces):
+                position = self._position(ivs)
+
+            def accumulate(context, jj):
+                for op in self.ops:
+                    if op in reduces:
+                        rtype = op.attributes["reduction_type"].value
+                        value = self._value(op.operands[0], context, jj)
+                        buffers = self.buffers[op]
+                        accs = [memref.load(buffer, [jj]) for buffer in buffers]
+                        with op.location:
+                            for buffer, new in zip(buffers, _combine(rtype, accs, value, position)):
+                                memref.store(new, buffer, [jj])
+                    elif op in rdep_effects and self.op_level[op] == level:
+                        self._emit_effects([op], context, jj)
+
+            self._tile_loop(inner, start, width, accumulate)
+        for loop in loops:
+            with ir.InsertionPoint(loop.body):
+                scf.YieldOp([])
+
+
+def _prefers_column_order(nest: ir.OpView) -> bool:
+    """Whether the reduction reads memory contiguously along the innermost output index only.
+
+    True when some load inside the reduction indexes a unit-stride dimension
+    with the innermost range's index and no load does so with the innermost
+    reduction index: then the plain nest's inner loop would stride.
+    """
+    ranges = int_list(nest.attributes["ranges"])
+    reduction_ranges = int_list(nest.attributes["reduction_ranges"])
+    if not ranges or not reduction_ranges or ranges[-1] <= 1:
+        return False
+    if not ops_named(nest.operation, "coil.reduce"):
+        return False
+    args = list(nest.regions[0].blocks[0].arguments)
+    inner_out, inner_red = args[len(ranges) - 1], args[-1]
+    along_output = along_reduction = False
+    for load in ops_named(nest.operation, "coil.load"):
+        source, *indices = load.operands
+        if not isinstance(source.type, ir.MemRefType):
+            continue
+        strides, _ = ir.MemRefType(source.type).get_strides_and_offset()
+        for index, stride in zip(indices, strides):
+            if stride != 1:
+                continue
+            if index == inner_out:
+                along_output = True
+            elif index == inner_red:
+                along_reduction = True
+    return along_output and not along_reduction
 
 
 # ---------------------------------------------------------------------------
@@ -535,7 +721,8 @@ def lower_kernel(fn: ir.OpView, outer_slice: bool = False) -> None:
         fn.attributes[SLICE_DIM_ATTR] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), -1 if dim is None else dim)
     _legalize_buffer_types(fn)
     for nest in nests:
-        _NestLowering(nest, slice_bounds).run()
+        lowering = _ColumnNestLowering if _prefers_column_order(nest) else _NestLowering
+        lowering(nest, slice_bounds).run()
     _lower_memory_accesses(fn)
 
 

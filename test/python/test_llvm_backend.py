@@ -585,6 +585,100 @@ func.func @welford(%mean: {memref(mean)}, %m2: {memref(m2)}, %w: {memref(weight)
     assert torch.all(weight == 1000)
 
 
+def column_reduce_kernel(rtype: str, x: torch.Tensor, out: torch.Tensor, value_type: str, result_type: str) -> str:
+    """out[j] = reduce_r(x[r, j]): the reduction runs down the columns."""
+    rows, cols = x.shape
+    elem = MLIR_TYPE[x.dtype]
+    return f"""
+func.func @reduce(%out: {memref(out)}, %x: {memref(x)}) attributes {{coil.kernel}} {{
+  "coil.loop_nest"() ({{
+  ^bb0(%j: index, %r: index):
+    %a = "coil.load"(%x, %r, %j) : ({memref(x)}, index, index) -> {elem}
+    %s0 = "coil.reduce"(%a) {{reduction_type = "{rtype}"}} : ({value_type}) -> {result_type}
+    "coil.store"(%s0, %out, %j) : ({result_type}, {memref(out)}, index) -> ()
+    "coil.yield"() : () -> ()
+  }}) {{ranges = [{cols}], reduction_ranges = [{rows}]}} : () -> ()
+  return
+}}
+"""
+
+
+def lowered(src: str, pipeline: str = "coil-lower-loop-nests") -> str:
+    from coil.dialects import make_context
+    from coil.mlir import ir
+    from coil.passes.registry import build_pass_manager
+
+    with make_context():
+        module = ir.Module.parse(src)
+        build_pass_manager(pipeline).run(module.operation)
+        return str(module)
+
+
+@pytest.mark.parametrize(
+    "rtype,dtype",
+    [("sum", torch.float32), ("prod", torch.float64), ("max", torch.float32), ("min", torch.int32),
+     ("argmax", torch.float32), ("argmin", torch.int64), ("xor_sum", torch.int32), ("any", torch.bool)],
+)
+def test_column_reductions_accumulate_across_a_tile(rtype, dtype):
+    from coil.backends.llvm.lower_loops import _ColumnNestLowering
+
+    cols = 2 * _ColumnNestLowering.TILE + 37  # two full tiles and a partial one
+    x = _random(dtype, (37, cols))
+    if rtype == "prod":
+        x = x * 0.05 + 1
+    if rtype in ("argmax", "max"):
+        x[5, 3] = float("nan")
+    t = MLIR_TYPE[dtype]
+    result = "i64" if rtype.startswith("arg") else t
+    out = torch.empty(cols, dtype=torch.int64 if rtype.startswith("arg") else dtype)
+    src = column_reduce_kernel(rtype, x, out, t, result)
+    assert "memref.alloca" in lowered(src)  # the column form, not the strided inner loop
+    run_kernel(src, out, x)
+    expected = {
+        "sum": lambda: x.sum(0), "prod": lambda: x.prod(0), "max": lambda: x.amax(0), "min": lambda: x.amin(0),
+        "argmax": lambda: x.argmax(0), "argmin": lambda: x.argmin(0), "any": lambda: x.any(0),
+        "xor_sum": lambda: torch.from_numpy(np.bitwise_xor.reduce(x.numpy(), axis=0)),
+    }[rtype]()
+    if dtype.is_floating_point and not rtype.startswith("arg"):
+        assert_close(out, expected)
+    else:
+        assert torch.equal(out, expected)
+
+
+def test_column_softmax_and_welford_with_threads():
+    x = torch.randn(300, 70) * 3  # softmax over dim 0; 70 columns split across threads
+    out, var = torch.empty(300, 70), torch.empty(70)
+    t = memref(x)
+    src = f"""
+func.func @softmax0(%out: {t}, %var: {memref(var)}, %x: {t}) attributes {{coil.kernel}} {{
+  "coil.loop_nest"() ({{
+  ^bb0(%j: index, %r: index):
+    %a = "coil.load"(%x, %r, %j) : ({t}, index, index) -> f32
+    %m = "coil.reduce"(%a) {{reduction_type = "max"}} : (f32) -> f32
+    %d = arith.subf %a, %m : f32
+    %e = math.exp %d : f32
+    %s = "coil.reduce"(%e) {{reduction_type = "sum"}} : (f32) -> f32
+    %y = arith.divf %e, %s : f32
+    "coil.store"(%y, %out, %r, %j) : (f32, {t}, index, index) -> ()
+    %mean, %m2, %n = "coil.reduce"(%a) {{reduction_type = "welford"}} : (f32) -> (f32, f32, f32)
+    %v = arith.divf %m2, %n : f32
+    "coil.store"(%v, %var, %j) : (f32, {memref(var)}, index) -> ()
+    "coil.yield"() : () -> ()
+  }}) {{ranges = [70], reduction_ranges = [300]}} : () -> ()
+  return
+}}"""
+    assert "memref.alloca" in lowered(src)
+    old = jit.PARALLEL_MIN_WORK
+    jit.PARALLEL_MIN_WORK = 1
+    try:
+        kernel = run_kernel(src, out, var, x, threads=2)
+    finally:
+        jit.PARALLEL_MIN_WORK = old
+    assert kernel.threads == 2
+    assert_close(out, torch.softmax(x, dim=0))
+    assert_close(var, x.var(0, unbiased=False), rtol=1e-4, atol=1e-5)
+
+
 def test_reduction_over_strided_input_with_epilogue():
     base = torch.randn(33, 7)
     x = base.t()  # 7x33, reduction along the non-contiguous dimension

@@ -206,3 +206,43 @@ func.func @bools(%out: memref<i1>, %x: memref<i1>) attributes {coil.kernel} {
   }) {ranges = [], reduction_ranges = []} : () -> ()
   return
 }
+
+// -----
+
+// A reduction down the columns (x[r, j], unit stride along j) is lowered in
+// column form: tiles of 256 output points whose accumulators live in a stack
+// buffer, the reduction loop outside a contiguous loop over the tile, then an
+// epilogue loop over the tile that reloads the accumulator.
+// CHECK-LABEL: func.func @column_sum
+// CHECK-SAME: (%[[OUT:.*]]: memref<300xf32>, %[[X:.*]]: memref<5x300xf32>)
+// CHECK-DAG: %[[ACC:.*]] = memref.alloca() : memref<256xf32>
+// CHECK-DAG: %[[TILE:.*]] = arith.constant 256 : index
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: scf.for %[[J0:.*]] = %{{.*}} to %[[N:.*]] step %[[TILE]] {
+// CHECK-NEXT: %[[LEFT:.*]] = arith.subi %[[N]], %[[J0]] : index
+// CHECK-NEXT: %[[WIDTH:.*]] = arith.minsi %[[TILE]], %[[LEFT]] : index
+// CHECK-NEXT: scf.for %[[JJ:.*]] = %{{.*}} to %[[WIDTH]]
+// CHECK: memref.store %[[ZERO]], %[[ACC]][%[[JJ]]]
+// CHECK: scf.for %[[R:.*]] = %{{.*}} to %{{.*}} step
+// CHECK-NEXT: scf.for %[[JJ2:.*]] = %{{.*}} to %[[WIDTH]]
+// CHECK-NEXT: %[[J:.*]] = arith.addi %[[J0]], %[[JJ2]] : index
+// CHECK-NEXT: %[[A:.*]] = memref.load %[[X]][%[[R]], %[[J]]]
+// CHECK-NEXT: %[[OLD:.*]] = memref.load %[[ACC]][%[[JJ2]]]
+// CHECK-NEXT: %[[NEW:.*]] = arith.addf %[[OLD]], %[[A]] fastmath<reassoc> : f32
+// CHECK-NEXT: memref.store %[[NEW]], %[[ACC]][%[[JJ2]]]
+// CHECK: scf.for %[[JJ3:.*]] = %{{.*}} to %[[WIDTH]]
+// CHECK-NEXT: %[[J3:.*]] = arith.addi %[[J0]], %[[JJ3]] : index
+// CHECK-NEXT: %[[S:.*]] = memref.load %[[ACC]][%[[JJ3]]]
+// CHECK-NEXT: %[[ROOT:.*]] = math.sqrt %[[S]] : f32
+// CHECK-NEXT: memref.store %[[ROOT]], %[[OUT]][%[[J3]]]
+func.func @column_sum(%out: memref<300xf32>, %x: memref<5x300xf32>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%j: index, %r: index):
+    %a = "coil.load"(%x, %r, %j) : (memref<5x300xf32>, index, index) -> f32
+    %s = "coil.reduce"(%a) {reduction_type = "sum"} : (f32) -> f32
+    %t = math.sqrt %s : f32
+    "coil.store"(%t, %out, %j) : (f32, memref<300xf32>, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [300], reduction_ranges = [5]} : () -> ()
+  return
+}
