@@ -60,10 +60,105 @@ def linear_form(expr: ir.AffineExpr, n_dims: int) -> tuple[int, list[int]] | Non
     return constant, coefficients
 
 
+def _terms(expr: ir.AffineExpr, coefficient: int, out: list) -> bool:
+    """Flattens a sum into (coefficient, atom) terms; False if it is not a sum of products by constants."""
+    if isinstance(expr, ir.AffineAddExpr):
+        return _terms(expr.lhs, coefficient, out) and _terms(expr.rhs, coefficient, out)
+    if isinstance(expr, ir.AffineMulExpr):
+        if isinstance(expr.rhs, ir.AffineConstantExpr):
+            return _terms(expr.lhs, coefficient * expr.rhs.value, out)
+        if isinstance(expr.lhs, ir.AffineConstantExpr):
+            return _terms(expr.rhs, coefficient * expr.lhs.value, out)
+        return False
+    out.append((coefficient, expr))
+    return True
+
+
+def _radix_digit(atom: ir.AffineExpr):
+    """`(x floordiv c) mod n` as (x, c, n); n None when there is no mod. None for other atoms."""
+    modulus = None
+    if isinstance(atom, ir.AffineModExpr) and isinstance(atom.rhs, ir.AffineConstantExpr):
+        modulus, atom = atom.rhs.value, atom.lhs
+    if isinstance(atom, ir.AffineFloorDivExpr) and isinstance(atom.rhs, ir.AffineConstantExpr):
+        return atom.lhs, atom.rhs.value, modulus
+    if modulus is not None:
+        return atom, 1, modulus
+    return None
+
+
+def linear_offset(expr: ir.AffineExpr, n_dims: int) -> tuple[int, list[int]] | None:
+    """`expr` as constant + sum(coeff_j * d_j), using mixed-radix identities.
+
+    A reshape of a dense buffer reads `s*(x floordiv c) + (s/c')*... `; the
+    identity  b*n*(x floordiv (c*n)) + b*((x floordiv c) mod n) == b*(x floordiv c)
+    merges such digits back into the linear `x` they came from, which is how
+    a flatten or split of contiguous dims turns out to be a plain strided view.
+    """
+    terms: list = []
+    if not _terms(expr, 1, terms):
+        return None
+    # Each digit: [coefficient, x, divisor, modulus or None]
+    digits, linear = [], []
+    for coefficient, atom in terms:
+        digit = _radix_digit(atom)
+        if digit is None:
+            linear.append(atom * coefficient if coefficient != 1 else atom)
+        else:
+            digits.append([coefficient, *digit])
+    merged = True
+    while merged:
+        merged = False
+        for i, low in enumerate(digits):
+            b, x, c, n = low
+            if n is None:
+                continue
+            for j, high in enumerate(digits):
+                if j == i or high[1] != x or high[2] != c * n or high[0] != b * n:
+                    continue
+                modulus = None if high[3] is None else high[3] * n
+                digits[i] = [b, x, c, modulus]
+                del digits[j]
+                merged = True
+                break
+            if merged:
+                break
+    for b, x, c, n in digits:
+        if c != 1 or n is not None:
+            return None
+        linear.append(x * b if b != 1 else x)
+    total = None
+    for e in linear:
+        total = e if total is None else total + e
+    if total is None:
+        return 0, [0] * n_dims
+    return linear_form(total, n_dims)
+
+
 def strided_view_layout(
     amap: ir.AffineMap, source_strides: Sequence[int], source_offset: int
 ) -> tuple[list[int], int] | None:
-    """Strides and offset of a view of a strided buffer, if the map is linear."""
+    """Strides and offset of a view of a strided buffer, if its storage offsets are linear."""
+    simple = _linear_view_layout(amap, source_strides, source_offset)
+    if simple is not None:
+        return simple
+    total = None
+    for k, expr in enumerate(amap.results):
+        if source_strides[k] == 0:
+            continue
+        term = expr * source_strides[k] if source_strides[k] != 1 else expr
+        total = term if total is None else total + term
+    if total is None:
+        return [0] * amap.n_dims, source_offset
+    form = linear_offset(total, amap.n_dims)
+    if form is None:
+        return None
+    constant, coefficients = form
+    return coefficients, source_offset + constant
+
+
+def _linear_view_layout(
+    amap: ir.AffineMap, source_strides: Sequence[int], source_offset: int
+) -> tuple[list[int], int] | None:
     strides = [0] * amap.n_dims
     offset = source_offset
     for k, expr in enumerate(amap.results):

@@ -60,34 +60,73 @@ func.func @graph(%x: tensor<4x8xf32> {coil.strides = [8, 1]}, %w: tensor<8x3xf32
 
 // -----
 
-// A view that is not linear in its indices (flattening a transpose) is copied;
-// intermediates are freed right after their last use; a uint8 buffer is seen
-// by the kernel as i8.
+// Flattening a dense buffer is a strided view (no copy); flattening its
+// transpose is not linear in the storage and is copied. Intermediates are freed
+// right after their last use; a uint8 buffer is seen by kernels as i8.
 
-func.func @graph(%x: tensor<4x8xui8> {coil.strides = [8, 1]}) -> (tensor<32xui8> {coil.strides = [1]}) attributes {coil.device = "cpu"} {
+func.func @graph(%x: tensor<4x8xui8> {coil.strides = [8, 1]}) -> (tensor<32xui8> {coil.strides = [1]}, tensor<32xui8> {coil.strides = [1]}) attributes {coil.device = "cpu"} {
   %a = "coil.pointwise"() ({
   ^bb0(%i: index, %j: index):
     %v = "coil.load"(%x, %j, %i) : (tensor<4x8xui8>, index, index) -> i8
     "coil.yield"(%v) : (i8) -> ()
   }) {ranges = [8, 4]} : () -> tensor<8x4xui8>
-  %flat = "coil.view"(%a) {map = affine_map<(d0) -> (d0 floordiv 4, d0 mod 4)>} : (tensor<8x4xui8>) -> tensor<32xui8>
-  return %flat : tensor<32xui8>
+  %dense = "coil.view"(%a) {map = affine_map<(d0) -> (d0 floordiv 4, d0 mod 4)>} : (tensor<8x4xui8>) -> tensor<32xui8>
+  %t = "coil.view"(%a) {map = affine_map<(d0, d1) -> (d1, d0)>} : (tensor<8x4xui8>) -> tensor<4x8xui8>
+  %flat = "coil.view"(%t) {map = affine_map<(d0) -> (d0 floordiv 8, d0 mod 8)>} : (tensor<4x8xui8>) -> tensor<32xui8>
+  return %dense, %flat : tensor<32xui8>, tensor<32xui8>
 }
 
 // CHECK-LABEL: func.func @graph(
-// CHECK-SAME: %[[X:.*]]: memref<4x8xui8>) -> memref<32xui8>
+// CHECK-SAME: %[[X:.*]]: memref<4x8xui8>) -> (memref<32xui8>, memref<32xui8>)
 // CHECK: %[[A:.*]] = "coil.alloc"() {device = "cpu"} : () -> memref<8x4xui8>
-// CHECK: %[[FLAT:.*]] = "coil.alloc"() {device = "cpu"} : () -> memref<32xui8>
+// CHECK: %[[DENSE:.*]] = "coil.view"(%[[A]]) {map = #{{.*}}} : (memref<8x4xui8>) -> memref<32xui8>
+// CHECK-NEXT: %[[T:.*]] = "coil.view"(%[[A]]) {map = #{{.*}}} : (memref<8x4xui8>) -> memref<4x8xui8, strided<[1, 4]>>
+// CHECK-NEXT: %[[FLAT:.*]] = "coil.alloc"() {device = "cpu"} : () -> memref<32xui8>
 // CHECK-NEXT: "coil.launch"() ({
 // CHECK-NEXT: "coil.arg"(%[[FLAT]]) : (memref<32xui8>) -> ()
-// CHECK-NEXT: "coil.arg"(%[[A]]) : (memref<8x4xui8>) -> ()
+// CHECK-NEXT: "coil.arg"(%[[T]]) : (memref<4x8xui8, strided<[1, 4]>>) -> ()
 // CHECK: }) {kernel = @[[COPY:.*]]} : () -> ()
-// CHECK-NEXT: "coil.dealloc"(%[[A]]) : (memref<8x4xui8>) -> ()
-// CHECK-NEXT: return %[[FLAT]] : memref<32xui8>
+// CHECK-NEXT: return %[[DENSE]], %[[FLAT]] : memref<32xui8>, memref<32xui8>
 // CHECK: func.func @{{.*}}(%{{.*}}: memref<8x4xi8>, %{{.*}}: memref<4x8xi8>) attributes {coil.kernel}
-// CHECK: func.func @[[COPY]](%[[OUT:.*]]: memref<32xi8>, %[[IN:.*]]: memref<8x4xi8>) attributes {coil.kernel}
+// CHECK: func.func @[[COPY]](%[[OUT:.*]]: memref<32xi8>, %[[IN:.*]]: memref<4x8xi8, strided<[1, 4]>>) attributes {coil.kernel}
 // CHECK: ^bb0(%[[I:.*]]: index):
 // CHECK-NEXT: %[[ROW:.*]] = affine.apply #{{.*}}(%[[I]])
 // CHECK-NEXT: %[[COL:.*]] = affine.apply #{{.*}}(%[[I]])
-// CHECK-NEXT: %[[V:.*]] = "coil.load"(%[[IN]], %[[ROW]], %[[COL]]) : (memref<8x4xi8>, index, index) -> i8
+// CHECK-NEXT: %[[V:.*]] = "coil.load"(%[[IN]], %[[ROW]], %[[COL]]) : (memref<4x8xi8, strided<[1, 4]>>, index, index) -> i8
 // CHECK-NEXT: "coil.store"(%[[V]], %[[OUT]], %[[I]]) : (i8, memref<32xi8>, index) -> ()
+
+// -----
+
+// An intermediate is freed right after its last use.
+
+func.func @graph(%x: tensor<16xf32> {coil.strides = [1]}) -> (tensor<16xf32> {coil.strides = [1]}) attributes {coil.device = "cpu"} {
+  %a = "coil.pointwise"() ({
+  ^bb0(%i: index):
+    %v = "coil.load"(%x, %i) : (tensor<16xf32>, index) -> f32
+    %e = math.exp %v : f32
+    "coil.yield"(%e) : (f32) -> ()
+  }) {ranges = [16]} : () -> tensor<16xf32>
+  %b = "coil.pointwise"() ({
+  ^bb0(%i: index):
+    %v = "coil.load"(%a, %i) : (tensor<16xf32>, index) -> f32
+    %e = math.sin %v : f32
+    "coil.yield"(%e) : (f32) -> ()
+  }) {ranges = [16]} : () -> tensor<16xf32>
+  %c = "coil.pointwise"() ({
+  ^bb0(%i: index):
+    %v = "coil.load"(%b, %i) : (tensor<16xf32>, index) -> f32
+    %e = math.cos %v : f32
+    "coil.yield"(%e) : (f32) -> ()
+  }) {ranges = [16]} : () -> tensor<16xf32>
+  return %c : tensor<16xf32>
+}
+
+// CHECK-LABEL: func.func @graph(
+// CHECK: %[[A:.*]] = "coil.alloc"()
+// CHECK: %[[B:.*]] = "coil.alloc"()
+// CHECK: "coil.launch"()
+// CHECK: "coil.dealloc"(%[[A]]) : (memref<16xf32>) -> ()
+// CHECK-NEXT: %[[C:.*]] = "coil.alloc"()
+// CHECK: "coil.launch"()
+// CHECK: "coil.dealloc"(%[[B]]) : (memref<16xf32>) -> ()
+// CHECK-NEXT: return %[[C]]
