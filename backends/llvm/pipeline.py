@@ -23,7 +23,7 @@ Choices that are not upstream defaults:
 from __future__ import annotations
 
 from coil.mlir import ir
-from coil.passes.registry import build_pass_manager, register_pass
+from coil.passes.registry import PassFailure, build_pass_manager, register_pass
 
 from . import libm_calls  # noqa: F401  (registers coil-precise-math-to-libm)
 from .lower_loops import _parse_bool, lower_loop_nests
@@ -71,6 +71,14 @@ def lower_kernels_to_llvm(module: ir.Module, outer_slice: bool = True) -> None:
     options={"outer-slice": "add [begin, end) index arguments bounding the kernel's parallel dimension"},
 )
 def convert_kernels_to_llvm(module: ir.Operation, outer_slice: str | bool = False) -> None:
+    for op in module.regions[0].blocks[0].operations:
+        if op.operation.name == "func.func" and "coil.kernel" not in op.attributes and len(op.regions[0].blocks):
+            name = op.attributes["sym_name"].value
+            raise PassFailure(
+                f"@{name} is not a coil.kernel function: this pass lowers a module of kernels only "
+                "(compile_cpu_kernels takes the kernels out of a module that also holds the host function)",
+                op.location,
+            )
     pm = build_pass_manager(cpu_kernel_pipeline(_parse_bool("outer-slice", outer_slice)), context=module.context)
     pm.run(module)
 
