@@ -10,6 +10,8 @@ Choices that are not upstream defaults:
   (`erff`, `tanf`, `atan2f`, ...) for the rest, resolved in the JIT from the
   process's libm. `coil-precise-math-to-libm` first sends expm1 and log1p to
   libm: convert-math-to-llvm would compute them as exp(x) - 1 and log(1 + x).
+  f32 exp is written out as arithmetic (`coil-expand-exp`) so that loops using
+  it vectorize; every other libm function runs one element per call.
 - f16/bf16 arithmetic is done in f32 (`arith-emulate-unsupported-floats`,
   `math-extend-to-supported-types`), as PyTorch's CPU kernels do, and bf16
   conversions are expanded to integer ops (`arith-expand{include-bf16=true}`),
@@ -25,7 +27,7 @@ from __future__ import annotations
 from coil.mlir import ir
 from coil.passes.registry import PassFailure, build_pass_manager, register_pass
 
-from . import libm_calls  # noqa: F401  (registers coil-precise-math-to-libm)
+from . import fast_exp, libm_calls  # noqa: F401  (register coil-expand-exp, coil-precise-math-to-libm)
 from .lower_loops import _parse_bool, lower_loop_nests
 
 # From scf loops over memrefs (the output of coil-lower-loop-nests) to the LLVM dialect.
@@ -37,6 +39,7 @@ SCF_TO_LLVM_PIPELINE = (
     "math-extend-to-supported-types{extra-types=f16}",
     "arith-emulate-unsupported-floats{source-types=bf16,f16 target-type=f32}",
     "arith-expand{include-bf16=true}",
+    "coil-expand-exp",
     "coil-precise-math-to-libm",
     "convert-math-to-llvm",
     "convert-math-to-libm",

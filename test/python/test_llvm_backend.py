@@ -350,6 +350,37 @@ func.func @pw(%out: {memref(out)}, %x: {memref(x)}) attributes {{coil.kernel}} {
     torch.testing.assert_close(out, ref(x), rtol=1e-5, atol=0.0)
 
 
+def test_f32_exp_is_within_one_ulp_and_handles_special_values():
+    """f32 exp is expanded into vectorizable arithmetic (coil-expand-exp); check it against float64."""
+    n = 1 << 16
+    x = torch.empty(n).uniform_(-110, 95)
+    special = [float("nan"), float("inf"), -float("inf"), 0.0, -0.0, 88.72, 88.7228, 88.73, -87.33, -87.34,
+               -100.0, -103.9, -103.98, -104.5, 1e-8, -1e-8, 1.0, 20.0]
+    x[: len(special)] = torch.tensor(special)
+    out = torch.empty(n)
+    src = f"""
+func.func @exp(%out: {memref(out)}, %x: {memref(x)}) attributes {{coil.kernel}} {{
+  "coil.loop_nest"() ({{
+  ^bb0(%i: index):
+    %a = "coil.load"(%x, %i) : ({memref(x)}, index) -> f32
+    %b = math.exp %a : f32
+    "coil.store"(%b, %out, %i) : (f32, {memref(out)}, index) -> ()
+    "coil.yield"() : () -> ()
+  }}) {{ranges = [{n}], reduction_ranges = []}} : () -> ()
+  return
+}}"""
+    assert "math.exp" not in lowered(src, "coil-lower-loop-nests, coil-expand-exp")
+    run_kernel(src, out, x)
+    exact = torch.from_numpy(np.exp(x.double().numpy())).float()
+    ulp = torch.from_numpy(np.spacing(exact.abs().numpy()))
+    finite = torch.isfinite(exact)
+    assert ((out - exact).abs()[finite] <= ulp[finite]).all()
+    assert torch.equal(out[: len(special)].isnan(), exact[: len(special)].isnan())
+    special_out, special_exact = out[1 : len(special)], exact[1 : len(special)]
+    assert torch.equal(special_out == float("inf"), special_exact == float("inf"))
+    assert torch.equal(special_out == 0, special_exact == 0)
+
+
 def test_gather_through_index_cast_and_affine_view_indices():
     table = torch.randn(10, 4)
     idx = torch.tensor([3, 0, 9, 9, 1, 5], dtype=torch.int64)

@@ -52,3 +52,30 @@ func.func @bf16(%out: memref<8xbf16>, %x: memref<8x2xbf16, strided<[2, 1]>>) att
   }) {ranges = [8], reduction_ranges = []} : () -> ()
   return
 }
+
+// -----
+
+// f32 exp becomes arithmetic (coil-expand-exp): a roundeven, a polynomial and
+// an exponent-field scaling, nothing LLVM would call libm for, so the loop
+// vectorizes. f64 exp stays the intrinsic (a libm call).
+// CHECK-LABEL: llvm.func @exp
+// CHECK-NOT: llvm.intr.exp({{.*}}) : (f32)
+// CHECK: llvm.intr.roundeven({{.*}}) : (f32) -> f32
+// CHECK: llvm.fptosi {{.*}} : f32 to i32
+// CHECK: llvm.shl
+// CHECK: llvm.bitcast {{.*}} : i32 to f32
+// CHECK: llvm.intr.exp({{.*}}) : (f64) -> f64
+// LIBM-LABEL: func.func @exp
+func.func @exp(%out: memref<8xf32>, %out64: memref<8xf64>, %x: memref<8xf32>, %y: memref<8xf64>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index):
+    %a = "coil.load"(%x, %i) : (memref<8xf32>, index) -> f32
+    %e = math.exp %a : f32
+    "coil.store"(%e, %out, %i) : (f32, memref<8xf32>, index) -> ()
+    %b = "coil.load"(%y, %i) : (memref<8xf64>, index) -> f64
+    %f = math.exp %b : f64
+    "coil.store"(%f, %out64, %i) : (f64, memref<8xf64>, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [8], reduction_ranges = []} : () -> ()
+  return
+}
