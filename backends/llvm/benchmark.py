@@ -158,7 +158,7 @@ def median_us(fn: Callable[[], object], runs: int) -> float:
 
 
 def run(cases: list[str], thread_counts: list[int], runs: int, repeats: int) -> None:
-    print(f"{'case':44} {'threads':>7} {'coil us':>10} {'eager us':>10} {'eager/coil':>10}")
+    print(f"{'case':44} {'threads':>7} {'slices':>6} {'coil us':>10} {'eager us':>10} {'eager/coil':>10}")
     for name in cases:
         case = CASES[name]()
         start = time.perf_counter()
@@ -173,7 +173,10 @@ def run(cases: list[str], thread_counts: list[int], runs: int, repeats: int) -> 
             for _ in range(repeats):
                 coil_us = min(coil_us, median_us(lambda: kernel(*args), runs))
                 eager_us = min(eager_us, median_us(eager, runs))
-            print(f"{case.name:44} {kernel.threads:>7} {coil_us:>10.1f} {eager_us:>10.1f} {eager_us / coil_us:>10.2f}")
+            print(
+                f"{case.name:44} {threads:>7} {kernel.threads:>6} {coil_us:>10.1f} {eager_us:>10.1f} "
+                f"{eager_us / coil_us:>10.2f}"
+            )
         del kernels
         print(f"{'':44} compile {compile_ms:.0f} ms (first kernel in the process pays LLVM's start-up)")
 
