@@ -77,6 +77,7 @@ class HostCodegen:
         self.tensor_args = tensor_args  # host argument index -> placeholder index
         self.outputs = outputs
         self.names: dict[ir.Value, str] = {}
+        self.reused_from: dict[ir.Value, ir.Value] = {}
         self.lines: list[str] = []
         self.buffer_count = 0
         self.launches = 0
@@ -164,12 +165,19 @@ class HostCodegen:
             buf = self._new_buffer(op.results[0])
             self.emit(f"{buf} = reinterpret({root}, {tuple(t.shape)}, {tuple(strides)}, {offset})")
         elif name == "coil.dealloc":
-            self.emit(f"del {self._name(op.operands[0])}")
+            # Free the buffer and every buffer whose storage it took over.
+            names, value = [], op.operands[0]
+            while value is not None:
+                names.append(self._name(value))
+                value = self.reused_from.pop(value, None)
+            self.emit(f"del {', '.join(names)}")
         elif name == "coil.reuse":
             buf = self._new_buffer(op.results[0])
             t = op.results[0].type
             strides, _ = strides_and_offset(t)
-            self.emit(f"{buf} = reinterpret({self._name(op.operands[0])}, {tuple(t.shape)}, {tuple(strides)}, 0)  # reuse")
+            self.reused_from[op.results[0]] = op.operands[0]
+            how = "in place" if "coil.inplace" in op.attributes else "reuse"
+            self.emit(f"{buf} = reinterpret({self._name(op.operands[0])}, {tuple(t.shape)}, {tuple(strides)}, 0)  # {how}")
         elif name == "func.return":
             results = [self._name(v) for v in op.operands]
             items = []

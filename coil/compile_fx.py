@@ -38,6 +38,8 @@ SIMPLIFY_PIPELINE = "builtin.module(coil-fold-views, canonicalize, cse)"
 FUSED_SIMPLIFY_PIPELINE = "builtin.module(coil-fold-views, canonicalize, cse, coil-inline-producers, canonicalize, cse)"
 OUTLINE_PIPELINE = "builtin.module(coil-outline-kernels)"
 FUSED_OUTLINE_PIPELINE = "builtin.module(coil-outline-kernels, coil-fuse-kernels)"
+# Memory planning, then the verifier that no two live buffers share storage.
+PLAN_PIPELINE = "builtin.module(coil-plan-memory, coil-verify-memory)"
 
 
 @dataclass
@@ -105,10 +107,18 @@ def compile_static(gm: torch.fx.GraphModule, inputs: list) -> CompiledGraph:
     _run_pipeline(module, context, FUSED_OUTLINE_PIPELINE if config.fusion else OUTLINE_PIPELINE, "outline")
     stages["outline"] = str(module)
     debug.write("03_outline.mlir", stages["outline"])
+    if config.memory_planning:
+        _run_pipeline(module, context, PLAN_PIPELINE, "plan memory")
+        stages["plan"] = str(module)
+        debug.write("04_plan_memory.mlir", stages["plan"])
 
     with context:
         kernels = compile_cpu_kernels(module, threads=config.threads)
         host = next(op for op in module.body.operations if "coil.host" in op.attributes)
+        if "coil.planned_peak_bytes" in host.attributes:
+            metrics.record_memory_plan(
+                host.attributes["coil.planned_peak_bytes"].value, host.attributes["coil.unplanned_bytes"].value
+            )
         tensor_args = {spec.arg_index: i for i, spec in enumerate(imported.inputs) if spec.kind == "tensor"}
         outputs = []
         constants = []

@@ -35,10 +35,13 @@ verify_each: bool = _env_flag("COIL_VERIFY_EACH", False)
 #: whose iteration spaces line up (COIL_FUSION=0 turns it off).
 fusion: bool = _env_flag("COIL_FUSION", True)
 
+#: Plan host buffers: in-place writes and reuse of freed buffers (COIL_MEMORY_PLANNING=0 turns it off).
+memory_planning: bool = _env_flag("COIL_MEMORY_PLANNING", True)
+
 #: ATen ops to run through ATen even when coil has a lowering, e.g. {"aten.exp.default"}.
 force_extern: frozenset[str] = frozenset()
 
-_FIELDS = ("strict", "debug_dir", "threads", "verify_each", "fusion", "force_extern")
+_FIELDS = ("strict", "debug_dir", "threads", "verify_each", "fusion", "memory_planning", "force_extern")
 
 
 def snapshot() -> dict:

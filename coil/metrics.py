@@ -44,13 +44,22 @@ def record_fallback(op_name: str) -> None:
         _fallback_ops[op_name] += 1
 
 
+def record_memory_plan(planned_peak_bytes: int, unplanned_bytes: int) -> None:
+    """A compiled graph's planned peak of live buffers and the sum of all its buffers."""
+    with _lock:
+        _peak_memory.append((planned_peak_bytes, unplanned_bytes))
+
+
 def snapshot() -> dict:
     """The counters as a plain dict.
 
     graphs: graphs compiled; kernels: kernels generated (compiled) by coil;
     kernel_launches: kernel calls at run time; extern_calls: extern calls at
     run time; extern_ops: ops compiled as extern calls, by op; fallbacks and
-    fallback_ops: graphs that fell back to eager, by the op that failed.
+    fallback_ops: graphs that fell back to eager, by the op that failed;
+    planned_peak_bytes / unplanned_bytes: per compiled graph, the peak of
+    simultaneously live buffers after memory planning, and the sum of every
+    buffer it allocates.
     """
     with _lock:
         return {
@@ -61,4 +70,6 @@ def snapshot() -> dict:
             "extern_ops": dict(_extern_ops),
             "fallbacks": _counters["fallbacks"],
             "fallback_ops": dict(_fallback_ops),
+            "planned_peak_bytes": [p for p, _ in _peak_memory],
+            "unplanned_bytes": [u for _, u in _peak_memory],
         }

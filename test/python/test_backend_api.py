@@ -73,7 +73,7 @@ def test_debug_dir_writes_every_stage(tmp_path):
     f(torch.randn(4, 8))
     (graph_dir,) = list(tmp_path.iterdir())
     names = sorted(p.name for p in graph_dir.iterdir())
-    assert names == ["01_import.mlir", "02_simplify.mlir", "03_outline.mlir", "fx_graph.py", "host.py"]
+    assert names == ["01_import.mlir", "02_simplify.mlir", "03_outline.mlir", "04_plan_memory.mlir", "fx_graph.py", "host.py"]
     assert '"coil.reduction"' in (graph_dir / "01_import.mlir").read_text()
     assert '"coil.launch"' in (graph_dir / "03_outline.mlir").read_text()
     assert "def call(args):" in (graph_dir / "host.py").read_text()

@@ -1,0 +1,305 @@
+"""Memory planning of the host function: Inductor's `MemoryPlanningState`,
+`AllocateLine`, `FreeIfNotReusedLine` and `ReuseLine`, as MLIR passes.
+
+coil-plan-memory
+  Liveness is the launch order of the host function: outlining already frees
+  every buffer (`coil.dealloc`) right after its last use. Planning then walks
+  the host ops in order with a pool of freed buffers:
+  - in place: a pointwise kernel whose output is written at exactly the
+    points it reads an input that dies at that launch, with the same type and
+    layout, writes into that input's storage (`coil.reuse` marked
+    `coil.inplace`);
+  - reuse: a new buffer takes a freed one with Inductor's reuse key (same
+    device, element type and number of elements): its `coil.alloc` becomes
+    `coil.reuse` and the freed buffer's `coil.dealloc` goes away. Holding a
+    freed buffer until it is reused keeps its bytes alive in between, so a
+    reuse is taken only when that never raises the planned peak.
+  The host function gets `coil.planned_peak_bytes` (bytes of buffers live at
+  once, at the worst point, as planned) and `coil.unplanned_bytes` (the sum of
+  every buffer the graph allocates, which is what running it without freeing
+  or reuse would hold).
+
+coil-verify-memory
+  Proves the plan: no two buffers that share storage are live at the same
+  time. The only overlap allowed is an in-place pair at the one launch that
+  reads the old buffer and writes the new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coil.dialects import builders, region_args
+from coil.dialects.types import byte_width
+from coil.mlir import ir
+
+from .registry import PassFailure, register_pass
+from .walk import ops_named
+
+
+def _name(op) -> str:
+    return op.operation.name
+
+
+def buffer_bytes(t: ir.Type) -> int:
+    if not isinstance(t, ir.MemRefType):
+        return 0
+    n = 1
+    for s in t.shape:
+        n *= s
+    return n * byte_width(t.element_type)
+
+
+def _reuse_key(t: ir.MemRefType, device: str):
+    n = 1
+    for s in t.shape:
+        n *= s
+    return (device, str(t.element_type), n)
+
+
+def _owns_storage(op) -> bool:
+    return _name(op) in ("coil.alloc", "coil.extern", "coil.get", "coil.reuse")
+
+
+def _storage_root(value: ir.Value) -> ir.Value:
+    while not isinstance(value, ir.BlockArgument) and _name(value.owner) == "coil.view":
+        value = value.owner.operands[0]
+    return value
+
+
+def _used_values(op) -> list[ir.Value]:
+    if _name(op) in ("coil.launch", "coil.extern"):
+        return region_args(op)
+    return list(op.operands)
+
+
+def host_functions(module: ir.Operation) -> list:
+    return [op for op in ops_named(module, "func.func") if "coil.host" in op.attributes]
+
+
+def simulate_peak(block: ir.Block) -> tuple[int, int]:
+    """(peak bytes live at once, total bytes allocated) for the host block as written."""
+    live = peak = total = 0
+    for op in block.operations:
+        name = _name(op)
+        if name in ("coil.alloc",) or (name == "coil.extern" and isinstance(op.results[0].type, ir.MemRefType)):
+            size = buffer_bytes(op.results[0].type)
+            live += size
+            total += size
+        elif name == "coil.get":
+            size = buffer_bytes(op.results[0].type)
+            live += size
+            total += size
+        elif name == "coil.reuse":
+            grown = buffer_bytes(op.results[0].type) - buffer_bytes(op.operands[0].type)
+            live += max(grown, 0)
+            total += buffer_bytes(op.results[0].type)
+        elif name == "coil.dealloc":
+            live -= buffer_bytes(op.operands[0].type)
+        peak = max(peak, live)
+    return peak, total
+
+
+# ---------------------------------------------------------------------------
+# In place
+
+
+def _kernel_func(module_body: ir.Block, launch):
+    name = launch.attributes["kernel"].value
+    for op in module_body.operations:
+        if _name(op) == "func.func" and op.attributes["sym_name"].value == name:
+            return op
+    return None
+
+
+def _inplace_pairs(kernel_fn) -> dict[int, int]:
+    """Output arg -> input arg pairs a pointwise kernel may write in place.
+
+    The input must be read only at exactly the indices the output is stored at
+    (so each point is read before it is overwritten, by the same iteration).
+    """
+    loops = [op for op in kernel_fn.regions[0].blocks[0].operations if _name(op) == "coil.loop_nest"]
+    if len(loops) != 1 or len(loops[0].attributes["reduction_ranges"]) != 0:
+        return {}
+    loop = loops[0]
+    entry_args = list(kernel_fn.regions[0].blocks[0].arguments)
+    stores = ops_named(loop, "coil.store")
+    loads = ops_named(loop, "coil.load")
+    pairs = {}
+    for store in stores:
+        out = store.operands[1]
+        out_index = list(store.operands)[2:]
+        for k, candidate in enumerate(entry_args):
+            if candidate == out or candidate.type != out.type:
+                continue
+            reads = [l for l in loads if l.operands[0] == candidate]
+            if reads and all(list(l.operands)[1:] == out_index for l in reads):
+                pairs.setdefault(out.arg_number, k)
+    return pairs
+
+
+@dataclass
+class _Free:
+    buffer: ir.Value
+    dealloc: object
+    position: int
+
+
+def _plan_block(module_body: ir.Block, host, device: str) -> None:
+    block = host.regions[0].blocks[0]
+    ops = list(block.operations)
+    returned = set()
+    for op in ops:
+        if _name(op) == "func.return":
+            returned = {_storage_root(v) for v in op.operands}
+
+    # In place first: a kernel output takes the storage of an input dying at that launch.
+    for launch in [op for op in block.operations if _name(op) == "coil.launch"]:
+        fn = _kernel_func(module_body, launch)
+        if fn is None:
+            continue
+        args = region_args(launch)
+        for out_k, in_k in _inplace_pairs(fn).items():
+            out, src = args[out_k], args[in_k]
+            if isinstance(out, ir.BlockArgument) or _name(out.owner) != "coil.alloc" or out in returned:
+                continue
+            if isinstance(src, ir.BlockArgument) or _name(src.owner) not in ("coil.alloc", "coil.reuse"):
+                continue
+            if src.type != out.type or sum(1 for v in args if v == src) != 1:
+                continue
+            free = _dealloc_right_after(launch, src)
+            if free is None:
+                continue  # src must die at this launch
+            with ir.InsertionPoint(out.owner), out.owner.location:
+                new = builders.reuse(src, out.type)
+            new.owner.attributes["coil.inplace"] = ir.UnitAttr.get()
+            out.replace_all_uses_with(new)
+            out.owner.erase()
+            free.erase()
+            args = region_args(launch)
+
+    # Reuse of freed buffers, walking in order with a pool keyed like Inductor's.
+    # The live-bytes timeline keeps a reuse from raising the peak.
+    ops = list(block.operations)
+    timeline, live = [], 0
+    for op in ops:
+        name = _name(op)
+        if name in ("coil.alloc", "coil.get") or (name == "coil.extern" and isinstance(op.results[0].type, ir.MemRefType)):
+            live += buffer_bytes(op.results[0].type)
+        elif name == "coil.dealloc":
+            live -= buffer_bytes(op.operands[0].type)
+        timeline.append(live)
+    peak = max(timeline, default=0)
+    pool: dict[tuple, list[_Free]] = {}
+    for i, op in enumerate(ops):
+        name = _name(op)
+        if name == "coil.dealloc":
+            buffer = op.operands[0]
+            if not isinstance(buffer, ir.BlockArgument) and _name(buffer.owner) in ("coil.alloc", "coil.reuse"):
+                pool.setdefault(_reuse_key(buffer.type, device), []).append(_Free(buffer, op, i))
+        elif name == "coil.alloc":
+            t = op.results[0].type
+            candidates = pool.get(_reuse_key(t, device), [])
+            size = buffer_bytes(t)
+            for free in reversed(candidates):
+                # Holding `free` from its dealloc to here adds its bytes in between.
+                if all(timeline[j] + size <= peak for j in range(free.position, i)):
+                    candidates.remove(free)
+                    for j in range(free.position, i):
+                        timeline[j] += size
+                    with ir.InsertionPoint(op), op.location:
+                        new = builders.reuse(free.buffer, t)
+                    op.results[0].replace_all_uses_with(new)
+                    op.erase()
+                    free.dealloc.erase()
+                    break
+
+
+def _dealloc_right_after(launch, buffer: ir.Value):
+    """The dealloc of `buffer` among the deallocs that directly follow `launch`, if any."""
+    block_ops = list(launch.operation.block.operations)
+    index = next(i for i, o in enumerate(block_ops) if o.operation == launch.operation)
+    for o in block_ops[index + 1 :]:
+        if _name(o) != "coil.dealloc":
+            return None
+        if o.operands[0] == buffer:
+            return o
+    return None
+
+
+@register_pass(
+    "coil-plan-memory",
+    "Plan host buffers: in-place writes, reuse of freed buffers (Inductor's reuse key), peak estimate",
+)
+def plan_memory(module: ir.Operation) -> None:
+    module_body = module.regions[0].blocks[0]
+    for host in host_functions(module):
+        device = host.attributes["coil.device"].value if "coil.device" in host.attributes else "cpu"
+        before_peak, total = simulate_peak(host.regions[0].blocks[0])
+        _plan_block(module_body, host, device)
+        after_peak, _ = simulate_peak(host.regions[0].blocks[0])
+        i64 = ir.IntegerType.get_signless(64)
+        host.attributes["coil.planned_peak_bytes"] = ir.IntegerAttr.get(i64, after_peak)
+        host.attributes["coil.unplanned_bytes"] = ir.IntegerAttr.get(i64, total)
+        del before_peak
+        verify_memory_plan(host)
+
+
+# ---------------------------------------------------------------------------
+# Verification
+
+
+def verify_memory_plan(host) -> None:
+    """Raises PassFailure if two buffers sharing storage are live at once."""
+    block = host.regions[0].blocks[0]
+    ops = list(block.operations)
+    storage: dict[ir.Value, ir.Value] = {}  # buffer -> storage id (first buffer of the chain)
+    start: dict[ir.Value, int] = {}
+    end: dict[ir.Value, int] = {}
+    inplace_at: dict[ir.Value, int] = {}
+    for i, op in enumerate(ops):
+        name = _name(op)
+        if name == "coil.reuse":
+            src, new = op.operands[0], op.results[0]
+            storage[new] = storage.get(src, src)
+            start[new] = i
+            if "coil.inplace" in op.attributes:
+                inplace_at[new] = next(
+                    (j for j in range(i + 1, len(ops)) if _name(ops[j]) == "coil.launch" and new in region_args(ops[j])),
+                    -1,
+                )
+            continue  # taking over storage is not a use of the old buffer
+        elif _owns_storage(op):
+            for r in op.results:
+                if isinstance(r.type, ir.MemRefType):
+                    storage[r] = r
+                    start[r] = i
+        for v in _used_values(op):
+            root = _storage_root(v)
+            if root in storage:
+                end[root] = i
+        if name == "func.return":
+            for v in op.operands:
+                end[_storage_root(v)] = len(ops)
+    by_storage: dict[ir.Value, list[ir.Value]] = {}
+    for buffer, sid in storage.items():
+        by_storage.setdefault(sid, []).append(buffer)
+    for sid, buffers in by_storage.items():
+        buffers.sort(key=lambda b: start[b])
+        for earlier, later in zip(buffers, buffers[1:]):
+            last = end.get(earlier, start[earlier])
+            if last < start[later]:
+                continue
+            allowed = later in inplace_at and last == inplace_at[later] and _name(ops[last]) == "coil.launch"
+            if not allowed:
+                raise PassFailure(
+                    f"buffers share storage while both are live: {earlier.get_name()} (used until op #{last}) "
+                    f"and {later.get_name()} (defined at op #{start[later]})",
+                    later.owner.location,
+                )
+
+
+@register_pass("coil-verify-memory", "Check that no two simultaneously live buffers share storage")
+def verify_memory(module: ir.Operation) -> None:
+    for host in host_functions(module):
+        verify_memory_plan(host)
