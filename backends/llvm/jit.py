@@ -114,7 +114,7 @@ def _arg_spec(t: ir.Type) -> ArgSpec:
 @dataclass(frozen=True)
 class _KernelInfo:
     name: str
-    key: str
+    key: str  # the text with the symbol name normalized: the cache key
     args: tuple[ArgSpec, ...]
     slice_extent: int  # extent of the parallel dimension (1 if none)
     slice_innermost: bool  # the parallel dimension is the innermost range
@@ -344,7 +344,7 @@ class _JitUnit:
         self.module = ir.Module.parse(lowered[:-1] + text + "}\n")
 
     def _check_calling_convention(self, expected_arity: dict[str, int]) -> None:
-        """Every kernel must take one pointer per buffer: the packed call writes exactly that."""
+        """Every kernel must take one pointer per buffer: its ctypes prototype passes exactly that."""
         for op in self.module.body.operations:
             if op.operation.name != "llvm.func":
                 continue
@@ -375,7 +375,6 @@ def compile_cpu_kernels(
             return compile_cpu_kernels(ir.Module.parse(module), threads, check)
     op = module.operation
     infos = [_kernel_info(fn) for fn in kernel_functions(op)]
-    texts = {info.name: str(fn) for info, fn in zip(infos, kernel_functions(op))}
     compiled: dict[str, _CompiledKernel] = {}
     with _cache_lock:
         misses: dict[str, list[_KernelInfo]] = {}
@@ -398,8 +397,7 @@ def compile_cpu_kernels(
                 llvm_name = "_mlir_" + symbol
                 arity[llvm_name] = len(group[0].args) + 2
                 slice_bodies[symbol] = tuple(a.kind for a in group[0].args)
-                name = group[0].name
-                parts.append(re.sub(r"@" + re.escape(name) + r"\(", f"@{llvm_name}(", texts[name], count=1))
+                parts.append(group[0].key.replace("@kernel(", f"@{llvm_name}(", 1))
             unit = _JitUnit("module {\n" + "\n".join(parts) + "\n}\n", arity, slice_bodies)
             _stats.engines += 1
             for key, group in misses.items():
