@@ -119,7 +119,8 @@ def compile_static(gm: torch.fx.GraphModule, inputs: list) -> CompiledGraph:
             metrics.record_memory_plan(
                 host.attributes["coil.planned_peak_bytes"].value, host.attributes["coil.unplanned_bytes"].value
             )
-        tensor_args = {spec.arg_index: i for i, spec in enumerate(imported.inputs) if spec.kind == "tensor"}
+        tensor_args = {spec.arg_index: i for i, spec in enumerate(imported.inputs) if spec.kind in ("tensor", "constant")}
+        graph_constants = [spec.value for spec in imported.inputs if spec.kind == "constant"]
         outputs = []
         constants = []
         for out in imported.outputs:
@@ -136,6 +137,13 @@ def compile_static(gm: torch.fx.GraphModule, inputs: list) -> CompiledGraph:
     debug.write("host.py", source)
     filename = f"<coil graph {graph_id}>"
     call = build_host_program(source, kernels, filename, constants)
+    if graph_constants:
+        program = call
+
+        def call(args):
+            args.extend(graph_constants)
+            return program(args)
+
     metrics.increment("graphs")
     metrics.increment("kernels", len(kernels))
     return CompiledGraph(call, source, kernels, stages, imported.extern_ops)

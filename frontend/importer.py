@@ -32,9 +32,13 @@ aten = torch.ops.aten
 
 @dataclass
 class InputSpec:
-    """Placeholder i: a tensor that is argument `arg_index` of @graph, or a Python value."""
+    """Placeholder i: a tensor that is argument `arg_index` of @graph, or a Python value.
 
-    kind: str  # "tensor" or "value"
+    Tensor constants of the graph (get_attr) follow the placeholders as kind
+    "constant": arguments of @graph that the compiled program passes itself.
+    """
+
+    kind: str  # "tensor", "value" or "constant"
     arg_index: int = -1
     value: object = None
 
@@ -119,6 +123,17 @@ class GraphImporter:
                     arg_attrs.append(ir.DictAttr.get({"coil.strides": builders.i64_array(value.stride())}))
                 else:
                     input_specs.append(InputSpec("value", value=value))
+            # Tensor constants (get_attr) become trailing arguments, bound at call time.
+            constant_nodes = []
+            for node in self.gm.graph.nodes:
+                if node.op == "get_attr" and isinstance(getattr(self.gm, node.target, None), torch.Tensor):
+                    value = getattr(self.gm, node.target)
+                    if value.dtype not in SUPPORTED_DTYPES:
+                        raise LoweringError(f"constant of dtype {value.dtype} is not supported", node)
+                    constant_nodes.append((node, value))
+                    input_specs.append(InputSpec("constant", arg_index=len(arg_types), value=value))
+                    arg_types.append(ir.RankedTensorType.get(list(value.shape), element_type(value.dtype)))
+                    arg_attrs.append(ir.DictAttr.get({"coil.strides": builders.i64_array(value.stride())}))
 
             with ir.InsertionPoint(module.body):
                 fn = func.FuncOp("graph", ir.FunctionType.get(arg_types, []))
@@ -132,6 +147,8 @@ class GraphImporter:
                     self.env[node] = TensorValue(args[spec.arg_index], meta_like(value))
                 else:
                     self.env[node] = value
+            for (node, value), spec in zip(constant_nodes, input_specs[len(placeholders) :]):
+                self.env[node] = TensorValue(args[spec.arg_index], meta_like(value))
 
             with ir.InsertionPoint(entry):
                 outputs, results, result_meta = self._import_body()
@@ -150,7 +167,7 @@ class GraphImporter:
     def _import_body(self):
         output_node = None
         for node in self.gm.graph.nodes:
-            if node.op == "placeholder":
+            if node.op == "placeholder" or node in self.env:
                 continue
             if node.op == "output":
                 output_node = node
@@ -193,6 +210,7 @@ class GraphImporter:
             return out_meta
         if not _contains_tensor(out_meta):
             return out_meta  # e.g. aten.sym_size.int: a size, known here
+        out_meta = _elementwise_layout(target, metas_args, metas_kwargs, out_meta)
         rule = LOWERINGS.get(target)
         name = _op_name(target)
         if rule is not None and name not in config.force_extern and _dtypes_supported(args, out_meta):
@@ -295,6 +313,38 @@ def _to_meta(x):
     if isinstance(x, torch.device):
         return torch.device("meta")
     return x
+
+
+# Pointwise ops whose meta kernels build the result in several steps and so lose
+# the layout eager's TensorIterator gives it (a transposed operand gives eager a
+# transposed result, meta a row-major one).
+_LAYOUT_LOSING_META = {
+    aten.logical_and.default,
+    aten.logical_or.default,
+    aten.logical_xor.default,
+    aten.div.Tensor_mode,
+    aten.div.Scalar_mode,
+    aten.floor_divide.default,
+    aten.floor_divide.Scalar,
+    aten.add.Tensor,  # with alpha
+    aten.add.Scalar,
+    aten.sub.Tensor,
+    aten.sub.Scalar,
+}
+
+
+def _elementwise_layout(target, args, kwargs, out_meta):
+    """The output of an op in `_LAYOUT_LOSING_META` with the strides of a plain
+    TensorIterator binary op (`aten.add.Tensor` without alpha) on its operands."""
+    if target not in _LAYOUT_LOSING_META or not isinstance(out_meta, torch.Tensor) or out_meta.dim() == 0:
+        return out_meta
+    tensors = [a for a in list(args) + list(kwargs.values()) if isinstance(a, torch.Tensor)]
+    if not 1 <= len(tensors) <= 2:
+        return out_meta
+    strides = aten.add.Tensor(tensors[0], tensors[1] if len(tensors) == 2 else 1).stride()
+    if strides == out_meta.stride() or len(strides) != out_meta.dim():
+        return out_meta
+    return torch.empty_strided(out_meta.shape, strides, dtype=out_meta.dtype, device="meta")
 
 
 def _contains_tensor(x) -> bool:
