@@ -76,30 +76,58 @@ class _AppendPipeline(argparse.Action):
 
 
 class _AppendPass(argparse.Action):
-    """`--<pass>` (or `--<pass>='key=value ...'` for a pass with options): one pipeline element."""
+    """`--<pass>`: one pipeline element."""
 
     def __init__(self, option_strings, dest, pass_name: str, **kwargs):
         super().__init__(option_strings, dest, **kwargs)
         self.pass_name = pass_name
 
     def __call__(self, parser, namespace, values, option_string=None):
-        element = self.pass_name if not values else f"{self.pass_name}{{{values}}}"
-        namespace.pipeline = [*namespace.pipeline, element]
+        namespace.pipeline = [*namespace.pipeline, self.pass_name]
 
 
-_EPILOG = """\
-Any other MLIR pass runs by name in --pass-pipeline, e.g.
-  coil-opt in.mlir --pass-pipeline='builtin.module(coil-fold-views, func.func(cse), symbol-dce)'
-Exit status: 0 success, 1 invalid input or a failing pass, 2 an internal error in coil."""
+def _pass_options_as_pipeline(argv: list[str], passes: dict[str, PassInfo]) -> list[str]:
+    """`--<pass>='k=v ...'` becomes `--pass-pipeline=builtin.module(<pass>{k=v ...})`, in place.
+
+    Options are taken only when attached with `=`: a flag that took an optional
+    value would swallow the input file in `coil-opt --pass in.mlir`.
+    """
+    out = []
+    for arg in argv:
+        name, sep, options = arg[2:].partition("=") if arg.startswith("--") else ("", "", "")
+        if sep and name in passes:
+            arg = f"--pass-pipeline=builtin.module({name}{{{options}}})"
+        out.append(arg)
+    return out
+
+
+def _epilog(passes: dict[str, PassInfo]) -> str:
+    """The "Passes:" section of --help: one line per pass, never wrapped, so each is easy to find."""
+    upstream = {name: text for name, text in UPSTREAM_PASS_FLAGS.items() if name not in passes}
+    flags = {info.name: f"--{info.name}" + ("[='key=value ...']" if info.options else "") for info in passes.values()}
+    width = max(len(flag) for flag in [*flags.values(), *("--" + name for name in upstream)])
+    lines = ["Passes: each flag adds one pass; passes run in command-line order."]
+    for info in passes.values():
+        lines.append(f"  {flags[info.name]:<{width}}  {info.description}")
+        for option, text in info.options.items():
+            lines.append(f"  {'':<{width}}    {option}: {text}")
+    for name, text in upstream.items():
+        lines.append(f"  {'--' + name:<{width}}  {text}")
+    lines += [
+        "",
+        "Any other MLIR pass runs by name in --pass-pipeline, e.g.",
+        "  coil-opt in.mlir --pass-pipeline='builtin.module(coil-fold-views, func.func(cse), symbol-dce)'",
+        "Exit status: 0 success, 1 invalid input or a failing pass, 2 an internal error in coil.",
+    ]
+    return "\n".join(lines)
 
 
 def build_parser(passes: dict[str, PassInfo]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Parse MLIR in the coil dialect, run coil and MLIR passes on it, print the result.",
-        epilog=_EPILOG,
-        # Wide enough that each pass's description stays on one line.
-        formatter_class=lambda prog: argparse.RawDescriptionHelpFormatter(prog, max_help_position=34, width=110),
+        epilog=_epilog(passes),
+        formatter_class=lambda prog: argparse.RawDescriptionHelpFormatter(prog, max_help_position=34, width=100),
     )
     parser.set_defaults(pipeline=[])
     parser.add_argument("input", nargs="?", default="-", help="input .mlir file ('-' or none: stdin)")
@@ -124,20 +152,12 @@ def build_parser(passes: dict[str, PassInfo]) -> argparse.ArgumentParser:
     parser.add_argument("--reproducer-dir", default=".", metavar="DIR",
                         help="where a failing pass writes coil-reproducer-<n>.mlir (default: .)")
 
-    group = parser.add_argument_group("Passes", "each flag adds one pass; they run in command-line order")
+    # The pass flags are listed in the epilog, one line each, not among the options.
     for info in passes.values():
-        takes_options = bool(info.options)
-        group.add_argument(
-            f"--{info.name}",
-            action=_AppendPass,
-            pass_name=info.name,
-            nargs="?" if takes_options else 0,
-            metavar="'key=value ...'" if takes_options else None,
-            help=info.description,
-        )
-    for name, description in UPSTREAM_PASS_FLAGS.items():
+        parser.add_argument(f"--{info.name}", action=_AppendPass, pass_name=info.name, nargs=0, help=argparse.SUPPRESS)
+    for name in UPSTREAM_PASS_FLAGS:
         if name not in passes:
-            group.add_argument(f"--{name}", action=_AppendPass, pass_name=name, nargs=0, help=description)
+            parser.add_argument(f"--{name}", action=_AppendPass, pass_name=name, nargs=0, help=argparse.SUPPRESS)
     return parser
 
 
@@ -309,7 +329,8 @@ def _write_output(path: str, text: str) -> None:
 def run(argv: list[str] | None) -> int:
     """coil-opt, raising on internal errors (main turns those into one line and exit 2)."""
     passes = registered_passes()
-    args = build_parser(passes).parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(passes).parse_args(_pass_options_as_pipeline(argv, passes))
 
     try:
         check_pipeline(args.pipeline, make_context())

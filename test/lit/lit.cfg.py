@@ -8,7 +8,6 @@ cannot enforce one itself, `%roundtrip`, which prints a file and parses the
 printout back, and `%python`, the interpreter lit runs in.
 """
 
-import hashlib
 import os
 import shutil
 import sys
@@ -25,9 +24,9 @@ config.suffixes = [".mlir", ".py"]
 config.excludes = ["lit.cfg.py", "Inputs"]
 config.test_source_root = os.path.dirname(os.path.abspath(__file__))
 
-# Scratch files (%t) go outside the source tree, one folder per checkout.
-_checkout = hashlib.sha1(config.test_source_root.encode()).hexdigest()[:12]
-config.test_exec_root = os.path.join(tempfile.gettempdir(), f"coil-lit-{_checkout}")
+# Scratch files (%t) go outside the source tree, in a folder of this run's
+# own, so two lit runs in one checkout never share a %t.
+config.test_exec_root = tempfile.mkdtemp(prefix="coil-lit-")
 
 # The scripts installed next to the interpreter running lit come first, so an
 # unactivated virtual environment (`.venv/bin/lit test/lit`) still finds its tools.
