@@ -32,7 +32,7 @@ def scalar_tensor(ctx: LoweringContext, s, *, dtype=None, layout=None, device=No
     return _constant_tensor(ctx, s, ctx.out_meta.dtype)
 
 
-@lowering(aten.empty.memory_format, aten.empty_strided.default, aten.zeros.default)
+@lowering(aten.empty.memory_format, aten.empty_strided.default, aten.empty_permuted.default, aten.zeros.default)
 def empty(ctx: LoweringContext, size, *args, dtype=None, layout=None, device=None, pin_memory=None, memory_format=None):
     # The contents of `empty` are unspecified; zeros cost one cheap kernel.
     _check_device(ctx, device)

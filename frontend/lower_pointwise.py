@@ -13,41 +13,60 @@ from .lowering import LoweringContext, TensorValue, Unsupported, aten, lowering,
 # -- arithmetic ---------------------------------------------------------------
 
 
+def _add_scaled(ctx: LoweringContext, a, b, alpha):
+    """a + alpha * b as ATen's add kernel computes it: alpha is first converted to
+    the result dtype, and for floats the product is fused into the sum
+    (`vec::fmadd`, one rounding)."""
+    out_dtype = ctx.out_meta.dtype
+
+    def fn(x, y):
+        scale = ops.cast(ops.constant(alpha, out_dtype), x.dtype)
+        if x.dtype.is_floating_point:
+            return ops.fma(y, scale, x)
+        return ops.add(x, ops.mul(y, scale))
+
+    return ctx.pointwise([a, b], fn, out_dtype=out_dtype)
+
+
 @lowering(aten.add.Tensor, aten.add.Scalar)
 def add(ctx: LoweringContext, a, b, alpha=1):
     if alpha == 1:
         return ctx.pointwise([a, b], ops.add)
-    return ctx.pointwise([a, b, alpha], lambda x, y, s: ops.add(x, ops.mul(y, s)))
+    return _add_scaled(ctx, a, b, alpha)
 
 
 @lowering(aten.sub.Tensor, aten.sub.Scalar)
 def sub(ctx: LoweringContext, a, b, alpha=1):
     if alpha == 1:
         return ctx.pointwise([a, b], ops.sub)
-    return ctx.pointwise([a, b, alpha], lambda x, y, s: ops.sub(x, ops.mul(y, s)))
+    return _add_scaled(ctx, a, b, -alpha)
 
 
 @lowering(aten.rsub.Tensor, aten.rsub.Scalar)
 def rsub(ctx: LoweringContext, a, b, alpha=1):
-    return ctx.pointwise([b, a, alpha], lambda x, y, s: ops.sub(x, ops.mul(y, s)))
+    if alpha == 1:
+        return ctx.pointwise([b, a], ops.sub)
+    return _add_scaled(ctx, b, a, -alpha)
 
 
-register_pointwise([aten.mul.Tensor, aten.mul.Scalar], ops.mul)
-register_pointwise([aten.div.Tensor, aten.div.Scalar], ops.truediv, KIND.INT_TO_FLOAT)
+# ATen's mul and div kernels read a scalar divisor or factor at full precision
+# (`original_scalar_value`) where other kernels round it to a half-precision dtype.
+register_pointwise([aten.mul.Tensor, aten.mul.Scalar], ops.mul, unrounded_scalar=1)
+register_pointwise([aten.div.Tensor, aten.div.Scalar], ops.truediv, KIND.INT_TO_FLOAT, unrounded_scalar=1)
 
 
 @lowering(aten.div.Tensor_mode, aten.div.Scalar_mode)
 def div_mode(ctx: LoweringContext, a, b, *, rounding_mode=None):
     if rounding_mode is None:
-        return ctx.pointwise([a, b], ops.truediv, KIND.INT_TO_FLOAT)
+        return ctx.pointwise([a, b], ops.truediv, KIND.INT_TO_FLOAT, unrounded_scalar=1)
     if rounding_mode == "trunc":
-        return ctx.pointwise([a, b], ops.trunc_div)
+        return ctx.pointwise([a, b], ops.trunc_div, unrounded_scalar=1)
     if rounding_mode == "floor":
-        return ctx.pointwise([a, b], ops.floor_div)
+        return ctx.pointwise([a, b], ops.floor_div, unrounded_scalar=1)
     raise Unsupported(f"rounding_mode={rounding_mode!r}")
 
 
-register_pointwise([aten.floor_divide.default, aten.floor_divide.Scalar], ops.floor_div)
+register_pointwise([aten.floor_divide.default, aten.floor_divide.Scalar], ops.floor_div, unrounded_scalar=1)
 register_pointwise([aten.fmod.Tensor, aten.fmod.Scalar], ops.fmod)
 register_pointwise([aten.remainder.Tensor, aten.remainder.Scalar, aten.remainder.Scalar_Tensor], ops.remainder)
 register_pointwise(aten.neg.default, ops.neg)
@@ -59,23 +78,41 @@ register_pointwise(aten.sgn.default, ops.sign)
 
 @lowering(aten.pow.Tensor_Scalar)
 def pow_tensor_scalar(ctx: LoweringContext, a: TensorValue, exponent):
-    # ATen special-cases these exponents (pow_tensor_scalar_optimized_kernel).
-    if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
-        if float(exponent) == 0.5 and a.dtype.is_floating_point:
-            return ctx.pointwise([a], ops.sqrt, KIND.DEFAULT, out_dtype=ctx.out_meta.dtype)
-        if float(exponent) == -0.5 and a.dtype.is_floating_point:
-            return ctx.pointwise([a], ops.rsqrt, KIND.DEFAULT, out_dtype=ctx.out_meta.dtype)
-        if float(exponent).is_integer() and abs(exponent) <= 3 and (exponent >= 0 or a.dtype.is_floating_point):
-            n = int(exponent)
-            return ctx.pointwise([a], lambda x: ops.pow_int_exponent(x, n), out_dtype=ctx.out_meta.dtype)
-    return ctx.pointwise([a, exponent], ops.pow, out_dtype=ctx.out_meta.dtype)
+    """As ATen's pow_out and pow_tensor_scalar_kernel, by the common dtype: exponent
+    0 fills ones and 1 copies; float32, float64 and bfloat16 compute 0.5, -0.5 and
+    -1 as sqrt, rsqrt and reciprocal and 2, 3, -2 by multiplication; float16 always
+    calls pow; integers use `powi`. The exponent is first converted to the dtype."""
+    out = ctx.out_meta.dtype
+    if isinstance(exponent, bool):
+        exponent = int(exponent)
+    if not isinstance(exponent, (int, float)):
+        raise Unsupported(f"pow with a {type(exponent).__name__} exponent")
+    e = float(exponent)
+    if e == 0:
+        return ctx.pointwise_body(a.shape, out, lambda idx: ops.constant(1, out))
+    if e == 1:
+        return ctx.pointwise([a, exponent], lambda x, _: x, out_dtype=out)
+    special = {
+        0.5: ops.sqrt,
+        -0.5: ops.rsqrt,
+        -1.0: ops.reciprocal,
+        2.0: lambda x: ops.mul(x, x),
+        3.0: lambda x: ops.mul(ops.mul(x, x), x),
+        -2.0: lambda x: ops.reciprocal(ops.mul(x, x)),
+    }
+    if out in (torch.float32, torch.float64, torch.bfloat16) and e in special:
+        fn = special[e]
+        return ctx.pointwise([a, exponent], lambda x, _: fn(x), out_dtype=out)
+    if not out.is_floating_point and e.is_integer() and e > 0:
+        return ctx.pointwise([a, exponent], lambda x, _: ops.pow_int_exponent(x, int(e)), out_dtype=out)
+    return ctx.pointwise([a, exponent], ops.pow, out_dtype=out)
 
 
 @lowering(aten.pow.Tensor_Tensor, aten.pow.Scalar)
 def pow_general(ctx: LoweringContext, a, b):
     out = ctx.out_meta.dtype
-    if not out.is_floating_point:
-        raise Unsupported("integer pow")  # ATen's integer pow: extern
+    if ctx.node.target is aten.pow.Scalar and not isinstance(a, TensorValue) and a == 1:
+        return ctx.pointwise_body(b.shape, out, lambda idx: ops.constant(1, out))  # ATen: ones
     return ctx.pointwise([a, b], ops.pow, out_dtype=out)
 
 

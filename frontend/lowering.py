@@ -123,25 +123,40 @@ class LoweringContext:
         kind: ELEMENTWISE_TYPE_PROMOTION_KIND = ELEMENTWISE_TYPE_PROMOTION_KIND.DEFAULT,
         out_dtype: torch.dtype | None = None,
         shape: Sequence[int] | None = None,
+        unrounded_scalar: int | None = None,
     ) -> TensorValue:
         """Elementwise `fn` over broadcast `inputs` with PyTorch's type promotion.
 
-        Tensor inputs are loaded (broadcast to the output shape) and converted to
-        the computation dtype; Python numbers become constants of that dtype.
+        As in TensorIterator, every operand (tensor or Python number) is first
+        converted to the common dtype, then to the computation dtype (float32
+        for half precision): a float32 0-d tensor added to a float16 tensor is
+        rounded to float16 first. ATen's mul and div kernels instead read a
+        scalar second operand at full precision; `unrounded_scalar` names the
+        operand that gets that treatment when it is a number or a 0-d tensor.
         """
         metas = [x.meta if isinstance(x, TensorValue) else x for x in inputs]
         compute, result = elementwise_dtypes(*metas, type_promotion_kind=kind)
+        if kind == ELEMENTWISE_TYPE_PROMOTION_KIND.ALWAYS_BOOL:
+            _, common = elementwise_dtypes(*metas, type_promotion_kind=ELEMENTWISE_TYPE_PROMOTION_KIND.DEFAULT)
+        else:
+            common = result
         out_dtype = out_dtype or result
         if shape is None:
             shape = torch.broadcast_shapes(*[x.shape for x in inputs if isinstance(x, TensorValue)])
 
+        def operand_dtype(position: int, x) -> torch.dtype:
+            if position == unrounded_scalar and (not isinstance(x, TensorValue) or x.rank == 0):
+                return compute
+            return common
+
         def body(indices):
             scalars = []
-            for x in inputs:
+            for position, x in enumerate(inputs):
                 if isinstance(x, TensorValue):
-                    scalars.append(ops.cast(self.load_broadcast(x, shape, indices), compute))
+                    value = ops.cast(self.load_broadcast(x, shape, indices), operand_dtype(position, x))
                 else:
-                    scalars.append(ops.constant(x, compute))
+                    value = ops.constant(x, operand_dtype(position, x))
+                scalars.append(ops.cast(value, compute))
             return fn(*scalars)
 
         return self.pointwise_body(shape, out_dtype, body)
@@ -225,13 +240,14 @@ def register_pointwise(
     fn: Callable[..., Scalar],
     kind: ELEMENTWISE_TYPE_PROMOTION_KIND = ELEMENTWISE_TYPE_PROMOTION_KIND.DEFAULT,
     out_dtype: torch.dtype | None = None,
+    unrounded_scalar: int | None = None,
 ):
     """Registers the elementwise rule `fn` for `target`'s tensor and scalar operands."""
 
     def rule(ctx: LoweringContext, *args, **kwargs):
         if kwargs:
             raise Unsupported(f"keyword arguments {sorted(kwargs)}")
-        return ctx.pointwise(list(args), fn, kind=kind, out_dtype=out_dtype)
+        return ctx.pointwise(list(args), fn, kind=kind, out_dtype=out_dtype, unrounded_scalar=unrounded_scalar)
 
     lowering(*([target] if not isinstance(target, (list, tuple)) else target))(rule)
     return rule

@@ -104,6 +104,10 @@ def cast(s: Scalar, dtype: torch.dtype) -> Scalar:
         if is_float(src):
             return Scalar(arith.cmpf(arith.CmpFPredicate.UNE, v, zero), dtype)
         return Scalar(arith.cmpi(arith.CmpIPredicate.ne, v, zero), dtype)
+    if dtype in (torch.float16, torch.bfloat16) and src not in (torch.float32, torch.float16, torch.bfloat16):
+        # c10::Half and c10::BFloat16 are built from a float: a double or an
+        # integer is rounded to float first (two roundings, as ATen's casts).
+        return cast(cast(s, torch.float32), dtype)
     if is_float(src) and is_float(dtype):
         if src.itemsize < dtype.itemsize or (src == torch.bfloat16 and dtype == torch.float16):
             if src.itemsize == dtype.itemsize:  # bf16 <-> f16 goes through f32
@@ -164,6 +168,14 @@ def mul(a: Scalar, b: Scalar) -> Scalar:
     if a.dtype == torch.bool and b.dtype == torch.bool:
         return Scalar(arith.andi(a.value, b.value), torch.bool)
     return _binary(arith.mulf, arith.muli, a, b)
+
+
+def fma(a: Scalar, b: Scalar, c: Scalar) -> Scalar:
+    """a * b + c with one rounding (floats only)."""
+    a, b, c = promote(a, b, c)
+    if not is_float(a.dtype):
+        raise TypeError("fma needs floats")
+    return Scalar(math.fma(a.value, b.value, c.value), a.dtype)
 
 
 def truediv(a: Scalar, b: Scalar) -> Scalar:
@@ -246,40 +258,60 @@ def reciprocal(a: Scalar) -> Scalar:
 
 
 def sign(a: Scalar) -> Scalar:
-    zero, one = constant(0, a.dtype), constant(1, a.dtype)
+    """(0 < a) - (a < 0), as ATen's CPU kernel: sign(nan) is 0, sign(-0.0) is +0.0."""
     if a.dtype == torch.bool:
         return a
+    zero = constant(0, a.dtype)
     pos = cast(cmp("gt", a, zero), a.dtype)
     negative = cast(cmp("lt", a, zero), a.dtype)
-    result = sub(pos, negative)
-    if is_float(a.dtype):  # sign(nan) is nan
-        result = where(isnan(a), a, result)
-    del one
-    return result
+    return sub(pos, negative)
 
 
 def pow(a: Scalar, b: Scalar) -> Scalar:
     a, b = promote(a, b)
     if is_float(a.dtype):
         return Scalar(math.powf(a.value, b.value), a.dtype)
-    return Scalar(math.ipowi(a.value, b.value), a.dtype)
+    return int_pow(a, b)
+
+
+def int_pow(a: Scalar, b: Scalar) -> Scalar:
+    """ATen's `powi`: wrapping square-and-multiply over every bit of the exponent;
+    a negative exponent gives 1 for a == 1, +-1 for a == -1 and 0 otherwise."""
+    a, b = promote(a, b)
+    dtype = a.dtype
+    one, zero = constant(1, dtype), constant(0, dtype)
+    result, base = one, a
+    bits = 1 if dtype == torch.bool else dtype.itemsize * 8
+    for k in range(bits if is_unsigned(dtype) else bits - 1):
+        bit = Scalar(arith.andi(arith.shrui(b.value, constant(k, dtype).value), one.value), dtype)
+        result = where(cmp("ne", bit, zero), mul(result, base), result)
+        base = mul(base, base)
+    if is_unsigned(dtype):
+        return result
+    negative = cmp("lt", b, zero)
+    odd = cmp("ne", Scalar(arith.andi(b.value, one.value), dtype), zero)
+    minus_one = constant(-1, dtype)
+    for_negative = where(
+        cmp("eq", a, one), one, where(cmp("eq", a, minus_one), where(odd, minus_one, one), zero)
+    )
+    return where(negative, for_negative, result)
 
 
 def pow_int_exponent(a: Scalar, exponent: int) -> Scalar:
-    """a ** n for a small integer n, by repeated multiplication (exact, as ATen)."""
+    """a ** n for a non-negative integer n by square-and-multiply (exact for integers)."""
+    if exponent < 0:
+        raise ValueError("pow_int_exponent takes a non-negative exponent")
     if exponent == 0:
         return constant(1, a.dtype)
     result = None
     base = a
-    n = exponent if exponent > 0 else -exponent
+    n = exponent
     while n:
         if n & 1:
             result = base if result is None else mul(result, base)
         n >>= 1
         if n:
             base = mul(base, base)
-    if exponent < 0:
-        result = reciprocal(result)
     return result
 
 
@@ -383,15 +415,33 @@ def bitwise_not(a: Scalar) -> Scalar:
     return Scalar(arith.xori(a.value, ones.value), a.dtype)
 
 
+def _shift_out_of_range(b: Scalar) -> Scalar:
+    """b < 0 or b >= the bit width: one unsigned comparison covers both."""
+    bits = constant(b.dtype.itemsize * 8, b.dtype)
+    return Scalar(arith.cmpi(arith.CmpIPredicate.uge, b.value, bits.value), torch.bool)
+
+
 def shift_left(a: Scalar, b: Scalar) -> Scalar:
+    """ATen's lshift: a shift by a negative amount or by the bit width or more gives 0
+    (LLVM's shl would be poison)."""
     a, b = promote(a, b)
-    return Scalar(arith.shli(a.value, b.value), a.dtype)
+    zero = constant(0, a.dtype)
+    out_of_range = _shift_out_of_range(b)
+    amount = where(out_of_range, zero, b)
+    return where(out_of_range, zero, Scalar(arith.shli(a.value, amount.value), a.dtype))
 
 
 def shift_right(a: Scalar, b: Scalar) -> Scalar:
+    """ATen's rshift: an out-of-range amount shifts by width - 1 for signed types (the
+    sign fills the result) and gives 0 for unsigned ones."""
     a, b = promote(a, b)
-    op = arith.shrui if is_unsigned(a.dtype) else arith.shrsi
-    return Scalar(op(a.value, b.value), a.dtype)
+    out_of_range = _shift_out_of_range(b)
+    if is_unsigned(a.dtype):
+        zero = constant(0, a.dtype)
+        amount = where(out_of_range, zero, b)
+        return where(out_of_range, zero, Scalar(arith.shrui(a.value, amount.value), a.dtype))
+    amount = where(out_of_range, constant(a.dtype.itemsize * 8 - 1, a.dtype), b)
+    return Scalar(arith.shrsi(a.value, amount.value), a.dtype)
 
 
 def isnan(a: Scalar) -> Scalar:

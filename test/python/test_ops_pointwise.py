@@ -1,0 +1,509 @@
+"""Numerics of coil's elementwise lowerings (frontend/lower_pointwise.py) against eager.
+
+Every op runs over every dtype eager accepts for it, plus the layouts that
+exercise indexing: transposed, sliced and expanded inputs, 0-d tensors, empty
+tensors, broadcasting and Python-scalar operands, and float special values
+(NaN, infinities, signed zeros).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from test_ops_util import (  # noqa: F401  (coil_test_env is an autouse fixture)
+    ALL_DTYPES,
+    INT_DTYPES,
+    LAYOUTS,
+    check,
+    check_cases,
+    coil_test_env,
+    dtype_groups,
+    dtype_id,
+    dtype_param,
+    eager_accepts,
+    make,
+    make_layout,
+    special_values,
+)
+
+SHAPE = (5, 7)
+
+
+# ---------------------------------------------------------------------------
+# Unary ops: name -> (fn, low, high); values are drawn from [low, high).
+
+UNARY = {
+    "neg": (torch.neg, None, None),
+    "abs": (torch.abs, None, None),
+    "reciprocal": (torch.reciprocal, None, None),
+    "sign": (torch.sign, None, None),
+    "sgn": (torch.sgn, None, None),
+    "exp": (torch.exp, -5, 5),
+    "exp2": (torch.exp2, -5, 5),
+    "expm1": (torch.expm1, -5, 5),
+    "log": (torch.log, 0.01, 10),
+    "log1p": (torch.log1p, -0.9, 10),
+    "log2": (torch.log2, 0.01, 10),
+    "log10": (torch.log10, 0.01, 10),
+    "sqrt": (torch.sqrt, 0, 10),
+    "rsqrt": (torch.rsqrt, 0.01, 10),
+    "sin": (torch.sin, -4, 4),
+    "cos": (torch.cos, -4, 4),
+    "tan": (torch.tan, -1.5, 1.5),
+    "asin": (torch.asin, -1, 1),
+    "acos": (torch.acos, -1, 1),
+    "atan": (torch.atan, -5, 5),
+    "sinh": (torch.sinh, -5, 5),
+    "cosh": (torch.cosh, -5, 5),
+    "tanh": (torch.tanh, -5, 5),
+    "asinh": (torch.asinh, -5, 5),
+    "acosh": (torch.acosh, 1, 10),
+    "atanh": (torch.atanh, -0.95, 0.95),
+    "sigmoid": (torch.sigmoid, -8, 8),
+    "erf": (torch.erf, -3, 3),
+    "erfc": (torch.erfc, -3, 3),
+    "floor": (torch.floor, -10, 10),
+    "ceil": (torch.ceil, -10, 10),
+    "round": (torch.round, -10, 10),
+    "trunc": (torch.trunc, -10, 10),
+    "round_decimals": (lambda x: torch.round(x, decimals=2), -10, 10),
+    "relu": (torch.relu, None, None),
+    "bitwise_not": (torch.bitwise_not, None, None),
+    "logical_not": (torch.logical_not, None, None),
+    "isnan": (torch.isnan, None, None),
+    "isinf": (torch.isinf, None, None),
+    "isfinite": (torch.isfinite, None, None),
+    "isneginf": (torch.isneginf, None, None),
+    "isposinf": (torch.isposinf, None, None),
+}
+
+
+def _unary_fill(name: str, dtype: torch.dtype):
+    _, low, high = UNARY[name]
+
+    def fill(shape):
+        x = make(shape, dtype, low, high)
+        if name in ("round", "round_decimals") and dtype.is_floating_point:
+            # Exact halves (and hundredths), where round-half-to-even matters.
+            step = 0.5 if name == "round" else 0.005
+            halves = (torch.arange(x.numel(), dtype=torch.float64).reshape(shape) - 7) * step
+            x = torch.where(torch.arange(shape[-1]) % 2 == 0, halves.to(dtype), x)
+        return x
+
+    return fill
+
+
+def _unary_accepts(name: str, dtype: torch.dtype) -> bool:
+    return eager_accepts(UNARY[name][0], _unary_fill(name, dtype)((2, 2)))
+
+
+def _fallback_dtype(accepts) -> torch.dtype:
+    """float32, or the first dtype the op accepts, for the layout and 0-d cases."""
+    return next(d for d in [torch.float32] + INT_DTYPES + [torch.bool] if accepts(d))
+
+
+# Ops whose integer case is a constant: their uint8 graph holds no uint8 tensor.
+NO_UINT8_IN_GRAPH = {"isfinite", "isneginf", "isposinf"}
+
+
+def _by_name_and_dtypes(names, accepts) -> list:
+    """(name, dtypes) parameters: per name, the dtypes it accepts, grouped by `dtype_groups`."""
+    params = []
+    for name in names:
+        for group in dtype_groups(lambda d: accepts(name, d), uint8_in_graph=name not in NO_UINT8_IN_GRAPH):
+            params.append(pytest.param(name, group.values[0], marks=group.marks, id=f"{name}-{group.id}"))
+    return params
+
+
+@pytest.mark.parametrize(("name", "dtypes"), _by_name_and_dtypes(UNARY, _unary_accepts))
+def test_unary(name, dtypes):
+    """Every dtype eager accepts (each in another layout), 0-d, empty, and special values."""
+    fn = UNARY[name][0]
+    cases = []
+    for i, dtype in enumerate(ALL_DTYPES):
+        if dtype not in dtypes:
+            continue
+        layout = LAYOUTS[i % len(LAYOUTS)]
+        cases.append((f"{dtype_id(dtype)} {layout}", fn, (make_layout(SHAPE, layout, _unary_fill(name, dtype)),)))
+    if torch.uint8 in dtypes:
+        return check_cases(cases, equal_nan=True)
+    dtype = _fallback_dtype(lambda d: _unary_accepts(name, d))
+    x = _unary_fill(name, dtype)((4, 3))
+    cases += [(f"{dtype_id(dtype)} 0-d", fn, (x[1, 1].clone(),)), (f"{dtype_id(dtype)} empty", fn, (x[:0],))]
+    for dtype in (torch.float32, torch.float16):
+        if _unary_accepts(name, dtype):
+            cases.append((f"{dtype_id(dtype)} special values", fn, (special_values(dtype),)))
+    check_cases(cases, equal_nan=True)
+
+
+# ---------------------------------------------------------------------------
+# Binary ops: name -> (fn, divisor_nonzero). The second operand of ops with
+# `divisor_nonzero` excludes zero (integer division by zero is undefined).
+
+BINARY = {
+    "add": (torch.add, False),
+    "add_alpha": (lambda a, b: torch.add(a, b, alpha=2), False),
+    "sub": (torch.sub, False),
+    "sub_alpha": (lambda a, b: torch.sub(a, b, alpha=4), False),
+    "rsub": (torch.rsub, False),
+    "rsub_alpha": (lambda a, b: torch.rsub(a, b, alpha=2), False),
+    "mul": (torch.mul, False),
+    "div": (torch.div, False),
+    "div_trunc": (lambda a, b: torch.div(a, b, rounding_mode="trunc"), True),
+    "div_floor": (lambda a, b: torch.div(a, b, rounding_mode="floor"), True),
+    "floor_divide": (torch.floor_divide, True),
+    "fmod": (torch.fmod, True),
+    "remainder": (torch.remainder, True),
+    "pow": (torch.pow, False),
+    "atan2": (torch.atan2, False),
+    "minimum": (torch.minimum, False),
+    "maximum": (torch.maximum, False),
+    "eq": (torch.eq, False),
+    "ne": (torch.ne, False),
+    "lt": (torch.lt, False),
+    "le": (torch.le, False),
+    "gt": (torch.gt, False),
+    "ge": (torch.ge, False),
+    "logical_and": (torch.logical_and, False),
+    "logical_or": (torch.logical_or, False),
+    "logical_xor": (torch.logical_xor, False),
+    "bitwise_and": (torch.bitwise_and, False),
+    "bitwise_or": (torch.bitwise_or, False),
+    "bitwise_xor": (torch.bitwise_xor, False),
+    "bitwise_left_shift": (torch.bitwise_left_shift, False),
+    "bitwise_right_shift": (torch.bitwise_right_shift, False),
+}
+
+
+def _binary_fills(name: str, dtype: torch.dtype):
+    """Makers of the two operands' values for `name` on `dtype`."""
+    nonzero = BINARY[name][1]
+    if name == "pow":
+        if dtype.is_floating_point:
+            return (lambda s: make(s, dtype, 0.1, 3)), (lambda s: make(s, dtype, -3, 3))
+        return (lambda s: make(s, dtype, -4, 5)), (lambda s: make(s, dtype, 0, 4))
+    if name.endswith("shift"):
+        bits = 8 if dtype == torch.bool else dtype.itemsize * 8
+        return (lambda s: make(s, dtype)), (lambda s: make(s, dtype, 0, bits))
+    # Both operands exclude zero where one must: some cases swap the operands.
+    return (lambda s: make(s, dtype, exclude_zero=nonzero)), (lambda s: make(s, dtype, exclude_zero=nonzero))
+
+
+def _binary_accepts(name: str, dtype: torch.dtype) -> bool:
+    fill_a, fill_b = _binary_fills(name, dtype)
+    return eager_accepts(BINARY[name][0], fill_a((2, 2)), fill_b((2, 2)))
+
+
+# The second case of each dtype, in turn: Python scalars of each kind and a 0-d tensor.
+SECOND_OPERANDS = [3, 2.5, "0-d", -2, True, 0.75, "0-d", 1, -1.5, "0-d"]
+
+
+def _binary_accepts_generated(name: str, dtype: torch.dtype) -> bool:
+    # Integer pow with a tensor exponent is tested in test_pow_integer_tensor_tensor.
+    return _binary_accepts(name, dtype) and (name != "pow" or dtype.is_floating_point)
+
+
+@pytest.mark.parametrize(("name", "dtypes"), _by_name_and_dtypes(BINARY, _binary_accepts_generated))
+def test_binary(name, dtypes):
+    """Per dtype: a tensor (in some layout) with a broadcast tensor, and with a Python
+    scalar or a 0-d tensor; then 0-d with 0-d, empty, and every pair of special values."""
+    fn = BINARY[name][0]
+    cases = []
+    for i, dtype in enumerate(ALL_DTYPES):
+        if dtype not in dtypes:
+            continue
+        fill_a, fill_b = _binary_fills(name, dtype)
+        layout = LAYOUTS[i % len(LAYOUTS)]
+        a = make_layout(SHAPE, layout, fill_a)
+        b = fill_b((1, SHAPE[1]) if i % 2 else (SHAPE[0], 1))
+        if dtype.is_floating_point:
+            b.view(-1)[:2] = a[0, :2] if i % 2 else a[:2, 0]  # equal operands
+        cases.append((f"{dtype_id(dtype)} {layout} with broadcast", fn, (a, b) if i % 3 else (b, a)))
+        second = SECOND_OPERANDS[i]
+        if second == "0-d":
+            cases.append((f"{dtype_id(dtype)} with 0-d tensor", fn, (a, fill_b(()))))
+        else:
+            if BINARY[name][1] and second == 0:
+                continue
+            if name.endswith("shift") and not (isinstance(second, int) and 0 <= second < 8):
+                second = 1
+            scalar_fn = (lambda s: lambda x: fn(x, s))(second)
+            if eager_accepts(scalar_fn, a):
+                cases.append((f"{dtype_id(dtype)} with scalar {second!r}", scalar_fn, (a,)))
+    if torch.uint8 in dtypes:
+        return check_cases(cases, equal_nan=True)
+    dtype = _fallback_dtype(lambda d: _binary_accepts(name, d))
+    fill_a, fill_b = _binary_fills(name, dtype)
+    a, b = fill_a((3, 4)), fill_b((3, 4))
+    cases += [
+        (f"{dtype_id(dtype)} 0-d with 0-d", fn, (a[0, 0].clone(), b[1, 1].clone())),
+        (f"{dtype_id(dtype)} empty", fn, (a[:0], b[:1])),
+    ]
+    if name in SPECIAL_BINARY:
+        for dtype in (torch.float32, torch.float64, torch.float16):
+            v = special_values(dtype)
+            cases.append((f"{dtype_id(dtype)} special values", fn, (v[:, None], v[None, :])))
+    check_cases(cases, equal_nan=True)
+
+
+SPECIAL_BINARY = [
+    "add", "sub", "mul", "div", "div_trunc", "div_floor", "floor_divide", "fmod", "remainder", "pow",
+    "atan2", "minimum", "maximum", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_xor",
+]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16], ids=dtype_id)
+def test_add_alpha_fused(dtype):
+    """ATen computes a + alpha * b with alpha converted to the dtype and one fused
+    multiply-add. (In test_binary alpha is a power of two, where ATen's scalar
+    loop for half precision, which rounds alpha * b first, agrees.)"""
+    a, b = make((64,), dtype), make((64,), dtype)
+    b0 = make((), dtype)
+    cases = [
+        ("add alpha=0.3", lambda a, b: torch.add(a, b, alpha=0.3), (a, b)),
+        ("sub alpha=-2.7", lambda a, b: torch.sub(a, b, alpha=-2.7), (a, b)),
+        ("add 0-d alpha=1.7", lambda a, b: torch.add(a, b, alpha=1.7), (a, b0)),
+    ]
+    check_cases(cases)
+
+
+# Mixed-dtype operands: type promotion of tensors, 0-d tensors and scalars.
+PROMOTION_PAIRS = [
+    (torch.int8, torch.uint8),
+    (torch.uint8, torch.int16),
+    (torch.int32, torch.int64),
+    (torch.bool, torch.int8),
+    (torch.bool, torch.float16),
+    (torch.uint8, torch.float32),
+    (torch.int64, torch.float16),
+    (torch.int32, torch.bfloat16),
+    (torch.float16, torch.bfloat16),
+    (torch.float16, torch.float32),
+    (torch.bfloat16, torch.float64),
+    (torch.int16, torch.float64),
+]
+
+
+@pytest.mark.parametrize(("dtype_a", "dtype_b"), [dtype_param(a, b) for a, b in PROMOTION_PAIRS])
+def test_binary_promotion(dtype_a, dtype_b):
+    a = make(SHAPE, dtype_a)
+    b = make(SHAPE, dtype_b, exclude_zero=True)
+    b0 = make((), dtype_b, exclude_zero=True)
+
+    def f(a, b, b0):
+        return (
+            a + b,
+            a * b,
+            a / b,
+            a < b,
+            torch.maximum(a, b),
+            a + b0,  # a 0-d tensor does not promote a tensor of the same category
+            b * 2.5,
+            torch.where(a > 1, a, b),
+        )
+
+    check(f, a, b, b0)
+
+
+@pytest.mark.parametrize("dtype", [dtype_param(d) for d in ALL_DTYPES if d != torch.bool])
+def test_pow_tensor_scalar(dtype):
+    """ATen special-cases exponents 0.5, -0.5, and small integers."""
+    exponents = [0, 1, 2, 3, 4, 5, 0.5, -0.5, -1, -2, -3, 1.5, 2.0, -2.5]
+    if dtype.is_floating_point:
+        x = make(SHAPE, dtype, 0.1, 3)
+        x[0, :4] = torch.tensor([-2.0, -0.0, 0.0, -1.5], dtype=dtype)
+    else:
+        x = make(SHAPE, dtype, -3, 4)
+    exponents = [e for e in exponents if eager_accepts(lambda x: torch.pow(x, e), x)]
+
+    def f(x):
+        return tuple(torch.pow(x, e) for e in exponents)
+
+    check(f, x, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", [dtype_param(d) for d in ALL_DTYPES if d != torch.bool])
+def test_pow_scalar_tensor(dtype):
+    x = make(SHAPE, dtype, -3, 4)
+
+    def f(x):
+        return torch.pow(2, x), torch.pow(2.5, x), torch.pow(-1.5, x)
+
+    check(f, x, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", [dtype_param(d) for d in INT_DTYPES])
+def test_pow_integer_tensor_tensor(dtype):
+    """Integer pow with tensor exponents, incl. negative exponents (0 unless the base is +-1)."""
+    a = make(SHAPE, dtype, -3, 4)
+    b = make(SHAPE, dtype, 0, 6)
+    if dtype != torch.uint8:
+        b[0, :] = torch.tensor([-1, -2, -3, -1, -2, -1, -5], dtype=dtype)
+        a[0, :] = torch.tensor([1, -1, -1, 2, 0, -3, 1], dtype=dtype)
+    check(torch.pow, a, b)
+
+
+# ---------------------------------------------------------------------------
+# clamp, where, masked_fill
+
+
+@pytest.mark.parametrize("dtype", [dtype_param(d) for d in ALL_DTYPES if eager_accepts(torch.clamp, *[torch.ones(2, dtype=d)] * 3)])
+def test_clamp(dtype):
+    x = make(SHAPE, dtype, -10, 10)
+    lo = make((1, 7), dtype, -5, 1)
+    hi = make((5, 1), dtype, 1, 5)
+
+    def f(x, lo, hi):
+        return (
+            torch.clamp(x, -3, 4),
+            torch.clamp(x, min=2),
+            torch.clamp(x, max=1),
+            torch.clamp(x, -2.5, 3.5),  # float bounds of an integer tensor promote
+            torch.clamp(x, lo, hi),
+            torch.clamp(x, min=lo),
+            torch.clamp_min(x, 1),
+            torch.clamp_max(x, hi),
+            torch.clamp(x, 4, -3),  # min > max: max wins
+            torch.clamp(x, 0.1234567, 2.7182818),  # bounds that a half-precision dtype rounds
+        )
+
+    check(f, x, lo, hi)
+
+
+def test_clamp_special_values():
+    v = special_values(torch.float32)
+    bounds = special_values(torch.float32)
+
+    def f(v, b):
+        return torch.clamp(v, -1.0, 2.0), torch.clamp(v[:, None], min=b[None, :]), torch.clamp(v[:, None], max=b[None, :])
+
+    check(f, v, bounds, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", [dtype_param(d) for d in ALL_DTYPES])
+def test_where(dtype):
+    cond = make(SHAPE, torch.bool)
+    a = make(SHAPE, dtype)
+    b = make((1, 7), dtype)
+    c_row = make((7,), torch.bool)
+
+    def f(cond, a, b, c_row):
+        return (
+            torch.where(cond, a, b),
+            torch.where(c_row, a, b),
+            torch.where(cond, a, 3),
+            torch.where(cond, 2, b),
+            torch.where(cond, 1.5, 0),
+            torch.where(cond, a, 2.5),
+            torch.where(cond.t(), a.t(), b.t()),
+            torch.where(a > 0 if dtype != torch.bool else a, a, b),
+            a.masked_fill(cond, 1),
+            a.masked_fill(c_row, True if dtype == torch.bool else -1),
+        )
+
+    check(f, cond, a, b, c_row)
+
+
+# ---------------------------------------------------------------------------
+# Casts
+
+
+def _cast_source(src: torch.dtype, dst: torch.dtype) -> torch.Tensor:
+    """Values that convert with defined results: float->int stays in the target's range."""
+    if src == torch.bool:
+        return torch.tensor([True, False, True, True, False, False])
+    if src.is_floating_point:
+        values = [0.0, -0.0, 0.3, -0.7, 1.5, -1.5, 2.5, 9.99, -9.99, 100.75, -100.75, 127.5, -128.5]
+        if dst == torch.uint8:
+            values += [255.9, 300.5, -300.5]  # ATen converts through int64 and wraps
+        elif dst in (torch.int16, torch.int32, torch.int64):
+            values += [1000.5, -30000.0, 4096.0]
+        elif dst.is_floating_point or dst == torch.bool:
+            values += [float("nan"), float("inf"), float("-inf"), 65504.0, 1e-5, 3.0e38 if src != torch.float16 else 60000.0]
+        if src == torch.float64:
+            # double -> half rounds through float in ATen (double rounding).
+            values += [1 + 2**-11 + 2**-40, 1 + 2**-8 + 2**-40, -(1 + 2**-11 + 2**-40)]
+        t = torch.tensor(values, dtype=torch.float64)
+        if dst.is_floating_point or dst == torch.bool:
+            return t.to(src)
+        info = torch.iinfo(dst)
+        if dst != torch.uint8:
+            t = t[(t >= info.min) & (t <= info.max)]
+        return t.to(src)
+    info = torch.iinfo(src)
+    values = [0, 1, -1, 2, 100, -100, 127, -128, 255, 256, 1000, -30000, 32767, 65535, 16777217, 2**24 + 2**16 + 1,
+              2**31 - 1, -(2**31), 2**40 + 3, -(2**53) - 7, 2**63 - 1, -(2**63)]
+    values = [v for v in values if info.min <= v <= info.max]
+    return torch.tensor(values, dtype=src)
+
+
+CAST_PAIRS = [(s, d) for s in ALL_DTYPES for d in ALL_DTYPES if s != d]
+
+
+@pytest.mark.parametrize(("src", "dst"), [dtype_param(s, d) for s, d in CAST_PAIRS])
+def test_cast(src, dst):
+    x = _cast_source(src, dst)
+    y = x.repeat(3).reshape(3, -1).t()  # a transposed input: the output keeps its strides
+
+    def f(x, y):
+        return x.to(dst), y.to(dst)
+
+    check(f, x, y, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.int64, torch.bool], ids=dtype_id)
+def test_cast_layouts(dtype):
+    x = make((6, 5), torch.float64, -50, 50)
+
+    def f(x):
+        return x.to(dtype), x.t().to(dtype), x[::2, 1:].to(dtype), x[0, 0].to(dtype), x[:0].to(dtype)
+
+    check(f, x)
+
+
+# ---------------------------------------------------------------------------
+# clone / copy
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.int16, torch.bool], ids=dtype_id)
+def test_clone_and_copy(dtype):
+    x = make((6, 5), dtype)
+    y = make((5,), torch.float64)
+
+    def f(x, y):
+        return (
+            x.clone(),
+            x.t().clone(),  # preserve_format keeps the transposed strides
+            x.t().contiguous(),
+            x[::2].clone(),  # not dense: a contiguous clone
+            torch.clone(x.t(), memory_format=torch.contiguous_format),
+            torch.empty_like(x).copy_(y),  # broadcast and convert
+            x.new_zeros(6, 5).copy_(x.t().t()),
+            x.clone().copy_(y.to(dtype) + 0) if dtype != torch.bool else x.clone(),
+        )
+
+    check(f, x, y)
+
+
+# ---------------------------------------------------------------------------
+# Empty tensors whose zero-size dim is not the first
+
+
+@pytest.mark.xfail(
+    reason=(
+        "an output of shape (4, 0) or (2, 0, 3) gets stride -2**63 from outlining/host codegen "
+        "(the frontend records eager's strides, coil.strides = [1, 1]; 03_outline.mlir has the "
+        "kernel store into memref<4x0xf32, strided<[?, 1]>> and host.py calls "
+        "empty_strided((4, 0), (-9223372036854775808, 1)) -> RuntimeError 'SymIntArrayRef "
+        "expected to contain only concrete integers'"
+    ),
+    strict=True,
+)
+def test_empty_inner_dim():
+    # Reproducer: torch.compile(lambda x: -x, backend="coil", dynamic=False)(torch.randn(4, 0))
+    check_cases(
+        [
+            ("neg (4, 0)", torch.neg, (torch.randn(4, 0),)),
+            ("add (2, 0, 3)", torch.add, (torch.randn(2, 0, 3), torch.randn(3))),
+        ]
+    )
