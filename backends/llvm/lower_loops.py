@@ -17,6 +17,11 @@ ranges are nested scf.for loops, with the innermost range innermost, so the
 innermost loop walks the contiguous dimension and LLVM can vectorize it; float
 sums and products carry `reassoc` so their reductions vectorize too.
 
+A reduction that reads memory contiguously along the innermost output index
+but not along the reduction index (a sum over dim 0) is lowered in column form
+instead (`_ColumnNestLowering`): the reduction loop runs outside a contiguous
+loop over a tile of outputs whose accumulators live in a stack buffer.
+
 Reduction semantics follow PyTorch: max/min propagate NaN, argmax/argmin give
 the first position of the extreme value (a NaN counting as the extreme), and
 welford is computed in two passes (sum, then the sum of squared deviations
@@ -726,7 +731,7 @@ def lower_kernel(fn: ir.OpView, outer_slice: bool = False) -> None:
     _lower_memory_accesses(fn)
 
 
-def _parse_bool(name: str, value) -> bool:
+def bool_option(name: str, value) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).lower()
@@ -743,6 +748,6 @@ def _parse_bool(name: str, value) -> bool:
     options={"outer-slice": "add [begin, end) index arguments bounding the kernel's parallel dimension"},
 )
 def lower_loop_nests(module: ir.Operation, outer_slice: str | bool = False) -> None:
-    slice_args = _parse_bool("outer-slice", outer_slice)
+    slice_args = bool_option("outer-slice", outer_slice)
     for fn in kernel_functions(module):
         lower_kernel(fn, outer_slice=slice_args)

@@ -28,7 +28,7 @@ from coil.mlir import ir
 from coil.passes.registry import PassFailure, build_pass_manager, register_pass
 
 from . import fast_exp, libm_calls  # noqa: F401  (register coil-expand-exp, coil-precise-math-to-libm)
-from .lower_loops import _parse_bool, lower_loop_nests
+from .lower_loops import bool_option, lower_loop_nests
 
 # From scf loops over memrefs (the output of coil-lower-loop-nests) to the LLVM dialect.
 SCF_TO_LLVM_PIPELINE = (
@@ -82,7 +82,7 @@ def convert_kernels_to_llvm(module: ir.Operation, outer_slice: str | bool = Fals
                 "(compile_cpu_kernels takes the kernels out of a module that also holds the host function)",
                 op.location,
             )
-    pm = build_pass_manager(cpu_kernel_pipeline(_parse_bool("outer-slice", outer_slice)), context=module.context)
+    pm = build_pass_manager(cpu_kernel_pipeline(bool_option("outer-slice", outer_slice)), context=module.context)
     pm.run(module)
 
 
