@@ -710,6 +710,36 @@ func.func @softmax0(%out: {t}, %var: {memref(var)}, %x: {t}) attributes {{coil.k
     assert_close(var, x.var(0, unbiased=False), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("column_form", [False, True])
+def test_reduce_of_values_that_do_not_depend_on_the_reduction_index(column_form):
+    x = torch.randn(6)
+    y = torch.randn(5, 6) if column_form else torch.randn(6, 5)  # only there to pick the lowering
+    out, twos, ys = torch.empty(6), torch.empty(6), torch.empty(6)
+    y_index = "%r, %i" if column_form else "%i, %r"
+    src = f"""
+func.func @k(%out: {memref(out)}, %twos: {memref(twos)}, %ys: {memref(ys)}, %x: {memref(x)}, %y: {memref(y)}) attributes {{coil.kernel}} {{
+  %two = arith.constant 2.0 : f32
+  "coil.loop_nest"() ({{
+  ^bb0(%i: index, %r: index):
+    %a = "coil.load"(%x, %i) : ({memref(x)}, index) -> f32
+    %s = "coil.reduce"(%a) {{reduction_type = "sum"}} : (f32) -> f32
+    %p = "coil.reduce"(%two) {{reduction_type = "prod"}} : (f32) -> f32
+    %b = "coil.load"(%y, {y_index}) : ({memref(y)}, index, index) -> f32
+    %t = "coil.reduce"(%b) {{reduction_type = "sum"}} : (f32) -> f32
+    "coil.store"(%s, %out, %i) : (f32, {memref(out)}, index) -> ()
+    "coil.store"(%p, %twos, %i) : (f32, {memref(twos)}, index) -> ()
+    "coil.store"(%t, %ys, %i) : (f32, {memref(ys)}, index) -> ()
+    "coil.yield"() : () -> ()
+  }}) {{ranges = [6], reduction_ranges = [5]}} : () -> ()
+  return
+}}"""
+    assert ("memref.alloca" in lowered(src)) == column_form
+    run_kernel(src, out, twos, ys, x, y)
+    assert_close(out, x * 5)
+    assert torch.equal(twos, torch.full((6,), 32.0))
+    assert_close(ys, y.sum(0) if column_form else y.sum(1))
+
+
 def test_reduction_over_strided_input_with_epilogue():
     base = torch.randn(33, 7)
     x = base.t()  # 7x33, reduction along the non-contiguous dimension
