@@ -39,7 +39,6 @@ from .pipeline import (
     PipelineOptions,
     Timings,
     check_pipeline,
-    module_text,
     run_pipeline,
     split_elements,
     write_reproducer,
