@@ -83,11 +83,33 @@ def transformer_encoder_layer_fwd(
     return norm2(x + feed_forward(x))
 
 
+def log_softmax(x, dim, half_to_float):
+    """aten._log_softmax with the roundings of ATen's CPU kernel.
+
+    Over the last dim (the kernel ATen picks when every dim after `dim` has size
+    1), a float16 or bfloat16 input's sum of exponentials is stored in the input
+    dtype, and so is its log: both are rounded before the subtraction.
+    Elsewhere the computation is float32 throughout, as PyTorch's decomposition.
+    """
+    from torch._decomp.decompositions import _log_softmax as reference
+
+    dim = dim % max(x.dim(), 1)
+    inner = math.prod(x.shape[dim + 1 :])
+    if x.dtype not in (torch.float16, torch.bfloat16) or half_to_float or inner != 1 or x.numel() == 0:
+        return reference(x, dim, half_to_float)
+    xf = x.contiguous().float()
+    shifted = xf - torch.amax(xf, dim, keepdim=True)
+    total = torch.sum(torch.exp(shifted), dim, keepdim=True).to(x.dtype).float()
+    log_total = torch.log(total).to(x.dtype).float()
+    return (shifted - log_total).to(x.dtype)
+
+
 @functools.lru_cache(maxsize=None)
 def decomposition_table() -> dict:
     table = dict(core_aten_decompositions())
     table.update(get_decompositions(EXTRA_DECOMPOSITIONS))
     table[aten._transformer_encoder_layer_fwd.default] = transformer_encoder_layer_fwd
+    table[aten._log_softmax.default] = log_softmax
     for op in KEEP:
         table.pop(op, None)
     return table

@@ -48,8 +48,10 @@ def sum_(ctx: LoweringContext, x, dim=None, keepdim=False, *, dtype=None):
 
 @lowering(aten.prod.dim_int, aten.prod.default)
 def prod(ctx: LoweringContext, x, dim=None, keepdim=False, *, dtype=None):
+    # ATen multiplies float16 and bfloat16 in their own precision, rounding every
+    # partial product (unlike sum, which accumulates in float32).
     out_dtype = ctx.out_meta.dtype
-    acc = ops.compute_dtype(out_dtype) if out_dtype.is_floating_point else torch.int64
+    acc = out_dtype if out_dtype.is_floating_point else torch.int64
     return _simple(ctx, x, _dims(dim), keepdim, "prod", out_dtype, acc)
 
 
@@ -136,13 +138,17 @@ def _var(ctx: LoweringContext, x: TensorValue, dim, correction, keepdim: bool):
     """(mean, var) through one welford reduction."""
     if correction is None:
         correction = 1
+    acc = ops.compute_dtype(x.dtype) if x.dtype.is_floating_point else torch.float32
+    if x.rank == 0:
+        # One element: the mean is the element, the sum of squares 0.
+        divisor = float(max(1 - correction, 0))
+        mean_ = ctx.pointwise([x], lambda v: v, out_dtype=acc)
+        var = ctx.pointwise_body([], acc, lambda idx: ops.truediv(ops.constant(0.0, acc), ops.constant(divisor, acc)))
+        return mean_, var
     dims = _dims(dim) or list(range(x.rank))
     count = 1
     for d in dims:
         count *= x.shape[d % x.rank]
-    acc = ops.compute_dtype(x.dtype) if x.dtype.is_floating_point else torch.float32
-    if x.rank == 0:
-        raise Unsupported("var of a 0-d tensor")
     mean_, m2, _weight = ctx.reduction(x, dims, keepdim, "welford", acc)
     divisor = max(count - correction, 0)
     var = ctx.pointwise([m2], lambda v: ops.truediv(v, ops.constant(float(divisor), v.dtype)), out_dtype=acc)

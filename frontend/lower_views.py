@@ -10,6 +10,7 @@ indirect loads.
 from __future__ import annotations
 
 import torch
+from torch._prims_common import is_non_overlapping_and_dense_or_false
 
 from coil.mlir import arith, ir
 
@@ -196,20 +197,66 @@ def unbind(ctx: LoweringContext, x: TensorValue, dim=0):
 
 @lowering(aten.as_strided.default, aten.as_strided_copy.default)
 def as_strided(ctx: LoweringContext, x: TensorValue, size, stride, storage_offset=None):
+    """Positions in x's storage, mapped back to x's indices.
+
+    That needs each storage position to hold exactly one element of x: x must
+    be non-overlapping and dense (contiguous up to a permutation of its dims,
+    like a transposed or permuted tensor).
+    """
     meta = x.meta
-    if not meta.is_contiguous():
-        raise Unsupported("as_strided of a non-contiguous tensor")
+    if not is_non_overlapping_and_dense_or_false(meta):
+        raise Unsupported("as_strided of a tensor with gaps or overlaps in its storage")
     offset = (storage_offset if storage_offset is not None else meta.storage_offset()) - meta.storage_offset()
     shape = [int(s) for s in size]
-    if 0 in shape or x.meta.numel() == 0:
+    if 0 in shape or meta.numel() == 0:
         return ctx.view(x, shape, lambda out: [0] * x.rank)
+    # x's dims from outermost to innermost in storage.
+    order = sorted(range(x.rank), key=lambda d: (-meta.stride(d) if x.shape[d] != 1 else 0, d))
+    order = [d for d in order if x.shape[d] != 1] + [d for d in order if x.shape[d] == 1]
+    storage_shape = [x.shape[d] for d in order]
 
     def index_map(out):
         flat = ir.AffineExpr.get_constant(int(offset))
         for d, s in zip(out, stride):
             if s:
                 flat = flat + d * int(s)
-        return _delinearize(flat, x.shape)
+        result = [0] * x.rank
+        for d, e in zip(order, _delinearize(flat, storage_shape)):
+            result[d] = e
+        return result
+
+    return ctx.view(x, shape, index_map)
+
+
+@lowering(aten.diagonal.default)
+def diagonal(ctx: LoweringContext, x: TensorValue, offset=0, dim1=0, dim2=1):
+    rank = x.rank
+    dim1, dim2 = dim1 % rank, dim2 % rank
+    shape = list(ctx.out_meta.shape)
+    rest = [d for d in range(rank) if d not in (dim1, dim2)]
+
+    def index_map(out):
+        source = [None] * rank
+        for d, e in zip(rest, out[:-1]):
+            source[d] = e
+        source[dim1] = out[-1] + max(-offset, 0)
+        source[dim2] = out[-1] + max(offset, 0)
+        return source
+
+    return ctx.view(x, shape, index_map)
+
+
+@lowering(aten.unfold.default)
+def unfold(ctx: LoweringContext, x: TensorValue, dimension, size, step):
+    if x.rank == 0:
+        raise Unsupported("unfold of a 0-d tensor")
+    dim = dimension % x.rank
+    shape = list(ctx.out_meta.shape)
+
+    def index_map(out):
+        source = list(out[:-1])
+        source[dim] = out[dim] * step + out[-1] if step != 1 else out[dim] + out[-1]
+        return source
 
     return ctx.view(x, shape, index_map)
 

@@ -505,5 +505,7 @@ def test_empty_inner_dim():
         [
             ("neg (4, 0)", torch.neg, (torch.randn(4, 0),)),
             ("add (2, 0, 3)", torch.add, (torch.randn(2, 0, 3), torch.randn(3))),
+            ("empty slice of a dim", lambda x: x[:, 3:3] * 2, (torch.randn(4, 5, 6),)),
+            ("cat of parts empty in the cat dim", lambda x: torch.cat([x, x], 0) + 1, (torch.randn(2, 0, 4),)),
         ]
     )

@@ -57,7 +57,7 @@ def eager_accepts(fn, *args) -> bool:
     """Whether eager PyTorch runs `fn(*args)`: combinations torch rejects are not tested."""
     try:
         fn(*args)
-    except (RuntimeError, TypeError, NotImplementedError):
+    except (RuntimeError, TypeError, NotImplementedError, IndexError, ValueError):
         return False
     return True
 
@@ -145,7 +145,11 @@ def check_cases(cases, **kwargs):
     def compute(*xs):
         return tuple(fn(*xs[lo:hi]) for fn, (lo, hi) in zip(fns, bounds))
 
-    return check(compute, *flat_args, names=[label for label, _, _ in cases], **kwargs)
+    names = []
+    for label, fn, args in cases:
+        leaves = len(pytree.tree_leaves(fn(*args)))
+        names += [label] if leaves == 1 else [f"{label} #{k}" for k in range(leaves)]
+    return check(compute, *flat_args, names=names, **kwargs)
 
 
 LAYOUTS = ["contiguous", "transposed", "sliced", "expanded"]
