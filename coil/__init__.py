@@ -6,8 +6,19 @@ use: `coil.compile(model)`, or `backend=coil.backend`.
 """
 
 from . import config, metrics
-from .backend import coil_backend as backend
-from .backend import compile
+
+
+def __getattr__(name):
+    # torch loads only when the backend is used, so coil-opt starts fast.
+    if name in ("backend", "compile"):
+        import importlib
+
+        backend_module = importlib.import_module("coil.backend")
+
+        # Importing the submodule bound `coil.backend` to it; bind the public names.
+        globals().update(backend=backend_module.coil_backend, compile=backend_module.compile)
+        return globals()[name]
+    raise AttributeError(f"module 'coil' has no attribute {name!r}")
 
 __version__ = "0.1.0"
 

@@ -84,6 +84,18 @@ def _fail(op, message: str) -> bool:
     return False
 
 
+def _check_declared_attributes(op) -> bool:
+    """The bindings run `verify_invariants` before IRDL checks the declared attributes."""
+    for name, kind in type(op).__annotations__.items():
+        if not (isinstance(kind, type) and issubclass(kind, ir.Attribute)):
+            continue
+        if name not in op.attributes:
+            return _fail(op, f"requires attribute '{name}'")
+        if not isinstance(op.attributes[name], kind):
+            return _fail(op, f"attribute '{name}' must be {kind.__name__}, found {op.attributes[name]}")
+    return True
+
+
 def int_list(attr: ir.Attribute) -> list[int] | None:
     """The integers of an ArrayAttr of IntegerAttr, or None if it is not one."""
     if not isinstance(attr, ir.ArrayAttr):
@@ -196,6 +208,8 @@ class PointwiseOp(Coil.Operation, name="pointwise", traits=[ext.Pure]):
     body: ext.Region
 
     def verify_invariants(self) -> bool:
+        if not _check_declared_attributes(self):
+            return False
         ranges = int_list(self.attributes["ranges"])
         if ranges is None:
             return _fail(self, "'ranges' must be an array of integers")
@@ -232,6 +246,8 @@ class ReductionOp(Coil.Operation, name="reduction", traits=[ext.Pure]):
     body: ext.Region
 
     def verify_invariants(self) -> bool:
+        if not _check_declared_attributes(self):
+            return False
         rtype = self.attributes["reduction_type"].value
         if rtype not in REDUCTION_TYPES:
             return _fail(self, f"reduction_type '{rtype}' is not one of {', '.join(REDUCTION_TYPES)}")
@@ -282,6 +298,8 @@ class LoadOp(Coil.Operation, name="load"):
     result: ext.Result[Any]
 
     def verify_invariants(self) -> bool:
+        if not _check_declared_attributes(self):
+            return False
         source = self.operands[0]
         shaped = shaped_type(source.type)
         if shaped is None:
@@ -311,6 +329,8 @@ class ViewOp(Coil.Operation, name="view", traits=[ext.Pure]):
     result: ext.Result[Any]
 
     def verify_invariants(self) -> bool:
+        if not _check_declared_attributes(self):
+            return False
         source = self.operands[0]
         src = shaped_type(source.type)
         res = shaped_type(self.result.type)
@@ -335,6 +355,8 @@ class ArgOp(Coil.Operation, name="arg"):
     value: ext.Operand[Any]
 
     def verify_invariants(self) -> bool:
+        if not _check_declared_attributes(self):
+            return False
         parent = self.operation.parent
         if parent is None or parent.name not in ("coil.extern", "coil.launch"):
             return _fail(self, "must be directly inside 'coil.extern' or 'coil.launch'")
@@ -357,6 +379,8 @@ class ExternOp(Coil.Operation, name="extern"):
     operands_: ext.Region
 
     def verify_invariants(self) -> bool:
+        if not _check_declared_attributes(self):
+            return False
         name = self.attributes["kernel"].value
         if not _OPERATOR_NAME.match(name):
             return _fail(
@@ -397,6 +421,8 @@ class GetOp(Coil.Operation, name="get", traits=[ext.Pure]):
     result: ext.Result[Any]
 
     def verify_invariants(self) -> bool:
+        if not _check_declared_attributes(self):
+            return False
         t = self.operands[0].type
         if not isinstance(t, ir.TupleType):
             return _fail(self, f"source must be a tuple, found {t}")
@@ -425,6 +451,8 @@ class LoopNestOp(Coil.Operation, name="loop_nest"):
     body: ext.Region
 
     def verify_invariants(self) -> bool:
+        if not _check_declared_attributes(self):
+            return False
         ranges = int_list(self.attributes["ranges"])
         rranges = int_list(self.attributes["reduction_ranges"])
         if ranges is None or rranges is None:
@@ -448,6 +476,8 @@ class ReduceOp(Coil.Operation, name="reduce"):
     results_: Sequence[ext.Result[Any]]
 
     def verify_invariants(self) -> bool:
+        if not _check_declared_attributes(self):
+            return False
         rtype = self.attributes["reduction_type"].value
         if rtype not in REDUCTION_TYPES:
             return _fail(self, f"reduction_type '{rtype}' is not one of {', '.join(REDUCTION_TYPES)}")
@@ -472,6 +502,8 @@ class StoreOp(Coil.Operation, name="store"):
     indices: Sequence[ext.Operand[ir.IndexType]]
 
     def verify_invariants(self) -> bool:
+        if not _check_declared_attributes(self):
+            return False
         value, dest = self.operands[0], self.operands[1]
         if not isinstance(dest.type, ir.MemRefType):
             return _fail(self, f"destination must be a memref, found {dest.type}")
@@ -493,6 +525,8 @@ class AllocOp(Coil.Operation, name="alloc"):
     result: ext.Result[Any]
 
     def verify_invariants(self) -> bool:
+        if not _check_declared_attributes(self):
+            return False
         if not isinstance(self.result.type, ir.MemRefType):
             return _fail(self, f"result must be a memref, found {self.result.type}")
         if not self.attributes["device"].value:
@@ -506,6 +540,8 @@ class DeallocOp(Coil.Operation, name="dealloc"):
     buffer: ext.Operand[Any]
 
     def verify_invariants(self) -> bool:
+        if not _check_declared_attributes(self):
+            return False
         if not isinstance(self.operands[0].type, ir.MemRefType):
             return _fail(self, f"operand must be a memref, found {self.operands[0].type}")
         return True
@@ -522,6 +558,8 @@ class ReuseOp(Coil.Operation, name="reuse"):
     result: ext.Result[Any]
 
     def verify_invariants(self) -> bool:
+        if not _check_declared_attributes(self):
+            return False
         src, res = self.operands[0].type, self.result.type
         if not (isinstance(src, ir.MemRefType) and isinstance(res, ir.MemRefType)):
             return _fail(self, "source and result must be memrefs")
@@ -541,6 +579,8 @@ class LaunchOp(Coil.Operation, name="launch"):
     operands_: ext.Region
 
     def verify_invariants(self) -> bool:
+        if not _check_declared_attributes(self):
+            return False
         values = _check_arg_region(self)
         if values is None:
             return False
@@ -555,6 +595,8 @@ class LaunchOp(Coil.Operation, name="launch"):
                 break
         if callee is None:
             return _fail(self, f"kernel '@{name}' does not exist")
+        if "function_type" not in callee.attributes:
+            return _fail(self, f"kernel '@{name}' is not a function")
         fn_type = callee.attributes["function_type"].value
         # A kernel sees buffers with signless elements and the offset folded
         # into the pointer it receives.

@@ -423,22 +423,11 @@ def test_parse_rejects_with_file_location(context):
     assert d.message == "'coil.alloc' op device must not be empty"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in dialects/ops.py: the ext binding runs verify_invariants before IRDL checks the declared "
-    "attributes, so a missing attribute raises KeyError out of the parser instead of a diagnostic "
-    "(fix reported: check attributes first)",
-)
 def test_missing_attribute_is_a_diagnostic(context):
     with pytest.raises(ir.MLIRError):
         ir.Operation.parse('"coil.alloc"() : () -> memref<4xf32>', source_name="a.mlir")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in dialects/ops.py: LaunchOp.verify_invariants reads 'function_type' of any symbol with the "
-    "kernel's name, so a launch of a non-function symbol raises KeyError (fix reported)",
-)
 def test_launch_of_non_function_is_a_diagnostic(context):
     text = (
         "module {\n"
