@@ -99,18 +99,20 @@ def compile_static(gm: torch.fx.GraphModule, inputs: list) -> CompiledGraph:
     if imported.device.type != "cpu":
         raise CompilationError(f"coil does not generate code for device {imported.device} yet")
     module, context = imported.module, imported.context
-    stages["import"] = str(module)
-    debug.write("01_import.mlir", stages["import"])
-    _run_pipeline(module, context, FUSED_SIMPLIFY_PIPELINE if config.fusion else SIMPLIFY_PIPELINE, "simplify")
-    stages["simplify"] = str(module)
-    debug.write("02_simplify.mlir", stages["simplify"])
-    _run_pipeline(module, context, FUSED_OUTLINE_PIPELINE if config.fusion else OUTLINE_PIPELINE, "outline")
-    stages["outline"] = str(module)
-    debug.write("03_outline.mlir", stages["outline"])
-    if config.memory_planning:
-        _run_pipeline(module, context, PLAN_PIPELINE, "plan memory")
-        stages["plan"] = str(module)
-        debug.write("04_plan_memory.mlir", stages["plan"])
+    # Printing verifies the coil ops, whose verifiers need the context.
+    with context:
+        stages["import"] = str(module)
+        debug.write("01_import.mlir", stages["import"])
+        _run_pipeline(module, context, FUSED_SIMPLIFY_PIPELINE if config.fusion else SIMPLIFY_PIPELINE, "simplify")
+        stages["simplify"] = str(module)
+        debug.write("02_simplify.mlir", stages["simplify"])
+        _run_pipeline(module, context, FUSED_OUTLINE_PIPELINE if config.fusion else OUTLINE_PIPELINE, "outline")
+        stages["outline"] = str(module)
+        debug.write("03_outline.mlir", stages["outline"])
+        if config.memory_planning:
+            _run_pipeline(module, context, PLAN_PIPELINE, "plan memory")
+            stages["plan"] = str(module)
+            debug.write("04_plan_memory.mlir", stages["plan"])
 
     with context:
         kernels = compile_cpu_kernels(module, threads=config.threads)

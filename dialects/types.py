@@ -46,7 +46,7 @@ def scalar_type(element_type: ir.Type) -> ir.Type:
     if isinstance(element_type, ir.IntegerType):
         it = ir.IntegerType(element_type)
         if not it.is_signless:
-            return ir.IntegerType.get_signless(it.width)
+            return ir.IntegerType.get_signless(it.width, context=element_type.context)
     return element_type
 
 
@@ -102,6 +102,10 @@ def memref_type(shape, element_type: ir.Type, strides=None, offset: int = 0) -> 
 
 
 def strides_and_offset(t: ir.MemRefType) -> tuple[list[int], int]:
+    if not isinstance(t.layout, ir.StridedLayoutAttr):
+        # Identity layout: row-major. (MLIR reports a dynamic stride next to a
+        # zero-size dim; PyTorch's strides count such a dim as size 1.)
+        return contiguous_strides(t.shape), 0
     strides, offset = t.get_strides_and_offset()
     return list(strides), offset
 

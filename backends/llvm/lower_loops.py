@@ -96,7 +96,12 @@ def _extreme(t: ir.Type, largest: bool):
     return (1 << (w - 1)) - 1 if largest else -(1 << (w - 1))
 
 
-def _reassoc() -> ir.Attribute:
+def _reassoc(t: ir.Type | None = None) -> ir.Attribute | None:
+    """Reassociation lets LLVM vectorize float accumulations. Not for half
+    precision: an accumulator rounded to f16/bf16 at every step must combine in
+    order to match eager (the frontend accumulates in f32 where eager does)."""
+    if t is not None and (isinstance(t, (ir.F16Type, ir.BF16Type))):
+        return None
     return ir.Attribute.parse("#arith.fastmath<reassoc>")
 
 
@@ -142,9 +147,9 @@ def _combine(rtype: str, accs: list[ir.Value], value: ir.Value, position: ir.Val
     floaty = is_float(t)
     (acc, *rest) = accs
     if rtype == "sum":
-        return [arith.addf(acc, value, fastmath=_reassoc()) if floaty else arith.addi(acc, value)]
+        return [arith.addf(acc, value, fastmath=_reassoc(t)) if floaty else arith.addi(acc, value)]
     if rtype == "prod":
-        return [arith.mulf(acc, value, fastmath=_reassoc()) if floaty else arith.muli(acc, value)]
+        return [arith.mulf(acc, value, fastmath=_reassoc(t)) if floaty else arith.muli(acc, value)]
     if rtype == "max":
         if floaty:
             return [arith.maximumf(acc, value)]
