@@ -122,16 +122,18 @@ def argmin(ctx: LoweringContext, x, dim=None, keepdim=False):
 
 @lowering(aten.any.default, aten.any.dim, aten.any.dims)
 def any_(ctx: LoweringContext, x, dim=None, keepdim=False):
-    return _simple(ctx, x, _dims(dim), keepdim, "any", torch.bool, torch.bool, ops.to_bool)
+    # any/all of a uint8 tensor give uint8 (0 or 1) in ATen; of anything else, bool.
+    result = _simple(ctx, x, _dims(dim), keepdim, "any", torch.bool, torch.bool, ops.to_bool)
+    return ctx.cast(result, ctx.out_meta.dtype)
 
 
 @lowering(aten.all.default, aten.all.dim, aten.all.dims)
 def all_(ctx: LoweringContext, x, dim=None, keepdim=False):
     # all(x) == not any(not x)
     if x.rank == 0:
-        return _full_reduce_identity(ctx, x, torch.bool)
+        return ctx.pointwise_body([], ctx.out_meta.dtype, lambda idx: ops.to_bool(ctx.load(x, [])))
     (some_false,) = ctx.reduction(x, _dims(dim), keepdim, "any", torch.bool, ops.logical_not)
-    return ctx.pointwise([some_false], ops.logical_not, out_dtype=torch.bool)
+    return ctx.pointwise([some_false], ops.logical_not, out_dtype=ctx.out_meta.dtype)
 
 
 def _var(ctx: LoweringContext, x: TensorValue, dim, correction, keepdim: bool):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch._dynamo
 import torch.utils._pytree as pytree
 
 import coil
@@ -168,35 +169,3 @@ def make_layout(shape, layout: str, fill):
     if layout == "expanded":
         return fill((1, cols)).expand(rows, cols)
     raise ValueError(layout)
-
-
-# A bug outside the frontend: every graph that holds a uint8 tensor fails to
-# compile. Reproducer:
-#   coil.config.strict = True
-#   torch.compile(lambda x: x.float(), backend="coil", dynamic=False)(torch.arange(4, dtype=torch.uint8))
-UINT8_XFAIL = pytest.mark.xfail(
-    reason=(
-        "graphs with uint8 tensors do not compile: coil/compile_fx.py compile_static prints the "
-        "module (str(module)) outside `with context`, which runs the coil ops' verify_invariants; "
-        "dialects/types.py scalar_type(ui8) calls ir.IntegerType.get_signless(width) with no "
-        "context -> RuntimeError 'An MLIR function requires a Context'"
-    ),
-    strict=True,
-)
-
-
-def dtype_param(*dtypes: torch.dtype):
-    """A pytest.param of one or more dtypes, with the uint8 known-failure mark where one is uint8."""
-    marks = [UINT8_XFAIL] if torch.uint8 in dtypes else []
-    return pytest.param(*dtypes, marks=marks, id="-".join(dtype_id(d) for d in dtypes))
-
-
-def dtype_groups(accepts, uint8_in_graph: bool = True) -> list:
-    """Parameters for a test that covers many dtypes in one compilation: all dtypes the op
-    accepts (`accepts(dtype)`) but uint8, then uint8 alone, under its known-failure mark
-    where the compiled graph holds a uint8 tensor (`uint8_in_graph`)."""
-    main = [d for d in ALL_DTYPES if d != torch.uint8 and accepts(d)]
-    params = [pytest.param(main, id="dtypes")] if main else []
-    if accepts(torch.uint8):
-        params.append(pytest.param([torch.uint8], id="uint8", marks=[UINT8_XFAIL] if uint8_in_graph else []))
-    return params
