@@ -333,10 +333,20 @@ _LAYOUT_LOSING_META = {
 }
 
 
+# Pointwise ops whose eager result is always contiguous (pow(Scalar, Tensor)
+# allocates it so), where the meta kernel keeps the operand's layout.
+_CONTIGUOUS_RESULT = {aten.pow.Scalar}
+
+
 def _elementwise_layout(target, args, kwargs, out_meta):
     """The output of an op in `_LAYOUT_LOSING_META` with the strides of a plain
-    TensorIterator binary op (`aten.add.Tensor` without alpha) on its operands."""
-    if target not in _LAYOUT_LOSING_META or not isinstance(out_meta, torch.Tensor) or out_meta.dim() == 0:
+    TensorIterator binary op (`aten.add.Tensor` without alpha) on its operands;
+    of an op in `_CONTIGUOUS_RESULT`, contiguous."""
+    if not isinstance(out_meta, torch.Tensor) or out_meta.dim() == 0:
+        return out_meta
+    if target in _CONTIGUOUS_RESULT:
+        return out_meta if out_meta.is_contiguous() else torch.empty(out_meta.shape, dtype=out_meta.dtype, device="meta")
+    if target not in _LAYOUT_LOSING_META:
         return out_meta
     tensors = [a for a in list(args) + list(kwargs.values()) if isinstance(a, torch.Tensor)]
     if not 1 <= len(tensors) <= 2:

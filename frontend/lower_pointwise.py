@@ -245,8 +245,14 @@ register_pointwise([aten.bitwise_and.Tensor, aten.bitwise_and.Scalar], ops.bitwi
 register_pointwise([aten.bitwise_or.Tensor, aten.bitwise_or.Scalar], ops.bitwise_or)
 register_pointwise([aten.bitwise_xor.Tensor, aten.bitwise_xor.Scalar], ops.bitwise_xor)
 register_pointwise(aten.bitwise_not.default, ops.bitwise_not)
-register_pointwise([aten.bitwise_left_shift.Tensor, aten.bitwise_left_shift.Tensor_Scalar], ops.shift_left)
-register_pointwise([aten.bitwise_right_shift.Tensor, aten.bitwise_right_shift.Tensor_Scalar], ops.shift_right)
+register_pointwise(
+    [aten.bitwise_left_shift.Tensor, aten.bitwise_left_shift.Tensor_Scalar, aten.bitwise_left_shift.Scalar_Tensor],
+    ops.shift_left,
+)
+register_pointwise(
+    [aten.bitwise_right_shift.Tensor, aten.bitwise_right_shift.Tensor_Scalar, aten.bitwise_right_shift.Scalar_Tensor],
+    ops.shift_right,
+)
 register_pointwise(aten.isnan.default, ops.isnan, KIND.ALWAYS_BOOL)
 register_pointwise(aten.isinf.default, ops.isinf, KIND.ALWAYS_BOOL)
 register_pointwise(aten.isfinite.default, ops.isfinite, KIND.ALWAYS_BOOL)

@@ -189,6 +189,24 @@ def _binary_accepts(name: str, dtype: torch.dtype) -> bool:
 # The second case of each dtype, in turn: Python scalars of each kind and a 0-d tensor.
 SECOND_OPERANDS = [3, 2.5, "0-d", -2, True, 0.75, "0-d", 1, -1.5, "0-d"]
 
+# Python scalar first: the reflected operators (rsub, remainder.Scalar_Tensor, pow.Scalar, ...).
+REFLECTED = {
+    "add": lambda s, x: s + x,
+    "sub": lambda s, x: s - x,
+    "mul": lambda s, x: s * x,
+    "div": lambda s, x: s / x,
+    "floor_divide": lambda s, x: s // x,
+    "remainder": lambda s, x: s % x,
+    "pow": lambda s, x: s**x,
+    "lt": lambda s, x: s < x,
+    "ge": lambda s, x: s >= x,
+    "eq": lambda s, x: s == x,
+    "bitwise_and": lambda s, x: s & x,
+    "bitwise_xor": lambda s, x: s ^ x,
+    "bitwise_left_shift": lambda s, x: s << x,
+    "bitwise_right_shift": lambda s, x: s >> x,
+}
+
 SPECIAL_BINARY = [
     "add", "sub", "mul", "div", "div_trunc", "div_floor", "floor_divide", "fmod", "remainder", "pow",
     "atan2", "minimum", "maximum", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_xor",
@@ -223,6 +241,12 @@ def _binary_cases(name: str, dtypes, extras: bool) -> list:
             scalar_fn = (lambda s: lambda x: fn(x, s))(second)
             if eager_accepts(scalar_fn, a):
                 cases.append((f"{label} with scalar {second!r}", scalar_fn, (a,)))
+        if name in REFLECTED:
+            s = 7 if name.endswith("shift") else SECOND_OPERANDS[(i + 1) % len(SECOND_OPERANDS)]
+            s = 3 if s == "0-d" else s
+            reflected = (lambda s: lambda x: REFLECTED[name](s, x))(s)
+            if eager_accepts(reflected, a):
+                cases.append((f"{label} scalar {s!r} first", reflected, (a,)))
         if name in SPECIAL_BINARY and dtype in (torch.float32, torch.float16):
             v = special_values(dtype)
             cases.append((f"{label} special values", fn, (v[:, None], v[None, :])))

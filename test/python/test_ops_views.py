@@ -309,6 +309,9 @@ def test_arange_and_full_inferred_dtypes():
             torch.zeros(()) + x[0],
             torch.ones(2, 3, dtype=torch.float64).t() * 2,
             torch.arange(24).view(2, 3, 4).permute(2, 0, 1) + 0,
+            x + torch.tensor([1.0, -2.0, 3.5, 0.25]),  # a constant made in the function
+            x.detach() * 2,
+            torch.empty_strided((2, 2), (1, 2)).fill_(1.5) + x[:2],
         )
 
     check(f, x)
