@@ -20,6 +20,7 @@ from coil.dialects import region_args
 from coil.dialects.ops import OperandRefAttr, TorchObjectAttr
 from coil.dialects.types import dtype_name_for_element_type, normalized_strides, strides_and_offset
 from coil.mlir import func, ir
+from coil.passes.walk import storage_root
 
 
 @dataclass
@@ -92,10 +93,6 @@ class HostCodegen:
         self.names[value] = name
         return name
 
-    def _root(self, value: ir.Value) -> ir.Value:
-        while not isinstance(value, ir.BlockArgument) and value.owner.name == "coil.view":
-            value = value.owner.operands[0]
-        return value
 
     def emit(self, line: str) -> None:
         self.lines.append("    " + line)
@@ -161,7 +158,7 @@ class HostCodegen:
         elif name == "coil.view":
             t = op.results[0].type
             strides, offset = strides_and_offset(t)
-            root = self._name(self._root(op.operands[0]))
+            root = self._name(storage_root(op.operands[0]))
             buf = self._new_buffer(op.results[0])
             self.emit(f"{buf} = reinterpret({root}, {tuple(t.shape)}, {tuple(strides)}, {offset})")
         elif name == "coil.dealloc":

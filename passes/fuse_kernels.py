@@ -32,7 +32,7 @@ from coil.dialects.types import kernel_arg_type
 from coil.mlir import arith, func, ir
 
 from .registry import register_pass
-from .walk import ops_named
+from .walk import ops_named, remap_operands
 
 ZERO = "zero"
 
@@ -225,7 +225,7 @@ class _Merge:
                                 if host in eliminated:
                                     continue
                         clone = inner.clone()
-                        _remap(clone, values)
+                        remap_operands(clone, values)
                         for old, new in zip(inner.results, clone.results):
                             values[old] = new
 
@@ -250,14 +250,6 @@ def _is_const_zero(v: ir.Value) -> bool:
     return isinstance(attr, ir.IntegerAttr) and attr.value == 0
 
 
-def _remap(op: ir.Operation, mapping: dict) -> None:
-    def visit(inner):
-        for i, v in enumerate(list(inner.operands)):
-            if v in mapping:
-                inner.operands[i] = mapping[v]
-        return ir.WalkResult.ADVANCE
-
-    op.walk(visit, ir.WalkOrder.PRE_ORDER)
 
 
 def _defined_before(value: ir.Value, anchor: ir.Operation) -> bool:

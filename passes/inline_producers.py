@@ -28,7 +28,7 @@ from __future__ import annotations
 from coil.mlir import ir
 
 from .registry import register_pass
-from .walk import ops_named
+from .walk import ops_named, remap_operands
 
 BODY_OPS = ("coil.pointwise", "coil.reduction")
 
@@ -100,21 +100,13 @@ def inline_into_load(producer: ir.Operation, load: ir.Operation) -> None:
                 result = mapping.get(inner.operands[0], inner.operands[0])
                 break
             clone = inner.clone()
-            _remap(clone, mapping)
+            remap_operands(clone, mapping)
             for old, new in zip(inner.results, clone.results):
                 mapping[old] = new
     load.results[0].replace_all_uses_with(result)
     load.erase()
 
 
-def _remap(op: ir.Operation, mapping: dict) -> None:
-    def visit(inner):
-        for i, v in enumerate(list(inner.operands)):
-            if v in mapping:
-                inner.operands[i] = mapping[v]
-        return ir.WalkResult.ADVANCE
-
-    op.walk(visit, ir.WalkOrder.PRE_ORDER)
 
 
 @register_pass(

@@ -28,7 +28,7 @@ from coil.mlir import affine, func, ir
 
 from .index_math import strided_view_layout
 from .registry import PassFailure, register_pass
-from .walk import ops_named
+from .walk import ops_named, remap_operands, storage_root
 
 
 def _is_inside(value: ir.Value, op: ir.Operation) -> bool:
@@ -137,7 +137,7 @@ class HostBuilder:
                         yielded = [mapping.get(v, v) for v in inner.operands]
                         continue
                     clone = inner.clone()
-                    _remap(clone, mapping)
+                    remap_operands(clone, mapping)
                     for old_r, new_r in zip(inner.results, clone.results):
                         mapping[old_r] = new_r
                 emit_tail(yielded, out_args, list(indices))
@@ -314,23 +314,8 @@ def _arg_values(op) -> list[ir.Value]:
     return region_args(op)
 
 
-def _remap(op: ir.Operation, mapping: dict) -> None:
-    """Points every operand of `op` (and of ops nested in it) that is in `mapping` at its image."""
-
-    def visit(inner):
-        for i, v in enumerate(list(inner.operands)):
-            if v in mapping:
-                inner.operands[i] = mapping[v]
-        return ir.WalkResult.ADVANCE
-
-    op.walk(visit, ir.WalkOrder.PRE_ORDER)
 
 
-def storage_root(value: ir.Value) -> ir.Value:
-    """The buffer whose storage `value` uses: through host views to the alloc, argument or extern result."""
-    while not isinstance(value, ir.BlockArgument) and value.owner.name == "coil.view":
-        value = value.owner.operands[0]
-    return value
 
 
 def insert_deallocs(host: func.FuncOp) -> None:

@@ -34,7 +34,7 @@ from coil.dialects.types import byte_width
 from coil.mlir import ir
 
 from .registry import PassFailure, register_pass
-from .walk import ops_named
+from .walk import ops_named, storage_root
 
 
 def _name(op) -> str:
@@ -61,10 +61,6 @@ def _owns_storage(op) -> bool:
     return _name(op) in ("coil.alloc", "coil.extern", "coil.get", "coil.reuse")
 
 
-def _storage_root(value: ir.Value) -> ir.Value:
-    while not isinstance(value, ir.BlockArgument) and _name(value.owner) == "coil.view":
-        value = value.owner.operands[0]
-    return value
 
 
 def _used_values(op) -> list[ir.Value]:
@@ -151,7 +147,7 @@ def _plan_block(module_body: ir.Block, host, device: str) -> None:
     returned = set()
     for op in ops:
         if _name(op) == "func.return":
-            returned = {_storage_root(v) for v in op.operands}
+            returned = {storage_root(v) for v in op.operands}
 
     # In place first: a kernel output takes the storage of an input dying at that launch.
     for launch in [op for op in block.operations if _name(op) == "coil.launch"]:
@@ -275,12 +271,12 @@ def verify_memory_plan(host) -> None:
                     storage[r] = r
                     start[r] = i
         for v in _used_values(op):
-            root = _storage_root(v)
+            root = storage_root(v)
             if root in storage:
                 end[root] = i
         if name == "func.return":
             for v in op.operands:
-                end[_storage_root(v)] = len(ops)
+                end[storage_root(v)] = len(ops)
     by_storage: dict[ir.Value, list[ir.Value]] = {}
     for buffer, sid in storage.items():
         by_storage.setdefault(sid, []).append(buffer)

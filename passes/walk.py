@@ -37,3 +37,26 @@ def erase_dead(root: ir.Operation, names: set[str]) -> int:
         for op in dead:
             op.erase()
         erased += len(dead)
+
+
+def remap_operands(op: ir.Operation, mapping: dict) -> None:
+    """Points every operand of `op` (and of ops nested in it) found in `mapping` at its image.
+
+    Cloning a body into a new place leaves its operands pointing at the old
+    values; this rebinds them.
+    """
+
+    def visit(inner):
+        for i, v in enumerate(list(inner.operands)):
+            if v in mapping:
+                inner.operands[i] = mapping[v]
+        return ir.WalkResult.ADVANCE
+
+    op.walk(visit, ir.WalkOrder.PRE_ORDER)
+
+
+def storage_root(value: ir.Value) -> ir.Value:
+    """The buffer whose storage `value` uses: through host views to the alloc, argument or extern result."""
+    while not isinstance(value, ir.BlockArgument) and value.owner.operation.name == "coil.view":
+        value = value.owner.operands[0]
+    return value
