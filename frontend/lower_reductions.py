@@ -18,6 +18,12 @@ def _dims(dim) -> list[int] | None:
     return list(dim)
 
 
+def _compare_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype max/min/argmax compare in: uint8 widens to int16, since kernels
+    compare signless integers as signed."""
+    return torch.int16 if dtype == torch.uint8 else ops.compute_dtype(dtype)
+
+
 def _sum_acc_dtype(dtype: torch.dtype) -> torch.dtype:
     if dtype.is_floating_point:
         return ops.compute_dtype(dtype)
@@ -72,13 +78,13 @@ def mean(ctx: LoweringContext, x, dim=None, keepdim=False, *, dtype=None):
 @lowering(aten.amax.default)
 def amax(ctx: LoweringContext, x, dim=(), keepdim=False):
     out_dtype = ctx.out_meta.dtype
-    return _simple(ctx, x, _dims(dim), keepdim, "max", out_dtype, ops.compute_dtype(out_dtype))
+    return _simple(ctx, x, _dims(dim), keepdim, "max", out_dtype, _compare_dtype(out_dtype))
 
 
 @lowering(aten.amin.default)
 def amin(ctx: LoweringContext, x, dim=(), keepdim=False):
     out_dtype = ctx.out_meta.dtype
-    return _simple(ctx, x, _dims(dim), keepdim, "min", out_dtype, ops.compute_dtype(out_dtype))
+    return _simple(ctx, x, _dims(dim), keepdim, "min", out_dtype, _compare_dtype(out_dtype))
 
 
 @lowering(aten.max.default)
@@ -94,7 +100,7 @@ def min_all(ctx: LoweringContext, x):
 @lowering(aten.max.dim, aten.min.dim)
 def max_min_dim(ctx: LoweringContext, x, dim, keepdim=False):
     is_max = ctx.node.target is aten.max.dim
-    values = _simple(ctx, x, [dim], keepdim, "max" if is_max else "min", x.dtype, ops.compute_dtype(x.dtype))
+    values = _simple(ctx, x, [dim], keepdim, "max" if is_max else "min", x.dtype, _compare_dtype(x.dtype))
     indices = _arg(ctx, x, dim, keepdim, "argmax" if is_max else "argmin")
     return values, indices
 
@@ -102,7 +108,7 @@ def max_min_dim(ctx: LoweringContext, x, dim, keepdim=False):
 def _arg(ctx: LoweringContext, x: TensorValue, dim, keepdim: bool, rtype: str) -> TensorValue:
     if x.rank == 0:
         return ctx.pointwise_body([], torch.int64, lambda idx: ops.constant(0, torch.int64))
-    (result,) = ctx.reduction(x, _dims(dim), keepdim, rtype, ops.compute_dtype(x.dtype))
+    (result,) = ctx.reduction(x, _dims(dim), keepdim, rtype, _compare_dtype(x.dtype))
     return result
 
 

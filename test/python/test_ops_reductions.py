@@ -12,6 +12,7 @@ import torch
 from test_ops_util import (  # noqa: F401  (coil_test_env is an autouse fixture)
     ALL_DTYPES,
 
+    check,
     check_cases,
     coil_test_env,
     dtype_id,
@@ -199,3 +200,13 @@ def test_reductions_fused_with_pointwise():
         )
 
     check_cases([("fused", f, (x, y))])
+
+
+def test_uint8_extremes_compare_unsigned():
+    # Values above 127 would compare as negative if kernels compared uint8 as signed.
+    x = torch.tensor([[3, 200, 7, 0], [250, 1, 128, 255]], dtype=torch.uint8)
+    check(
+        lambda x: (x.amax(1), x.amin(1), x.argmax(1), x.argmin(1), x.max(0).values, x.max(0).indices, x.max()),
+        x,
+        names=["amax", "amin", "argmax", "argmin", "max.values", "max.indices", "max"],
+    )
