@@ -161,12 +161,6 @@ def _is_symbolic(x) -> bool:
     return False
 
 
-def _meta_input(x):
-    if isinstance(x, torch.Tensor):
-        return x
-    return x
-
-
 def _failure_op(error: BaseException) -> str:
     if isinstance(error, LoweringError) and error.op_name:
         return error.op_name

@@ -284,7 +284,6 @@ class GraphImporter:
         arg_values = {}
         for v in args:
             if isinstance(v, TensorValue):
-                owner = v.value.owner
                 if isinstance(v.value, ir.BlockArgument):
                     outputs.append(OutputSpec("input", index=v.value.arg_number))
                     continue
@@ -292,14 +291,12 @@ class GraphImporter:
                 if key in arg_values:
                     outputs.append(OutputSpec("result", index=arg_values[key]))
                     continue
-                del owner
                 arg_values[key] = len(results)
                 outputs.append(OutputSpec("result", index=len(results)))
                 results.append(v)
                 result_meta.append((tuple(v.meta.shape), tuple(v.meta.stride()), v.meta.dtype))
             else:
                 outputs.append(OutputSpec("value", value=v))
-        self.single_output = single
         return outputs, results, result_meta
 
 

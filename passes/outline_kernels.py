@@ -22,7 +22,7 @@ allocates the buffers; this pass does both, in MLIR:
 
 from __future__ import annotations
 
-from coil.dialects import builders
+from coil.dialects import builders, region_args
 from coil.dialects.types import kernel_arg_type, memref_type, scalar_type, strides_and_offset
 from coil.mlir import affine, func, ir
 
@@ -221,7 +221,7 @@ class HostBuilder:
             self.buffers[op.results[0]] = self.copy_kernel(source, amap, list(result_type.shape), result_type.element_type)
 
     def lower_extern(self, op) -> None:
-        inputs = [self.buffers[v] for v in _arg_values(op)]
+        inputs = [self.buffers[v] for v in region_args(op)]
         strides = op.attributes["coil.result_strides"] if "coil.result_strides" in op.attributes else None
         t = op.results[0].type
         tensor_types = [t.get_type(i) for i in range(t.num_types)] if isinstance(t, ir.TupleType) else [t]
@@ -308,12 +308,6 @@ def _layout_matches(t: ir.MemRefType, strides: list[int]) -> bool:
     return memref_type(list(t.shape), t.element_type, actual) == expected
 
 
-def _arg_values(op) -> list[ir.Value]:
-    from coil.dialects import region_args
-
-    return region_args(op)
-
-
 
 
 
@@ -328,8 +322,6 @@ def insert_deallocs(host: func.FuncOp) -> None:
     for position, op in enumerate(ops):
         values = list(op.operands)
         if op.name in ("coil.launch", "coil.extern"):
-            from coil.dialects import region_args
-
             values = region_args(op)
         if op.name == "func.return":
             returned_roots = {storage_root(v) for v in values}

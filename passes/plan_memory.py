@@ -73,25 +73,27 @@ def host_functions(module: ir.Operation) -> list:
     return [op for op in ops_named(module, "func.func") if "coil.host" in op.attributes]
 
 
+def _live_delta(op) -> tuple[int, int]:
+    """(change of live bytes, bytes newly allocated) at one host op."""
+    name = _name(op)
+    if name in ("coil.alloc", "coil.get") or (name == "coil.extern" and isinstance(op.results[0].type, ir.MemRefType)):
+        size = buffer_bytes(op.results[0].type)
+        return size, size
+    if name == "coil.reuse":
+        grown = buffer_bytes(op.results[0].type) - buffer_bytes(op.operands[0].type)
+        return max(grown, 0), buffer_bytes(op.results[0].type)
+    if name == "coil.dealloc":
+        return -buffer_bytes(op.operands[0].type), 0
+    return 0, 0
+
+
 def simulate_peak(block: ir.Block) -> tuple[int, int]:
     """(peak bytes live at once, total bytes allocated) for the host block as written."""
     live = peak = total = 0
     for op in block.operations:
-        name = _name(op)
-        if name in ("coil.alloc",) or (name == "coil.extern" and isinstance(op.results[0].type, ir.MemRefType)):
-            size = buffer_bytes(op.results[0].type)
-            live += size
-            total += size
-        elif name == "coil.get":
-            size = buffer_bytes(op.results[0].type)
-            live += size
-            total += size
-        elif name == "coil.reuse":
-            grown = buffer_bytes(op.results[0].type) - buffer_bytes(op.operands[0].type)
-            live += max(grown, 0)
-            total += buffer_bytes(op.results[0].type)
-        elif name == "coil.dealloc":
-            live -= buffer_bytes(op.operands[0].type)
+        delta, allocated = _live_delta(op)
+        live += delta
+        total += allocated
         peak = max(peak, live)
     return peak, total
 
@@ -179,11 +181,7 @@ def _plan_block(module_body: ir.Block, host, device: str) -> None:
     ops = list(block.operations)
     timeline, live = [], 0
     for op in ops:
-        name = _name(op)
-        if name in ("coil.alloc", "coil.get") or (name == "coil.extern" and isinstance(op.results[0].type, ir.MemRefType)):
-            live += buffer_bytes(op.results[0].type)
-        elif name == "coil.dealloc":
-            live -= buffer_bytes(op.operands[0].type)
+        live += _live_delta(op)[0]
         timeline.append(live)
     peak = max(timeline, default=0)
     pool: dict[tuple, list[_Free]] = {}
@@ -231,13 +229,12 @@ def plan_memory(module: ir.Operation) -> None:
     module_body = module.regions[0].blocks[0]
     for host in host_functions(module):
         device = host.attributes["coil.device"].value if "coil.device" in host.attributes else "cpu"
-        before_peak, total = simulate_peak(host.regions[0].blocks[0])
+        _, total = simulate_peak(host.regions[0].blocks[0])
         _plan_block(module_body, host, device)
         after_peak, _ = simulate_peak(host.regions[0].blocks[0])
         i64 = ir.IntegerType.get_signless(64)
         host.attributes["coil.planned_peak_bytes"] = ir.IntegerAttr.get(i64, after_peak)
         host.attributes["coil.unplanned_bytes"] = ir.IntegerAttr.get(i64, total)
-        del before_peak
         verify_memory_plan(host)
 
 
