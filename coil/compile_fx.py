@@ -6,7 +6,8 @@ step that reads MLIR:
   import (frontend)      FX graph -> coil dialect, func @graph over tensors
   simplify               coil-fold-views, canonicalize, cse
   outline                coil-outline-kernels: host function + kernel functions
-  kernels (backends)     CPU: coil.loop_nest -> scf -> LLVM, JIT-compiled
+  kernels (backends)     CPU: coil.loop_nest -> scf -> LLVM, JIT-compiled;
+                         CUDA: coil.loop_nest -> TTIR -> triton.compile
   host (backends)        host function -> Python source
 
 A graph whose sizes are symbolic is compiled lazily, specialized to the
@@ -96,8 +97,8 @@ def compile_static(gm: torch.fx.GraphModule, inputs: list) -> CompiledGraph:
     stages = {}
 
     imported = GraphImporter(gm, inputs).run()
-    if imported.device.type != "cpu":
-        raise CompilationError(f"coil does not generate code for device {imported.device} yet")
+    if imported.device.type not in ("cpu", "cuda"):
+        raise CompilationError(f"coil does not generate code for device {imported.device}")
     module, context = imported.module, imported.context
     # Printing verifies the coil ops, whose verifiers need the context.
     with context:
@@ -115,7 +116,12 @@ def compile_static(gm: torch.fx.GraphModule, inputs: list) -> CompiledGraph:
             debug.write("04_plan_memory.mlir", stages["plan"])
 
     with context:
-        kernels = compile_cpu_kernels(module, threads=config.threads)
+        if imported.device.type == "cuda":
+            from coil.backends.triton.runtime import compile_gpu_kernels
+
+            kernels = compile_gpu_kernels(module, imported.device, autotune=config.autotune, write_debug=debug.write)
+        else:
+            kernels = compile_cpu_kernels(module, threads=config.threads)
         host = next(op for op in module.body.operations if "coil.host" in op.attributes)
         if "coil.planned_peak_bytes" in host.attributes:
             metrics.record_memory_plan(

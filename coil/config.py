@@ -41,7 +41,15 @@ memory_planning: bool = _env_flag("COIL_MEMORY_PLANNING", True)
 #: ATen ops to run through ATen even when coil has a lowering, e.g. {"aten.exp.default"}.
 force_extern: frozenset[str] = frozenset()
 
-_FIELDS = ("strict", "debug_dir", "threads", "verify_each", "fusion", "memory_planning", "force_extern")
+#: GPU: benchmark a few tiling configs per kernel on the device at its first
+#: launch and keep the fastest (COIL_AUTOTUNE; also `options={"max_autotune": True}`).
+#: Off, block sizes come from size heuristics.
+autotune: bool = _env_flag("COIL_AUTOTUNE", False)
+
+_FIELDS = ("strict", "debug_dir", "threads", "verify_each", "fusion", "memory_planning", "force_extern", "autotune")
+
+# Inductor's spellings accepted for coil's settings.
+_ALIASES = {"max_autotune": "autotune"}
 
 
 def snapshot() -> dict:
@@ -51,16 +59,17 @@ def snapshot() -> dict:
 
 def validate_options(options: dict) -> dict:
     """Checks `options` names against the settings; returns them normalised."""
+    options = {_ALIASES.get(name, name): value for name, value in options.items()}
     unknown = sorted(set(options) - set(_FIELDS))
     if unknown:
         raise ValueError(f"unknown coil option(s) {unknown}; coil's options are {list(_FIELDS)}")
-    return dict(options)
+    return options
 
 
 @contextlib.contextmanager
 def patch(**changes):
     """Temporarily changes settings: `with coil.config.patch(strict=True): ...`."""
-    validate_options(changes)
+    changes = validate_options(changes)
     old = {name: globals()[name] for name in changes}
     globals().update(changes)
     try:

@@ -7,8 +7,11 @@ test names it). Outputs must match eager in dtype, shape, strides and values
 (`torch.testing.assert_close` with its default, per-dtype tolerances).
 
 Every test module imports the autouse fixture `coil_test_env`, which turns on
-strict mode (internal errors raise instead of falling back) and resets Dynamo
-and the random seed around each test.
+strict mode (internal errors raise instead of falling back), resets Dynamo
+and the random seed around each test, and runs each test once per device:
+the CPU, and CUDA where a GPU is present (skipped otherwise), by making it the
+default device so that inputs and tensors created inside the tested functions
+live there.
 """
 
 from __future__ import annotations
@@ -30,12 +33,21 @@ def dtype_id(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-@pytest.fixture(autouse=True)
-def coil_test_env():
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda",
+        marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device: GPU numerics run on a GPU machine"),
+    ),
+]
+
+
+@pytest.fixture(autouse=True, params=DEVICES)
+def coil_test_env(request):
     torch._dynamo.reset()
     torch.manual_seed(0)
-    with coil.config.patch(strict=True):
-        yield
+    with coil.config.patch(strict=True), torch.device(request.param):
+        yield request.param
     torch._dynamo.reset()
 
 
@@ -44,7 +56,7 @@ def make(shape, dtype: torch.dtype, low=None, high=None, exclude_zero: bool = Fa
     if dtype == torch.uint8 and low is not None and low < 0:
         low = 0
     return torch.testing.make_tensor(
-        shape, dtype=dtype, device="cpu", low=low, high=high, exclude_zero=exclude_zero
+        shape, dtype=dtype, device=torch.get_default_device(), low=low, high=high, exclude_zero=exclude_zero
     )
 
 

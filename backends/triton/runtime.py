@@ -1,0 +1,212 @@
+"""Compiled GPU kernels: TTIR text -> `triton.compile` -> launches on the current CUDA stream.
+
+This is the one module that calls Triton's compiler and launcher, which are
+Triton-internal APIs (`triton.compile` of a `.ttir` file, `CompiledKernel[grid](*args)`),
+so a change of Triton version is a change here only. `emit.py` owns what the
+TTIR says; this module owns when it is compiled, for which pointers, and how
+it is launched.
+
+- Alignment. A pointer argument gets `tt.divisibility = 16` (so Triton
+  vectorizes its accesses) only when the tensor's data pointer is 16-byte
+  aligned. A kernel is compiled for all-aligned arguments up front, and
+  specialized lazily, per alignment signature, when a call passes a view whose
+  storage offset breaks the alignment (Inductor guards the same way).
+- Caching. In process, by (TTIR, target, num_warps). On disk, Triton's own
+  cache, keyed by a hash of the TTIR text, the target and the options: the
+  text carries no file paths, so a second process finds the cubin and does
+  not recompile.
+- Tuning. Block sizes and warps come from `emit.default_config`; with
+  `coil.config.autotune` each kernel's `emit.candidate_configs` are compiled
+  and timed on the device at the kernel's first launch (on copies of the
+  buffers it writes, so in-place kernels are not run twice on live data), and
+  the winner is cached in process and on disk (`$COIL_CACHE_DIR/autotune`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+
+import torch
+
+from coil.mlir import ir
+
+from .emit import TritonConfig, TritonKernel, candidate_configs, emit_kernel
+
+# Pointers aligned to this many bytes get the divisibility hint.
+POINTER_ALIGNMENT = 16
+
+
+def cache_dir() -> str:
+    """coil's on-disk cache ($COIL_CACHE_DIR, default ~/.cache/coil)."""
+    return os.environ.get("COIL_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "coil")
+
+
+def _atomic_write(path: str, text: str) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def device_target(device: torch.device):
+    """Triton's GPUTarget for a CUDA device."""
+    from triton.backends.compiler import GPUTarget
+
+    major, minor = torch.cuda.get_device_capability(device)
+    return GPUTarget("cuda", major * 10 + minor, 32)
+
+
+_compiled: dict[tuple, object] = {}
+_compile_lock = threading.Lock()
+
+
+def compile_ttir(ttir: str, target, num_warps: int):
+    """A `triton.compiler.CompiledKernel` for `ttir` (cached in process and on disk)."""
+    import triton
+
+    key = (ttir, repr(target), num_warps)
+    kernel = _compiled.get(key)
+    if kernel is not None:
+        return kernel
+    with _compile_lock:
+        kernel = _compiled.get(key)
+        if kernel is None:
+            digest = hashlib.sha256(ttir.encode()).hexdigest()[:32]
+            path = os.path.join(cache_dir(), "ttir", f"{digest}.ttir")
+            if not os.path.exists(path):
+                _atomic_write(path, ttir)
+            kernel = triton.compile(path, target=target, options={"num_warps": num_warps})
+            _compiled[key] = kernel
+    return kernel
+
+
+def _stored_arguments(fn) -> list[int]:
+    """Indices of the kernel arguments that `coil.store` writes."""
+    arguments = list(fn.regions[0].blocks[0].arguments)
+    stored = set()
+
+    def visit(op):
+        if op.name == "coil.store":
+            dest = op.operands[1]
+            for i, a in enumerate(arguments):
+                if a == dest:
+                    stored.add(i)
+        return ir.WalkResult.ADVANCE
+
+    fn.operation.walk(visit)
+    return sorted(stored)
+
+
+class _Launch:
+    """One compiled variant of a kernel: `launch(args)` runs it on the current stream."""
+
+    def __init__(self, kernel: TritonKernel, compiled):
+        self.kernel = kernel
+        self.compiled = compiled
+        self.grid = kernel.grid
+        self.empty = any(g == 0 for g in kernel.grid)
+        self.runner = None if self.empty else compiled[kernel.grid]
+
+    def __call__(self, args) -> None:
+        if not self.empty:
+            self.runner(*args)
+
+
+def _load_tuned(path: str) -> TritonConfig | None:
+    try:
+        with open(path) as f:
+            return TritonConfig(**json.load(f))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+class GpuKernel:
+    """A coil kernel function compiled for one CUDA device; call it with the kernel's arguments."""
+
+    def __init__(self, fn, device: torch.device, autotune: bool = False, write_debug: Callable | None = None):
+        self.fn = fn  # keeps the kernel's IR alive for later specializations
+        self.name = fn.attributes["sym_name"].value
+        self.device = device
+        self.target = device_target(device)
+        self.autotune = autotune
+        self.write_debug = write_debug
+        self.stored = _stored_arguments(fn)
+        default = emit_kernel(fn)
+        self.buffers = [i for i, kind in enumerate(default.arg_kinds) if kind == "buffer"]
+        self.all_aligned = (True,) * len(self.buffers)
+        self.variants: dict[tuple, _Launch] = {}
+        self.tuned: TritonConfig | None = None
+        if write_debug is not None:
+            write_debug(f"{self.name}.ttir", default.ttir)
+        if not autotune:
+            self.variants[self.all_aligned] = _Launch(default, compile_ttir(default.ttir, self.target, default.num_warps))
+        self.default = default
+
+    @property
+    def ttir(self) -> str:
+        return self.default.ttir
+
+    def __call__(self, *args) -> None:
+        buffers = self.buffers
+        key = tuple(args[i].data_ptr() % POINTER_ALIGNMENT == 0 for i in buffers)
+        launch = self.variants.get(key)
+        if launch is None:
+            launch = self._specialize(key, args)
+        launch(args)
+
+    def _aligned(self, key: tuple) -> frozenset[int]:
+        return frozenset(i for i, ok in zip(self.buffers, key) if ok)
+
+    def _specialize(self, key: tuple, args) -> _Launch:
+        aligned = self._aligned(key)
+        config = self.default.config
+        if self.autotune:
+            config = self.tuned or self._tune(aligned, args)
+        kernel = emit_kernel(self.fn, config, aligned)
+        launch = _Launch(kernel, compile_ttir(kernel.ttir, self.target, kernel.num_warps))
+        self.variants[key] = launch
+        return launch
+
+    def _tune(self, aligned: frozenset[int], args) -> TritonConfig:
+        """The fastest of the candidate configs on these arguments (cached on disk)."""
+        digest = hashlib.sha256(f"{self.default.ttir}\n{self.target!r}".encode()).hexdigest()[:32]
+        path = os.path.join(cache_dir(), "autotune", f"{digest}.json")
+        config = _load_tuned(path)
+        if config is None:
+            from triton.testing import do_bench
+
+            # Time on copies of the written buffers: a kernel that updates a
+            # buffer in place must not run on the live data more than once.
+            bench_args = list(args)
+            for i in self.stored:
+                bench_args[i] = torch.empty_like(args[i]).copy_(args[i])
+            timings = []
+            for candidate in candidate_configs(self.fn):
+                kernel = emit_kernel(self.fn, candidate, aligned)
+                launch = _Launch(kernel, compile_ttir(kernel.ttir, self.target, kernel.num_warps))
+                milliseconds = do_bench(lambda: launch(bench_args), warmup=5, rep=20)
+                timings.append((milliseconds, candidate))
+            config = min(timings, key=lambda t: t[0])[1]
+            _atomic_write(path, json.dumps(config.__dict__))
+        self.tuned = config
+        return config
+
+
+def kernel_functions(module: ir.Operation) -> list:
+    body = module.regions[0].blocks[0]
+    return [op for op in body.operations if op.operation.name == "func.func" and "coil.kernel" in op.attributes]
+
+
+def compile_gpu_kernels(
+    module, device: torch.device, autotune: bool = False, write_debug: Callable | None = None
+) -> dict[str, GpuKernel]:
+    """Every `coil.kernel` function of `module`, compiled for `device`, by symbol name."""
+    return {
+        (k := GpuKernel(fn, device, autotune, write_debug)).name: k for fn in kernel_functions(module.operation)
+    }
