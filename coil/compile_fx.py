@@ -145,6 +145,22 @@ def compile_static(gm: torch.fx.GraphModule, inputs: list) -> CompiledGraph:
     debug.write("host.py", source)
     filename = f"<coil graph {graph_id}>"
     call = build_host_program(source, kernels, filename, constants)
+    device = imported.device
+    cpu_scalars = [
+        i for i, x in enumerate(inputs) if isinstance(x, torch.Tensor) and x.device.type == "cpu" and x.dim() == 0
+    ]
+    if device.type != "cpu" and cpu_scalars:
+        # Eager lets a 0-d CPU tensor join a CUDA computation; kernels read
+        # device memory, so such inputs are copied over first.
+        program = call
+
+        def call(args):
+            for i in cpu_scalars:
+                args[i] = args[i].to(device, non_blocking=True)
+            return program(args)
+
+    if device.type != "cpu":
+        graph_constants = [c.to(device) if isinstance(c, torch.Tensor) and c.device != device else c for c in graph_constants]
     if graph_constants:
         program = call
 

@@ -105,7 +105,10 @@ class GraphImporter:
         self.env: dict[torch.fx.Node, object] = {}
         self.extern_ops: list[str] = []
         tensors = [x for x in inputs if isinstance(x, torch.Tensor)]
-        self.device = device or (tensors[0].device if tensors else torch.device("cpu"))
+        # A CUDA graph may also take 0-d CPU tensors (as eager allows): the
+        # graph's device is the accelerator's when there is one.
+        devices = [t.device for t in tensors if t.device.type != "cpu"] or [t.device for t in tensors]
+        self.device = device or (devices[0] if devices else torch.device("cpu"))
 
     def run(self) -> ImportedGraph:
         with self.context, ir.Location.unknown():
