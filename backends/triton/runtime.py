@@ -30,12 +30,14 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 
 from coil.mlir import ir
 
-from .emit import TritonConfig, TritonKernel, candidate_configs, emit_kernel
+if TYPE_CHECKING:
+    from . import emit
 
 # Pointers aligned to this many bytes get the divisibility hint.
 POINTER_ALIGNMENT = 16
@@ -106,7 +108,7 @@ def _stored_arguments(fn) -> list[int]:
 class _Launch:
     """One compiled variant of a kernel: `launch(args)` runs it on the current stream."""
 
-    def __init__(self, kernel: TritonKernel, compiled):
+    def __init__(self, kernel: emit.TritonKernel, compiled):
         self.kernel = kernel
         self.compiled = compiled
         self.grid = kernel.grid
@@ -118,7 +120,9 @@ class _Launch:
             self.runner(*args)
 
 
-def _load_tuned(path: str) -> TritonConfig | None:
+def _load_tuned(path: str) -> emit.TritonConfig | None:
+    from .emit import TritonConfig
+
     try:
         with open(path) as f:
             return TritonConfig(**json.load(f))
@@ -130,6 +134,9 @@ class GpuKernel:
     """A coil kernel function compiled for one CUDA device; call it with the kernel's arguments."""
 
     def __init__(self, fn, device: torch.device, autotune: bool = False, write_debug: Callable | None = None):
+        from . import emit
+
+        self.emit = emit
         self.fn = fn  # keeps the kernel's IR alive for later specializations
         self.name = fn.attributes["sym_name"].value
         self.device = device
@@ -137,11 +144,11 @@ class GpuKernel:
         self.autotune = autotune
         self.write_debug = write_debug
         self.stored = _stored_arguments(fn)
-        default = emit_kernel(fn)
+        default = emit.emit_kernel(fn)
         self.buffers = [i for i, kind in enumerate(default.arg_kinds) if kind == "buffer"]
         self.all_aligned = (True,) * len(self.buffers)
         self.variants: dict[tuple, _Launch] = {}
-        self.tuned: TritonConfig | None = None
+        self.tuned: emit.TritonConfig | None = None
         if write_debug is not None:
             write_debug(f"{self.name}.ttir", default.ttir)
         if not autotune:
@@ -168,12 +175,12 @@ class GpuKernel:
         config = self.default.config
         if self.autotune:
             config = self.tuned or self._tune(aligned, args)
-        kernel = emit_kernel(self.fn, config, aligned)
+        kernel = self.emit.emit_kernel(self.fn, config, aligned)
         launch = _Launch(kernel, compile_ttir(kernel.ttir, self.target, kernel.num_warps))
         self.variants[key] = launch
         return launch
 
-    def _tune(self, aligned: frozenset[int], args) -> TritonConfig:
+    def _tune(self, aligned: frozenset[int], args) -> emit.TritonConfig:
         """The fastest of the candidate configs on these arguments (cached on disk)."""
         digest = hashlib.sha256(f"{self.default.ttir}\n{self.target!r}".encode()).hexdigest()[:32]
         path = os.path.join(cache_dir(), "autotune", f"{digest}.json")
@@ -187,8 +194,8 @@ class GpuKernel:
             for i in self.stored:
                 bench_args[i] = torch.empty_like(args[i]).copy_(args[i])
             timings = []
-            for candidate in candidate_configs(self.fn):
-                kernel = emit_kernel(self.fn, candidate, aligned)
+            for candidate in self.emit.candidate_configs(self.fn):
+                kernel = self.emit.emit_kernel(self.fn, candidate, aligned)
                 launch = _Launch(kernel, compile_ttir(kernel.ttir, self.target, kernel.num_warps))
                 milliseconds = do_bench(lambda: launch(bench_args), warmup=5, rep=20)
                 timings.append((milliseconds, candidate))
