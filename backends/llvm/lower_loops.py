@@ -41,12 +41,12 @@ import math as _pymath
 from collections.abc import Sequence
 from contextlib import ExitStack
 
-from coil.dialects import builders
 from coil.dialects.ops import int_list
 from coil.dialects.types import is_float
 from coil.mlir import arith, ir, memref, scf
 from coil.passes.registry import PassFailure, register_pass
 from coil.passes.walk import ops_named
+from coil.passes.welford import expand_welford as _expand_welford
 
 SLICE_DIM_ATTR = "coil.slice_dim"
 
@@ -217,30 +217,6 @@ def _has_effects(op: ir.OpView) -> bool:
 def _is_hoistable(op: ir.OpView) -> bool:
     name = op.operation.name
     return len(op.operation.regions) == 0 and name.startswith(_HOISTABLE_DIALECTS)
-
-
-def _expand_welford(body: ir.Block, reduction_ranges: Sequence[int]) -> None:
-    """welford(x) -> mean = sum(x) / n, m2 = sum((x - mean)^2), weight = n: two reduction levels."""
-    n = 1
-    for extent in reduction_ranges:
-        n *= extent
-    for op in list(body.operations):
-        if op.operation.name != "coil.reduce" or op.attributes["reduction_type"].value != "welford":
-            continue
-        x = op.operands[0]
-        t = x.type
-        if not is_float(t):
-            raise PassFailure(f"'welford' reduces floats, found {t}", op.location)
-        with ir.InsertionPoint(op), op.location:
-            total = builders.reduce(x, "sum", [t])[0]
-            weight = arith.constant(t, float(n))
-            mean = arith.divf(total, weight)
-            deviation = arith.subf(x, mean)
-            square = arith.mulf(deviation, deviation)
-            m2 = builders.reduce(square, "sum", [t])[0]
-        for old, new in zip(op.results, (mean, m2, weight)):
-            old.replace_all_uses_with(new)
-        op.erase()
 
 
 class _NestLowering:

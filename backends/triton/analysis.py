@@ -1,0 +1,390 @@
+"""What the TTIR emitter needs to know about one coil kernel before it tiles it.
+
+- the body's reduction levels, as `lower_loops._NestLowering._analyze` computes
+  them for the CPU: which ops depend on a reduction index (they run inside a
+  reduction pass), after which reduce each value is available, and which
+  reduction passes must recompute each op;
+- every `index` value as an index expression over the loop-nest dimensions
+  (`indexing.Lin`), and each load's and store's element offset;
+- per access, the dimension along which it is contiguous, which decides
+  between 1-D and 2-D (Y x X) tiling of a pointwise kernel and spots
+  reductions that read along the output index (a sum over dim 0).
+
+The kernel function is cloned before welford is expanded, so analysis never
+changes the caller's module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from coil.dialects.ops import int_list
+from coil.dialects.types import strides_and_offset
+from coil.mlir import ir
+from coil.passes.registry import PassFailure
+from coil.passes.welford import expand_welford
+
+from .indexing import IndexSpace, Lin, Opaque, Var, atom, const, linear_coefficients
+
+
+class TritonLoweringError(PassFailure):
+    """A kernel the TTIR emitter cannot lower; names the kernel, the op and its location."""
+
+    def __init__(self, kernel: str, message: str, op=None):
+        where = ""
+        location = None
+        if op is not None:
+            location = op.location
+            where = f" at '{op.operation.name}' ({location})"
+        super().__init__(f"cannot lower kernel '@{kernel}' to TTIR{where}: {message}", location)
+        self.kernel = kernel
+
+
+@dataclass
+class Access:
+    """One load or store: its buffer argument and element offset over the dimensions."""
+
+    op: ir.OpView
+    arg: int
+    offset: Lin
+    is_store: bool
+    contiguous_dim: int | None  # position in `dims` whose stride is 1, if linear
+
+
+@dataclass
+class KernelInfo:
+    name: str
+    fn: ir.OpView  # the analysed clone
+    scratch: ir.Module
+    arg_kinds: list[str]
+    arg_types: list[ir.Type]
+    prelude: list[ir.OpView]  # function-level ops before the loop nest (constants)
+    nest: ir.OpView
+    ranges: list[int]
+    reduction_ranges: list[int]
+    ops: list[ir.OpView]  # the nest body, without its terminator
+    outer_args: list[ir.Value]
+    reduction_args: list[ir.Value]
+    # levels
+    rdep: dict = field(default_factory=dict)
+    level: dict = field(default_factory=dict)
+    op_rdep: dict = field(default_factory=dict)
+    op_level: dict = field(default_factory=dict)
+    reduce_loop: dict = field(default_factory=dict)
+    loops_of: dict = field(default_factory=dict)
+    n_levels: int = 0
+    # index expressions over dimensions d0.. (ranges) and r0.. (reduction ranges)
+    space: IndexSpace | None = None
+    symbolic: dict = field(default_factory=dict)  # ir.Value -> Lin
+    accesses: list[Access] = field(default_factory=list)
+
+    @property
+    def is_reduction(self) -> bool:
+        return bool(self.reduction_ranges)
+
+    @property
+    def xnumel(self) -> int:
+        return _product(self.ranges)
+
+    @property
+    def rnumel(self) -> int:
+        return _product(self.reduction_ranges)
+
+    def dim_names(self) -> list[str]:
+        return [f"d{i}" for i in range(len(self.ranges))]
+
+    def reduction_dim_names(self) -> list[str]:
+        return [f"r{i}" for i in range(len(self.reduction_ranges))]
+
+    def error(self, message: str, op=None) -> TritonLoweringError:
+        return TritonLoweringError(self.name, message, op)
+
+
+def _product(values) -> int:
+    n = 1
+    for v in values:
+        n *= v
+    return n
+
+
+def _uses_in(op: ir.OpView, known: dict) -> list[ir.Value]:
+    used = []
+
+    def visit(inner):
+        for v in inner.operands:
+            if v in known:
+                used.append(v)
+        return ir.WalkResult.ADVANCE
+
+    op.operation.walk(visit)
+    return used
+
+
+def _writes_memory(op: ir.OpView) -> bool:
+    return op.operation.name == "coil.store"
+
+
+def analyze_kernel(fn: ir.OpView) -> KernelInfo:
+    """Clones `fn` into a scratch module and analyses the clone."""
+    name = fn.attributes["sym_name"].value
+    with fn.context, ir.Location.unknown():
+        scratch = ir.Module.create()
+        with ir.InsertionPoint(scratch.body):
+            clone = fn.operation.clone()
+    clone = clone.opview
+    block = clone.regions[0].blocks[0]
+    arg_kinds, arg_types = [], []
+    for i, arg in enumerate(block.arguments):
+        t = arg.type
+        if isinstance(t, ir.MemRefType):
+            if not t.has_static_shape:
+                raise TritonLoweringError(name, f"argument #{i} has a dynamic shape: {t}")
+            strides, offset = strides_and_offset(t)
+            if offset != 0 or any(ir.ShapedType.is_dynamic_size(s) for s in strides):
+                raise TritonLoweringError(name, f"argument #{i} needs static strides and offset 0, found {t}")
+            arg_kinds.append("buffer")
+        elif isinstance(t, ir.IndexType):
+            arg_kinds.append("index")
+        else:
+            raise TritonLoweringError(name, f"argument #{i} has type {t}; kernels take memrefs and index values")
+        arg_types.append(t)
+    prelude, nests = [], []
+    for op in block.operations:
+        opname = op.operation.name
+        if opname == "coil.loop_nest":
+            nests.append(op)
+        elif opname == "func.return":
+            if len(op.operands):
+                raise TritonLoweringError(name, "kernels return nothing", op)
+        elif nests:
+            raise TritonLoweringError(name, "ops after the loop nest are not supported", op)
+        elif len(op.operation.regions) or not opname.startswith(("arith.", "math.", "affine.apply")):
+            raise TritonLoweringError(name, "only arith/math/affine.apply ops may precede the loop nest", op)
+        else:
+            prelude.append(op)
+    if len(nests) != 1:
+        raise TritonLoweringError(name, f"a kernel holds exactly one 'coil.loop_nest', found {len(nests)}")
+    nest = nests[0]
+    ranges = int_list(nest.attributes["ranges"])
+    reduction_ranges = int_list(nest.attributes["reduction_ranges"])
+    body = nest.regions[0].blocks[0]
+    for op in body.operations:
+        if len(op.operation.regions):
+            raise TritonLoweringError(name, "ops with regions inside the loop nest are not supported", op)
+    try:
+        with fn.context, ir.Location.unknown():
+            expand_welford(body, reduction_ranges)
+    except PassFailure as failure:
+        raise TritonLoweringError(name, failure.message) from None
+    args = list(body.arguments)
+    info = KernelInfo(
+        name=name,
+        fn=clone,
+        scratch=scratch,
+        arg_kinds=arg_kinds,
+        arg_types=arg_types,
+        prelude=prelude,
+        nest=nest,
+        ranges=ranges,
+        reduction_ranges=reduction_ranges,
+        ops=list(body.operations)[:-1],
+        outer_args=args[: len(ranges)],
+        reduction_args=args[len(ranges) :],
+    )
+    _analyze_levels(info)
+    _analyze_indices(info, list(block.arguments))
+    return info
+
+
+def _analyze_levels(info: KernelInfo) -> None:
+    """Per value: reduction-index dependence and availability level; per op, the passes it runs in."""
+    rdep = {a: False for a in info.outer_args}
+    rdep.update({a: True for a in info.reduction_args})
+    level = {a: 0 for a in info.outer_args + info.reduction_args}
+    users: dict = {}
+    for op in info.ops:
+        deps = _uses_in(op, rdep)
+        op_rdep = any(rdep[v] for v in deps)
+        op_level = max((level[v] for v in deps), default=0)
+        info.op_rdep[op] = op_rdep
+        info.op_level[op] = op_level
+        for v in deps:
+            users.setdefault(v, []).append(op)
+        if op.operation.name == "coil.reduce":
+            info.reduce_loop[op] = op_level
+            for r in op.results:
+                rdep[r], level[r] = False, op_level + 1
+        else:
+            for r in op.results:
+                rdep[r], level[r] = op_rdep, op_level
+    for op in reversed(info.ops):
+        if op in info.reduce_loop:
+            info.loops_of[op] = {info.reduce_loop[op]}
+        elif info.op_rdep[op]:
+            if _writes_memory(op):
+                info.loops_of[op] = {info.op_level[op]}
+            else:
+                needed = set()
+                for r in op.results:
+                    for user in users.get(r, ()):
+                        needed |= info.loops_of.get(user, set())
+                info.loops_of[op] = needed
+    info.n_levels = max((k + 1 for s in info.loops_of.values() for k in s), default=0)
+    info.rdep, info.level = rdep, level
+
+
+# ---------------------------------------------------------------------------
+# Index expressions
+
+_DIVISIONS = ("arith.divsi", "arith.divui", "arith.floordivsi", "arith.ceildivsi", "arith.ceildivui")
+
+
+def _index_expression(space: IndexSpace, op: ir.OpView, operands: list[Lin]) -> Lin | None:
+    """The index expression `op` computes from its operands' expressions, or None if it has none."""
+    name = op.operation.name
+    if name == "arith.constant":
+        return const(ir.IntegerAttr(op.attributes["value"]).value)
+    if name == "affine.apply":
+        amap = ir.AffineMapAttr(op.attributes["map"]).value
+        if len(amap.results) != 1:
+            return None
+        return _affine_expression(space, amap.results[0], operands[: amap.n_dims], operands[amap.n_dims :])
+    if name == "arith.addi":
+        return space.add(*operands)
+    if name == "arith.subi":
+        return space.sub(*operands)
+    if name == "arith.muli":
+        return space.mul(*operands)
+    lhs_lo = space.bounds(operands[0])[0] if operands else 0
+    if name in ("arith.maxsi", "arith.minsi"):
+        return space.minmax("max" if name == "arith.maxsi" else "min", *operands)
+    if name in ("arith.maxui", "arith.minui"):
+        if lhs_lo >= 0 and space.bounds(operands[1])[0] >= 0:
+            return space.minmax("max" if name == "arith.maxui" else "min", *operands)
+        return None
+    if len(operands) == 2 and operands[1].is_const and operands[1].const > 0:
+        d = operands[1].const
+        if name == "arith.floordivsi" or (name in ("arith.divsi", "arith.divui") and lhs_lo >= 0):
+            return space.floordiv(operands[0], d)
+        if name in ("arith.ceildivsi", "arith.ceildivui") and lhs_lo >= 0:
+            return space.floordiv(space.add(operands[0], const(d - 1)), d)
+        if name in ("arith.remsi", "arith.remui") and lhs_lo >= 0:
+            return space.mod(operands[0], d)
+    return None
+
+
+def _affine_expression(space: IndexSpace, expr: ir.AffineExpr, dims: list[Lin], symbols: list[Lin]) -> Lin | None:
+    """An affine expression over operand expressions (affine floordiv/mod are floor semantics)."""
+    if isinstance(expr, ir.AffineConstantExpr):
+        return const(expr.value)
+    if isinstance(expr, ir.AffineDimExpr):
+        return dims[expr.position]
+    if isinstance(expr, ir.AffineSymbolExpr):
+        return symbols[expr.position]
+    lhs = _affine_expression(space, expr.lhs, dims, symbols)
+    rhs = _affine_expression(space, expr.rhs, dims, symbols)
+    if lhs is None or rhs is None:
+        return None
+    if isinstance(expr, ir.AffineAddExpr):
+        return space.add(lhs, rhs)
+    if isinstance(expr, ir.AffineMulExpr):
+        return space.mul(lhs, rhs)
+    if not rhs.is_const or rhs.const <= 0:
+        return None
+    if isinstance(expr, ir.AffineFloorDivExpr):
+        return space.floordiv(lhs, rhs.const)
+    if isinstance(expr, ir.AffineCeilDivExpr):
+        return space.floordiv(space.add(lhs, const(rhs.const - 1)), rhs.const)
+    if isinstance(expr, ir.AffineModExpr):
+        return space.mod(lhs, rhs.const)
+    return None
+
+
+def _analyze_indices(info: KernelInfo, fn_args: list[ir.Value]) -> None:
+    bounds = {n: (0, max(e - 1, 0)) for n, e in zip(info.dim_names(), info.ranges)}
+    bounds.update({n: (0, max(e - 1, 0)) for n, e in zip(info.reduction_dim_names(), info.reduction_ranges)})
+    space = IndexSpace(bounds)
+    symbolic: dict = {}
+    for i, a in enumerate(info.outer_args):
+        symbolic[a] = atom(Var(f"d{i}"))
+    for i, a in enumerate(info.reduction_args):
+        symbolic[a] = atom(Var(f"r{i}"))
+    for i, a in enumerate(fn_args):
+        if isinstance(a.type, ir.IndexType):
+            symbolic[a] = atom(Opaque(a, f"arg{i}"))
+    opaque_count = 0
+    for op in info.prelude + info.ops:
+        if len(op.results) != 1 or not isinstance(op.results[0].type, ir.IndexType):
+            continue
+        operands = [symbolic.get(v) for v in op.operands]
+        expr = None
+        if all(e is not None for e in operands):
+            expr = _index_expression(space, op, operands)
+        if expr is None:
+            opaque_count += 1
+            expr = atom(Opaque(op.results[0], f"i{opaque_count}"))
+        symbolic[op.results[0]] = expr
+    info.space, info.symbolic = space, symbolic
+    arg_index = {a: i for i, a in enumerate(fn_args)}
+    dims = info.dim_names() + info.reduction_dim_names()
+    extents = info.ranges + info.reduction_ranges
+    for op in info.ops:
+        opname = op.operation.name
+        if opname not in ("coil.load", "coil.store"):
+            continue
+        is_store = opname == "coil.store"
+        buffer = op.operands[1] if is_store else op.operands[0]
+        indices = list(op.operands)[2:] if is_store else list(op.operands)[1:]
+        if buffer not in arg_index:
+            raise info.error("loads and stores must address a kernel argument", op)
+        if not isinstance(buffer.type, ir.MemRefType):
+            raise info.error(f"cannot address a value of type {buffer.type}", op)
+        strides, _ = strides_and_offset(ir.MemRefType(buffer.type))
+        offset = const(0)
+        for index, stride in zip(indices, strides):
+            if stride == 0:
+                continue
+            offset = space.add(offset, space.scale(symbolic[index], stride))
+        coefficients = linear_coefficients(offset, dims)
+        contiguous = None
+        if coefficients is not None:
+            for d, name in enumerate(dims):
+                if coefficients[name] == 1 and extents[d] > 1:
+                    contiguous = d
+        info.accesses.append(Access(op, arg_index[buffer], offset, is_store, contiguous))
+
+
+def pointwise_tiling(info: KernelInfo) -> tuple[list[int], list[int]]:
+    """(Y dims, X dims) of a pointwise kernel; Y is empty for 1-D tiling.
+
+    X's innermost dimension is the one the stores are contiguous along; when a
+    load is contiguous along another dimension (a transpose), that one becomes
+    Y's innermost, so both walk memory in order within a [YBLOCK, XBLOCK] tile.
+    """
+    big = [d for d, e in enumerate(info.ranges) if e > 1]
+    if not big:
+        return [], list(range(len(info.ranges)))
+    stores = [a.contiguous_dim for a in info.accesses if a.is_store and a.contiguous_dim is not None]
+    loads = [a.contiguous_dim for a in info.accesses if not a.is_store and a.contiguous_dim is not None]
+    found = stores + loads
+    if all(d == big[-1] for d in found):
+        return [], big
+    p = found[0]
+    q = next((d for d in found if d != p), None)
+    others = [d for d in big if d not in (p, q)]
+    if q is None:
+        return [], others + [p]
+    return others + [q], [p]
+
+
+def is_column_reduction(info: KernelInfo) -> bool:
+    """Whether a reduction reads contiguously along its innermost output dim but not its reduction dim."""
+    if not info.is_reduction or not info.ranges:
+        return False
+    inner_out = max((d for d, e in enumerate(info.ranges) if e > 1), default=None)
+    inner_red = max((d for d, e in enumerate(info.reduction_ranges) if e > 1), default=None)
+    if inner_out is None or inner_red is None:
+        return False
+    inner_red += len(info.ranges)
+    loads = [a.contiguous_dim for a in info.accesses if not a.is_store]
+    return inner_out in loads and inner_red not in loads

@@ -1,0 +1,304 @@
+"""Index expressions of a Triton kernel, simplified the way Inductor's sympy code does.
+
+A load's element offset is `sum(stride_k * index_k)`, and each index is
+`arith` on `index` values over the loop-nest indices, which themselves are
+digits of the tile's flat program index (`i0 = x // 8`, `i1 = x % 8`).
+Written out as is, a contiguous copy reads `8 * (x // 8) + x % 8`, which
+Triton's axis analysis cannot see is contiguous. Here every index is kept in
+a normal form, `constant + sum(coeff * atom)`, whose atoms are the axis
+variables, floor divisions and moduli by positive constants, min/max, and
+opaque values (a loaded index), and the constructors apply Inductor's
+FloorDiv/ModularIndexing identities with bounds:
+
+  (c*a + b) // c  == a + b // c            (a integral)
+  (c*a + b) %  c  == b % c
+  (x // a) // b   == x // (a*b)
+  b // c == 0 and b % c == b               when 0 <= b < c
+  k*c*(e // c) + k*(e % c) == k*e          (merges the digits of one variable back)
+
+The last rule is what merges adjacent loop dimensions whose strides agree in
+an access: a contiguous access collapses to `base + x`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+UNBOUNDED = 1 << 100
+
+
+@dataclass(frozen=True)
+class Var:
+    """A tile axis index (`x`, `y`, `r`) or, before tiling, a loop-nest dimension."""
+
+    name: str
+
+    def key(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """An index the simplifier cannot see through (a loaded value, a select): named by its producer."""
+
+    ident: object
+    label: str
+
+    def key(self) -> str:
+        return f"?{self.label}"
+
+
+@dataclass(frozen=True)
+class FloorDiv:
+    num: "Lin"
+    den: int
+
+    def key(self) -> str:
+        return f"({self.num.key()})//{self.den}"
+
+
+@dataclass(frozen=True)
+class Mod:
+    num: "Lin"
+    den: int
+
+    def key(self) -> str:
+        return f"({self.num.key()})%{self.den}"
+
+
+@dataclass(frozen=True)
+class MinMax:
+    op: str  # "max" or "min"
+    lhs: "Lin"
+    rhs: "Lin"
+
+    def key(self) -> str:
+        return f"{self.op}({self.lhs.key()},{self.rhs.key()})"
+
+
+Atom = Var | Opaque | FloorDiv | Mod | MinMax
+
+
+@dataclass(frozen=True)
+class Lin:
+    """constant + sum(coeff * atom); terms sorted by atom key, no zero coefficients."""
+
+    const: int
+    terms: tuple  # ((atom, coeff), ...)
+
+    def key(self) -> str:
+        parts = [f"{c}*{a.key()}" for a, c in self.terms]
+        if self.const or not parts:
+            parts.append(str(self.const))
+        return "+".join(parts)
+
+    @property
+    def is_const(self) -> bool:
+        return not self.terms
+
+    def atoms(self):
+        """Every atom, nested ones included."""
+        for atom, _ in self.terms:
+            yield atom
+            if isinstance(atom, (FloorDiv, Mod)):
+                yield from atom.num.atoms()
+            elif isinstance(atom, MinMax):
+                yield from atom.lhs.atoms()
+                yield from atom.rhs.atoms()
+
+    def coefficient(self, atom) -> int:
+        for a, c in self.terms:
+            if a == atom:
+                return c
+        return 0
+
+
+def const(value: int) -> Lin:
+    return Lin(int(value), ())
+
+
+def atom(a) -> Lin:
+    return Lin(0, ((a, 1),))
+
+
+def _build(constant: int, coeffs: dict) -> Lin:
+    terms = tuple(sorted(((a, c) for a, c in coeffs.items() if c != 0), key=lambda t: t[0].key()))
+    return Lin(constant, terms)
+
+
+class IndexSpace:
+    """Constructors and bounds for index expressions over variables with known ranges."""
+
+    def __init__(self, bounds: dict[str, tuple[int, int]] | None = None):
+        self.var_bounds: dict[str, tuple[int, int]] = dict(bounds or {})
+
+    # -- bounds -----------------------------------------------------------
+
+    def bounds(self, e: Lin, var_bounds: dict | None = None) -> tuple[int, int]:
+        """Inclusive [lo, hi] of `e`; UNBOUNDED where nothing is known."""
+        lo = hi = e.const
+        for a, c in e.terms:
+            alo, ahi = self.atom_bounds(a, var_bounds)
+            if c > 0:
+                lo, hi = lo + c * alo, hi + c * ahi
+            else:
+                lo, hi = lo + c * ahi, hi + c * alo
+        return max(lo, -UNBOUNDED), min(hi, UNBOUNDED)
+
+    def atom_bounds(self, a, var_bounds: dict | None = None) -> tuple[int, int]:
+        table = self.var_bounds if var_bounds is None else var_bounds
+        if isinstance(a, Var):
+            return table.get(a.name, (-UNBOUNDED, UNBOUNDED))
+        if isinstance(a, Opaque):
+            return -UNBOUNDED, UNBOUNDED
+        if isinstance(a, FloorDiv):
+            lo, hi = self.bounds(a.num, var_bounds)
+            return lo // a.den, hi // a.den
+        if isinstance(a, Mod):
+            lo, hi = self.bounds(a.num, var_bounds)
+            if 0 <= lo and hi < a.den:
+                return lo, hi
+            return 0, a.den - 1
+        lhs, rhs = self.bounds(a.lhs, var_bounds), self.bounds(a.rhs, var_bounds)
+        pick = max if a.op == "max" else min
+        return pick(lhs[0], rhs[0]), pick(lhs[1], rhs[1])
+
+    # -- constructors -----------------------------------------------------
+
+    def add(self, a: Lin, b: Lin) -> Lin:
+        coeffs = dict(a.terms)
+        for atom_, c in b.terms:
+            coeffs[atom_] = coeffs.get(atom_, 0) + c
+        return self._recombine(_build(a.const + b.const, coeffs))
+
+    def scale(self, a: Lin, k: int) -> Lin:
+        if k == 0:
+            return const(0)
+        return Lin(a.const * k, tuple((atom_, c * k) for atom_, c in a.terms))
+
+    def sub(self, a: Lin, b: Lin) -> Lin:
+        return self.add(a, self.scale(b, -1))
+
+    def mul(self, a: Lin, b: Lin) -> Lin | None:
+        """a * b when one side is a constant, else None (not an index form)."""
+        if b.is_const:
+            return self.scale(a, b.const)
+        if a.is_const:
+            return self.scale(b, a.const)
+        return None
+
+    def floordiv(self, e: Lin, d: int) -> Lin:
+        if d <= 0:
+            raise ValueError("floordiv needs a positive divisor")
+        if d == 1:
+            return e
+        quotient, rest_const = divmod(e.const, d)
+        whole, rest = {}, {}
+        for a, c in e.terms:
+            if c % d == 0:
+                whole[a] = c // d
+            else:
+                rest[a] = c
+        result = _build(quotient, whole)
+        remainder = _build(rest_const, rest)
+        lo, hi = self.bounds(remainder)
+        if lo // d == hi // d:
+            return self.add(result, const(lo // d))
+        if len(remainder.terms) == 1 and remainder.const == 0:
+            (a, c), = remainder.terms
+            if c == 1 and isinstance(a, FloorDiv):
+                return self.add(result, self.floordiv(a.num, a.den * d))
+        return self.add(result, atom(FloorDiv(remainder, d)))
+
+    def mod(self, e: Lin, d: int) -> Lin:
+        if d <= 0:
+            raise ValueError("mod needs a positive divisor")
+        if d == 1:
+            return const(0)
+        rest = {a: c for a, c in e.terms if c % d != 0}
+        remainder = _build(e.const % d, rest)
+        lo, hi = self.bounds(remainder)
+        if 0 <= lo and hi < d:
+            return remainder
+        if len(remainder.terms) == 1 and remainder.const == 0:
+            (a, c), = remainder.terms
+            if c == 1 and isinstance(a, Mod) and a.den % d == 0:
+                return self.mod(a.num, d)
+        return atom(Mod(remainder, d))
+
+    def minmax(self, op: str, a: Lin, b: Lin) -> Lin:
+        alo, ahi = self.bounds(a)
+        blo, bhi = self.bounds(b)
+        if op == "max":
+            if alo >= bhi:
+                return a
+            if blo >= ahi:
+                return b
+        else:
+            if ahi <= blo:
+                return a
+            if bhi <= alo:
+                return b
+        if a == b:
+            return a
+        return atom(MinMax(op, a, b))
+
+    def _recombine(self, e: Lin) -> Lin:
+        """k*c*(x // c) + k*(x % c) -> k*x, until no pair is left."""
+        changed = True
+        while changed:
+            changed = False
+            for a, k in e.terms:
+                if not isinstance(a, Mod):
+                    continue
+                high = self.floordiv(a.num, a.den)
+                if len(high.terms) != 1 or high.const != 0 or high.terms[0][1] != 1:
+                    continue
+                high_atom = high.terms[0][0]
+                if e.coefficient(high_atom) != k * a.den:
+                    continue
+                coeffs = dict(e.terms)
+                del coeffs[a]
+                del coeffs[high_atom]
+                rest = _build(e.const, coeffs)
+                e = self.add(rest, self.scale(a.num, k))
+                changed = True
+                break
+        return e
+
+    # -- substitution -----------------------------------------------------
+
+    def substitute(self, e: Lin, mapping: dict[str, Lin]) -> Lin:
+        """`e` with variables replaced, re-simplified bottom-up."""
+        result = const(e.const)
+        for a, c in e.terms:
+            result = self.add(result, self.scale(self._substitute_atom(a, mapping), c))
+        return result
+
+    def _substitute_atom(self, a, mapping: dict[str, Lin]) -> Lin:
+        if isinstance(a, Var):
+            return mapping.get(a.name, atom(a))
+        if isinstance(a, Opaque):
+            return atom(a)
+        if isinstance(a, FloorDiv):
+            return self.floordiv(self.substitute(a.num, mapping), a.den)
+        if isinstance(a, Mod):
+            return self.mod(self.substitute(a.num, mapping), a.den)
+        return self.minmax(a.op, self.substitute(a.lhs, mapping), self.substitute(a.rhs, mapping))
+
+
+def linear_coefficients(e: Lin, names: list[str]) -> dict[str, int] | None:
+    """The coefficient of each variable in `names` when `e` is linear in all of them, else None.
+
+    Linear means a variable appears only as a top-level term, not inside a
+    floor division, modulus, min/max or opaque value.
+    """
+    wanted = set(names)
+    for a, _ in e.terms:
+        if isinstance(a, Var):
+            continue
+        inner = Lin(0, ((a, 1),))
+        for nested in inner.atoms():
+            if isinstance(nested, Var) and nested.name in wanted:
+                return None
+    return {n: e.coefficient(Var(n)) for n in names}

@@ -1,0 +1,774 @@
+"""The body of one coil kernel as TTIR: tiles, index math, loads/stores and reductions.
+
+`KernelEmitter` walks the loop-nest body in the order `lower_loops` does for
+the CPU (a prologue, then per reduction level a pass over the reduction
+range and the ops that use its results) but on tiles instead of scalars:
+
+- pointwise, 1-D: one [XBLOCK] tile of the flattened ranges per program;
+- pointwise, 2-D: a [YBLOCK, XBLOCK] tile, program ids (x, y), when a load is
+  contiguous along another dimension than the store (see `analysis.pointwise_tiling`);
+- reductions: an [XBLOCK, RBLOCK] tile, rows along axis 0. Values that do
+  not depend on the reduction index are [XBLOCK, 1]. Persistent: the whole
+  reduction range is one tile, each level is a masked `tt.reduce` on axis 1,
+  and later levels reuse the registers (value numbering makes the repeated
+  loads and math of a later level free). Looped: each level is an `scf.for`
+  over the reduction range in RBLOCK chunks, accumulating elementwise into
+  [XBLOCK, RBLOCK] accumulators, with one `tt.reduce` after the loop; ops of a
+  later level run in a further loop.
+
+Lowering rules for arith/math ops live in one table (`RULES`), each a short
+function from operand tiles to a result tile. float16/bfloat16 values are
+loaded in their dtype, computed in float32 and rounded back where the body's
+types say so (after each op that rounds, and before a store); `i1` buffers are
+read and written as bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coil.dialects.types import scalar_type, strides_and_offset
+from coil.mlir import ir
+
+from .analysis import KernelInfo, TritonLoweringError, pointwise_tiling
+from .indexing import FloorDiv, IndexSpace, Lin, MinMax, Mod, Opaque, Var, atom, const
+from .tensor_ops import TileOps, combine, reduction_init
+from .ttir import Builder, Printer, TType, Value
+
+INT32_LIMIT = 1 << 31
+
+_CMPI = ["eq", "ne", "slt", "sle", "sgt", "sge", "ult", "ule", "ugt", "uge"]
+_CMPF = ["false", "oeq", "ogt", "oge", "olt", "ole", "one", "ord", "ueq", "ugt", "uge", "ult", "ule", "une", "uno", "true"]
+
+
+class NeedsInt64(Exception):
+    """Some address or index does not fit in int32: emit the kernel again with 64-bit indices."""
+
+
+@dataclass(frozen=True)
+class Axis:
+    name: str  # "x", "y" or "r"
+    block: int
+    numel: int
+    pos: int  # position in the tile shape
+    pid: int | None  # program id dimension; None for the reduction axis
+
+
+def compute_elem(t: ir.Type, index_elem: str) -> str:
+    """The element type a value is computed in: half precision in f32, index as the kernel's index type."""
+    if isinstance(t, (ir.F16Type, ir.BF16Type, ir.F32Type)):
+        return "f32"
+    if isinstance(t, ir.F64Type):
+        return "f64"
+    if isinstance(t, ir.IntegerType):
+        return f"i{ir.IntegerType(t).width}"
+    if isinstance(t, ir.IndexType):
+        return index_elem
+    raise ValueError(f"no TTIR element type for {t}")
+
+
+def storage_elem(t: ir.Type) -> str:
+    """The element type a buffer holds in memory: bool as a byte, half precision as is."""
+    if isinstance(t, ir.F16Type):
+        return "f16"
+    if isinstance(t, ir.BF16Type):
+        return "bf16"
+    if isinstance(t, ir.IntegerType):
+        width = ir.IntegerType(t).width
+        return "i8" if width == 1 else f"i{width}"
+    return compute_elem(t, "i64")
+
+
+def half_elem(t: ir.Type) -> str | None:
+    if isinstance(t, ir.F16Type):
+        return "f16"
+    if isinstance(t, ir.BF16Type):
+        return "bf16"
+    return None
+
+
+def next_pow2(n: int) -> int:
+    p = 1
+    while p < n:
+        p *= 2
+    return p
+
+
+def cdiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+class KernelEmitter:
+    def __init__(self, info: KernelInfo, config, aligned: frozenset[int] | None, index64: bool):
+        self.info = info
+        self.config = config
+        self.aligned = aligned
+        self.index64 = index64
+        self.idx = "i64" if index64 else "i32"
+        self.builder = Builder()
+        self.t = TileOps(self.builder)
+        self.env: dict = {}
+        self.r_offset: Value | None = None
+        self.lin_cache: dict = {}
+        self._setup_tiling()
+
+    # -- tiling -------------------------------------------------------------
+
+    def _setup_tiling(self) -> None:
+        info, config = self.info, self.config
+        dim_names = info.dim_names()
+        mapping: dict[str, Lin] = {n: const(0) for n in dim_names + info.reduction_dim_names()}
+        if info.is_reduction:
+            xdims, ydims = list(range(len(info.ranges))), []
+            self.axes = [
+                Axis("x", config.xblock, info.xnumel, 0, 0),
+                Axis("r", config.rblock, info.rnumel, 1, None),
+            ]
+            self.tile = (config.xblock, config.rblock)
+        else:
+            ydims, xdims = pointwise_tiling(info)
+            if config.yblock > 1:
+                if not ydims:
+                    big = [d for d, e in enumerate(info.ranges) if e > 1]
+                    if len(big) < 2:
+                        raise info.error(f"2-D tiling (yblock={config.yblock}) needs two dimensions larger than 1")
+                    ydims, xdims = big[:-1], big[-1:]
+                ynumel = 1
+                for d in ydims:
+                    ynumel *= info.ranges[d]
+                xnumel = info.xnumel // ynumel
+                self.axes = [Axis("y", config.yblock, ynumel, 0, 1), Axis("x", config.xblock, xnumel, 1, 0)]
+                self.tile = (config.yblock, config.xblock)
+            else:
+                xdims = ydims + xdims
+                ydims = []
+                self.axes = [Axis("x", config.xblock, info.xnumel, 0, 0)]
+                self.tile = (config.xblock,)
+        self.axis_by_name = {a.name: a for a in self.axes}
+        bounds, padded = {}, {}
+        for a in self.axes:
+            bounds[a.name] = (0, max(a.numel - 1, 0))
+            padded[a.name] = (0, max(cdiv(a.numel, a.block) * a.block - 1, 0))
+        self.space = IndexSpace(bounds)
+        self.padded = padded
+        self._decompose(mapping, "x", [dim_names[d] for d in xdims], [info.ranges[d] for d in xdims])
+        if ydims:
+            self._decompose(mapping, "y", [dim_names[d] for d in ydims], [info.ranges[d] for d in ydims])
+        if info.is_reduction:
+            self._decompose(mapping, "r", info.reduction_dim_names(), info.reduction_ranges)
+        self.dim_map = mapping
+
+    def _decompose(self, mapping: dict, axis: str, names: list[str], extents: list[int]) -> None:
+        """Row-major digits of a flat axis index: dim k = (axis // prod(extents after k)) % extent_k."""
+        flat = atom(Var(axis))
+        stride = 1
+        for name, extent in reversed(list(zip(names, extents))):
+            mapping[name] = self.space.mod(self.space.floordiv(flat, stride), max(extent, 1))
+            stride *= max(extent, 1)
+
+    def grid(self) -> tuple[int, int, int]:
+        grid = [1, 1, 1]
+        for a in self.axes:
+            if a.pid is not None:
+                grid[a.pid] = cdiv(a.numel, a.block)
+        return tuple(grid)
+
+    # -- axis values, masks ---------------------------------------------
+
+    def axis_value(self, axis: Axis) -> Value:
+        """The axis's indices for this program, shaped to broadcast along the tile."""
+        t = self.t
+        if self.idx == "i32" and self.padded[axis.name][1] >= INT32_LIMIT:
+            raise NeedsInt64()
+        index = self.builder.op(
+            f"tt.make_range {{end = {axis.block} : i32, start = 0 : i32}} : tensor<{axis.block}xi32>",
+            [],
+            TType("i32", (axis.block,)),
+        )
+        if len(self.tile) == 2:
+            index = t.expand_dims(index, 1 - axis.pos)
+        index = t.to_int(index, self.idx)
+        if axis.pid is not None:
+            pid = self.builder.op(f"tt.get_program_id {'xyz'[axis.pid]} : i32", [], TType("i32"))
+            offset = t.to_int(pid, self.idx)
+            if axis.block > 1:
+                offset = t.binary("arith.muli", offset, t.const(axis.block, self.idx))
+        else:
+            offset = self.r_offset
+        if offset is None:
+            return index
+        return t.binary("arith.addi", offset, index)
+
+    def axis_mask(self, axis: Axis) -> Value | None:
+        if axis.numel > 0 and axis.numel % axis.block == 0:
+            return None
+        return self.t.cmpi("slt", self.axis_value(axis), self.t.const(axis.numel, self.idx))
+
+    def mask_for(self, shape: tuple) -> Value | None:
+        """The lanes of a value of `shape` that lie inside the iteration space."""
+        if not shape:
+            return None
+        mask = None
+        for axis in self.axes:
+            if shape[axis.pos] == axis.block:
+                mask = self.t.logical_and(mask, self.axis_mask(axis))
+        return None if mask is None else self.t.broadcast(mask, shape)
+
+    # -- index expressions ----------------------------------------------
+
+    def index_lin(self, v: ir.Value) -> Lin:
+        """`v`'s index expression over the tile axes."""
+        if v not in self.lin_cache:
+            self.lin_cache[v] = self.space.substitute(self.info.symbolic[v], self.dim_map)
+        return self.lin_cache[v]
+
+    def materialize(self, e: Lin) -> Value:
+        wide = self.index64 or any(isinstance(a, Opaque) for a in e.atoms())
+        return self._materialize(e, "i64" if wide else "i32")
+
+    def _check_fits(self, e: Lin, elem: str) -> None:
+        if elem != "i32":
+            return
+        total = abs(e.const)
+        for a, c in e.terms:
+            lo, hi = self.space.atom_bounds(a, self.padded)
+            total += abs(c) * max(abs(lo), abs(hi))
+        if total >= INT32_LIMIT:
+            raise NeedsInt64()
+
+    def _materialize(self, e: Lin, elem: str) -> Value:
+        self._check_fits(e, elem)
+        t = self.t
+        total = None
+        # Variables last, so `base + x` reads like Inductor's `x0 + 8*x1`.
+        for a, c in sorted(e.terms, key=lambda term: isinstance(term[0], Var)):
+            v = self._materialize_atom(a, elem)
+            if c != 1:
+                v = t.binary("arith.muli", v, t.const(c, elem))
+            total = v if total is None else t.binary("arith.addi", total, v)
+        if total is None:
+            return t.const(e.const, elem)
+        if e.const:
+            total = t.binary("arith.addi", total, t.const(e.const, elem))
+        return total
+
+    def _materialize_atom(self, a, elem: str) -> Value:
+        t = self.t
+        if isinstance(a, Var):
+            return t.to_int(self.axis_value(self.axis_by_name[a.name]), elem)
+        if isinstance(a, Opaque):
+            return t.to_int(self.env[("opaque", a.ident)], elem)
+        if isinstance(a, MinMax):
+            lhs, rhs = self._materialize(a.lhs, elem), self._materialize(a.rhs, elem)
+            return t.binary("arith.maxsi" if a.op == "max" else "arith.minsi", lhs, rhs)
+        num = self._materialize(a.num, elem)
+        den = t.const(a.den, elem)
+        nonnegative = self.space.bounds(a.num)[0] >= 0
+        if isinstance(a, FloorDiv):
+            return t.binary("arith.divsi" if nonnegative else "arith.floordivsi", num, den)
+        assert isinstance(a, Mod)
+        rem = t.binary("arith.remsi", num, den)
+        if nonnegative:
+            return rem
+        negative = t.cmpi("slt", rem, t.const(0, elem))
+        return t.select(negative, t.binary("arith.addi", rem, den), rem)
+
+    # -- values -----------------------------------------------------------
+
+    def value(self, v: ir.Value) -> Value:
+        if isinstance(v.type, ir.IndexType):
+            return self.materialize(self.index_lin(v))
+        try:
+            return self.env[v]
+        except KeyError:
+            raise self.info.error(f"value {v.get_name()} is used before the emitter defined it") from None
+
+    def operand_values(self, op: ir.OpView) -> list[Value]:
+        """The op's operands as tiles; index operands in one width (i64 if any needs it)."""
+        lins = {v: self.index_lin(v) for v in op.operands if isinstance(v.type, ir.IndexType)}
+        wide = self.index64 or any(isinstance(a, Opaque) for e in lins.values() for a in e.atoms())
+        return [
+            self._materialize(lins[v], "i64" if wide else "i32") if v in lins else self.value(v) for v in op.operands
+        ]
+
+    def b_op(self, text: str, operands: list[Value], result_type: TType) -> Value:
+        """A pure op written out by a rule (for ops TileOps has no helper for)."""
+        return self.builder.op(text, operands, result_type)
+
+    def round_half(self, v: Value, t: ir.Type) -> Value:
+        """A float32 value rounded to the half-precision type `t` (and widened back), if it is one."""
+        half = half_elem(t)
+        if half is None:
+            return v
+        return self.t.cast("arith.extf", self.t.cast("arith.truncf", v, half), "f32")
+
+    # -- memory -------------------------------------------------------------
+
+    def _buffer(self, value: ir.Value) -> tuple[int, Value, str]:
+        block = self.info.fn.regions[0].blocks[0]
+        k = next(i for i, a in enumerate(block.arguments) if a == value)
+        elem = storage_elem(ir.MemRefType(value.type).element_type)
+        return k, Value(f"%arg{k}", TType(f"!tt.ptr<{elem}>")), elem
+
+    def _offset(self, buffer: ir.Value, indices) -> Lin:
+        strides, _ = strides_and_offset(ir.MemRefType(buffer.type))
+        offset = const(0)
+        for index, stride in zip(indices, strides):
+            if stride:
+                offset = self.space.add(offset, self.space.scale(self.index_lin(index), stride))
+        return offset
+
+    def _pointer(self, base: Value, offset: Value) -> Value:
+        t = self.t
+        if not offset.shape:
+            if offset.constant == 0:
+                return base
+            return self.builder.op(f"tt.addptr {base.name}, {offset.name} : {base.type}, {offset.type}", [base, offset], base.type)
+        pointers = t.broadcast(base, offset.shape)
+        return self.builder.op(
+            f"tt.addptr {pointers.name}, {offset.name} : {pointers.type}, {offset.type}", [pointers, offset], pointers.type
+        )
+
+    def lower_load(self, op: ir.OpView) -> None:
+        buffer, *indices = op.operands
+        k, base, elem = self._buffer(buffer)
+        pointer = self._pointer(base, self.materialize(self._offset(buffer, indices)))
+        mask = self.mask_for(pointer.shape)
+        operands = [pointer] + ([mask] if mask is not None else [])
+        text = f"tt.load {', '.join(v.name for v in operands)} : {pointer.type}"
+        loaded = self.builder.load(
+            text, k, lambda: self.builder.op(text, operands, TType(elem, pointer.shape), pure=False)
+        )
+        result_type = op.results[0].type
+        if isinstance(result_type, ir.IntegerType) and ir.IntegerType(result_type).width == 1:
+            loaded = self.t.cmpi("ne", loaded, self.t.const(0, "i8"))
+        elif half_elem(result_type):
+            loaded = self.t.cast("arith.extf", loaded, "f32")
+        self.env[op.results[0]] = loaded
+
+    def lower_store(self, op: ir.OpView) -> None:
+        value, buffer, *indices = op.operands
+        k, base, elem = self._buffer(buffer)
+        v = self.value(value)
+        if elem in ("f16", "bf16"):
+            v = self.t.cast("arith.truncf", v, elem)
+        elif v.type.elem == "i1":
+            v = self.t.cast("arith.extui", v, "i8")
+        v = self.t.broadcast(v, self.domain)
+        offset = self.t.broadcast(self.materialize(self._offset(buffer, indices)), self.domain)
+        pointer = self._pointer(base, offset)
+        mask = self.mask_for(self.domain)
+        operands = [pointer, v] + ([mask] if mask is not None else [])
+        self.builder.effect(f"tt.store {', '.join(x.name for x in operands)} : {pointer.type}", operands)
+        self.builder.invalidate_loads(k)
+
+    # -- ops ----------------------------------------------------------------
+
+    def lower(self, op: ir.OpView) -> None:
+        name = op.operation.name
+        if name == "coil.load":
+            return self.lower_load(op)
+        if name == "coil.store":
+            return self.lower_store(op)
+        results = list(op.results)
+        if len(results) == 1 and isinstance(results[0].type, ir.IndexType):
+            return self.lower_index_op(op)
+        rule = RULES.get(name)
+        if rule is None:
+            raise self.info.error("no TTIR lowering for this op", op)
+        try:
+            value = rule(self, op, self.operand_values(op))
+        except TritonLoweringError:
+            raise
+        except (ValueError, KeyError) as error:
+            raise self.info.error(str(error), op) from None
+        self.env[results[0]] = value
+
+    def lower_index_op(self, op: ir.OpView) -> None:
+        """Index arithmetic stays symbolic; an index it cannot follow is computed in i64 (an opaque index)."""
+        result = op.results[0]
+        lin = self.info.symbolic[result]
+        if not (len(lin.terms) == 1 and isinstance(lin.terms[0][0], Opaque) and lin.terms[0][0].ident == result):
+            return
+        name = op.operation.name
+        t = self.t
+        if name in ("arith.index_cast", "arith.index_castui"):
+            source = self.value(op.operands[0])
+            if source.type.int_width < 64:
+                v = t.cast("arith.extui" if name == "arith.index_castui" else "arith.extsi", source, "i64")
+            else:
+                v = t.to_int(source, "i64")
+        else:
+            operands = []
+            for x in op.operands:
+                if isinstance(x.type, ir.IndexType):
+                    operands.append(t.to_int(self.materialize(self.index_lin(x)), "i64"))
+                else:
+                    operands.append(self.value(x))
+            if name == "arith.select":
+                v = t.select(*operands)
+            elif name in _INDEX_BINARY:
+                v = t.binary(name, *operands)
+            else:
+                raise self.info.error("no TTIR lowering for this index op", op)
+        self.env[("opaque", result)] = v
+
+    # -- structure ----------------------------------------------------------
+
+    def run(self) -> str:
+        info = self.info
+        self.domain = self.tile
+        block = info.fn.regions[0].blocks[0]
+        for i, a in enumerate(block.arguments):
+            if isinstance(a.type, ir.IndexType):
+                self.env[("opaque", a)] = Value(f"%arg{i}", TType("i64"))
+        for op in info.prelude:
+            self.lower(op)
+        if not info.is_reduction:
+            for op in info.ops:
+                self.lower(op)
+        else:
+            self.domain = (self.config.xblock, 1)
+            self._emit_stage(0)
+            for level in range(info.n_levels):
+                if self.config.persistent:
+                    self._emit_persistent_level(level)
+                else:
+                    self._emit_looped_level(level)
+                self._emit_stage(level + 1)
+        return self._print()
+
+    def _emit_stage(self, level: int) -> None:
+        info = self.info
+        for op in info.ops:
+            if op in info.reduce_loop or info.op_rdep[op] or info.op_level[op] != level:
+                continue
+            self.lower(op)
+
+    def _level_ops(self, level: int):
+        info = self.info
+        for op in info.ops:
+            if op in info.reduce_loop:
+                if info.reduce_loop[op] == level:
+                    yield op, True
+            elif level in info.loops_of.get(op, ()):
+                yield op, False
+
+    def _reduce_operand(self, op: ir.OpView) -> Value:
+        v = self.t.broadcast(self.value(op.operands[0]), self.tile)
+        if v.type.elem == "i1":
+            v = self.t.cast("arith.extui", v, "i8")
+        return v
+
+    def _position(self) -> Value:
+        return self.t.broadcast(self.axis_value(self.axis_by_name["r"]), self.tile)
+
+    def _emit_persistent_level(self, level: int) -> None:
+        t = self.t
+        saved, self.env = self.env, dict(self.env)
+        self.domain = self.tile
+        partials = []
+        rmask = self.axis_mask(self.axis_by_name["r"])
+        for op, is_reduce in self._level_ops(level):
+            if not is_reduce:
+                self.lower(op)
+                continue
+            rtype = op.attributes["reduction_type"].value
+            v = self._reduce_operand(op)
+            if rmask is not None:
+                v = t.select(t.broadcast(rmask, self.tile), v, t.const(reduction_init(rtype, v.type.elem), v.type.elem, self.tile))
+            values = [v]
+            if rtype in ("argmax", "argmin"):
+                values.append(self._position())
+            partials.append((op, rtype, values))
+        self.env = saved
+        self.domain = (self.config.xblock, 1)
+        for op, rtype, values in partials:
+            self._finish_reduce(op, rtype, values)
+
+    def _emit_looped_level(self, level: int) -> None:
+        t, info = self.t, self.info
+        reduces = [op for op, is_reduce in self._level_ops(level) if is_reduce]
+        inits = []
+        for op in reduces:
+            rtype = op.attributes["reduction_type"].value
+            elem = compute_elem(op.operands[0].type, self.idx)
+            elem = "i8" if elem == "i1" else elem
+            inits.append(t.const(reduction_init(rtype, elem), elem, self.tile))
+            if rtype in ("argmax", "argmin"):
+                inits.append(t.const(0, self.idx, self.tile))
+        rnumel, rblock = info.rnumel, self.config.rblock
+        if self.idx == "i32" and cdiv(rnumel, rblock) * rblock >= INT32_LIMIT:
+            raise NeedsInt64()
+        iv, accs = self.builder.open_for(
+            t.const(0, self.idx), t.const(rnumel, self.idx), t.const(rblock, self.idx), inits
+        )
+        saved, self.env = self.env, dict(self.env)
+        self.r_offset = iv
+        self.domain = self.tile
+        rmask = self.axis_mask(self.axis_by_name["r"])
+        updated = []
+        acc_iter = iter(accs)
+        for op, is_reduce in self._level_ops(level):
+            if not is_reduce:
+                self.lower(op)
+                continue
+            rtype = op.attributes["reduction_type"].value
+            current = [next(acc_iter)]
+            incoming = [self._reduce_operand(op)]
+            if rtype in ("argmax", "argmin"):
+                current.append(next(acc_iter))
+                incoming.append(self._position())
+            new = combine(t, rtype, current, incoming)
+            if rmask is not None:
+                mask = t.broadcast(rmask, self.tile)
+                new = [t.select(mask, n, c) for n, c in zip(new, current)]
+            updated += new
+        results = self.builder.close_for(updated)
+        self.r_offset = None
+        self.env = saved
+        self.domain = (self.config.xblock, 1)
+        result_iter = iter(results)
+        for op in reduces:
+            rtype = op.attributes["reduction_type"].value
+            values = [next(result_iter)]
+            if rtype in ("argmax", "argmin"):
+                values.append(next(result_iter))
+            self._finish_reduce(op, rtype, values)
+
+    def _finish_reduce(self, op: ir.OpView, rtype: str, values: list[Value]) -> None:
+        """`tt.reduce` on axis 1 of the [XBLOCK, RBLOCK] partials; the result as [XBLOCK, 1]."""
+        t = self.t
+        reduced = [t.expand_dims(v, 1) for v in self._tt_reduce(rtype, values)]
+        result = op.results[0]
+        if rtype in ("argmax", "argmin"):
+            value = t.to_int(reduced[1], "i64")
+        else:
+            value = reduced[0]
+            if isinstance(result.type, ir.IntegerType) and ir.IntegerType(result.type).width == 1:
+                value = t.cmpi("ne", value, t.const(0, value.type.elem))
+            value = self.round_half(value, result.type)
+        self.env[result] = value
+
+    def _tt_reduce(self, rtype: str, values: list[Value]) -> list[Value]:
+        region = Builder(self.builder.names)
+        lhs = [Value(region.fresh(), TType(v.type.elem)) for v in values]
+        rhs = [Value(region.fresh(), TType(v.type.elem)) for v in values]
+        out = combine(TileOps(region), rtype, lhs, rhs)
+        region.effect(f"tt.reduce.return {', '.join(v.name for v in out)} : {', '.join(str(v.type) for v in out)}", out)
+        lines = [f"  {inner.result_decl} = {inner.text}" if inner.result_decl else f"  {inner.text}" for inner in region.finish()]
+        args = ", ".join(f"{v.name}: {v.type}" for v in lhs + rhs)
+        result_types = [TType(v.type.elem, (self.config.xblock,)) for v in values]
+        operand_types = ", ".join(str(v.type) for v in values)
+        results_text = ", ".join(str(r) for r in result_types)
+        operand_types = f"({operand_types})"
+        if len(values) > 1:
+            results_text = f"({results_text})"
+        text = (
+            f'"tt.reduce"({", ".join(v.name for v in values)}) <{{axis = 1 : i32}}> ({{\n'
+            f"^bb0({args}):\n" + "\n".join(lines) + f"\n}}) : {operand_types} -> {results_text}"
+        )
+        return self.builder.op_multi(text, values, result_types)
+
+    # -- printing -----------------------------------------------------------
+
+    def _signature(self) -> str:
+        args = []
+        for i, (kind, t) in enumerate(zip(self.info.arg_kinds, self.info.arg_types)):
+            if kind == "index":
+                args.append(f"%arg{i}: i64")
+                continue
+            elem = storage_elem(ir.MemRefType(t).element_type)
+            attrs = ""
+            if self.aligned is None or i in self.aligned:
+                attrs = " {tt.divisibility = 16 : i32}"
+            args.append(f"%arg{i}: !tt.ptr<{elem}>{attrs}")
+        return f"tt.func public @{self.info.name}({', '.join(args)})"
+
+    def _print(self) -> str:
+        ops = self.builder.finish()
+        printer = Printer()
+        body = printer.lines(ops, 4)
+        lines = ["module {", f"  {self._signature()} {{", *body, "    tt.return", "  }", "}"]
+        return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------
+# Lowering rules: arith and math on tiles
+
+RULES: dict = {}
+
+_INDEX_BINARY = {
+    "arith.addi", "arith.subi", "arith.muli", "arith.divsi", "arith.divui", "arith.remsi", "arith.remui",
+    "arith.maxsi", "arith.minsi", "arith.maxui", "arith.minui", "arith.floordivsi", "arith.andi", "arith.ori",
+    "arith.xori", "arith.shli", "arith.shrsi", "arith.shrui", "arith.ceildivsi", "arith.ceildivui",
+}
+
+
+def rule(*names):
+    def register(fn):
+        for name in names:
+            RULES[name] = fn
+        return fn
+
+    return register
+
+
+@rule("arith.constant")
+def _constant(e: KernelEmitter, op, operands):
+    attr = op.attributes["value"]
+    result_type = op.results[0].type
+    elem = compute_elem(result_type, e.idx)
+    if isinstance(attr, ir.BoolAttr):
+        return e.t.const(ir.BoolAttr(attr).value, "i1")
+    if isinstance(attr, ir.FloatAttr):
+        return e.t.const(ir.FloatAttr(attr).value, elem)
+    if isinstance(attr, ir.IntegerAttr):
+        value = ir.IntegerAttr(attr).value
+        if elem == "i1":
+            value = bool(value & 1)
+        return e.t.const(value, elem)
+    raise ValueError(f"unsupported constant {attr}")
+
+
+_ROUNDING_FLOAT_BINARY = ("arith.addf", "arith.subf", "arith.mulf", "arith.divf", "arith.remf")
+
+
+@rule(*_ROUNDING_FLOAT_BINARY, "arith.maximumf", "arith.minimumf", "arith.maxnumf", "arith.minnumf")
+def _float_binary(e: KernelEmitter, op, operands):
+    name = op.operation.name
+    a, b = operands
+    if name == "arith.divf" and a.type.elem == "f32":
+        a, b = e.t.same_shape(a, b)
+        result = e.b_op(f"tt.precise_divf {a.name}, {b.name} : {a.type}", [a, b], a.type)
+    else:
+        result = e.t.binary(name, a, b)
+    if name in _ROUNDING_FLOAT_BINARY:
+        result = e.round_half(result, op.results[0].type)
+    return result
+
+
+@rule(*sorted(_INDEX_BINARY))
+def _int_binary(e: KernelEmitter, op, operands):
+    return e.t.binary(op.operation.name, *operands)
+
+
+@rule("arith.negf")
+def _negf(e: KernelEmitter, op, operands):
+    # -0.0 - x is -x exactly (signed zeros included); Triton 3.6 cannot convert arith.negf.
+    a = operands[0]
+    return e.t.binary("arith.subf", e.t.const(-0.0, a.type.elem), a)
+
+
+@rule("arith.cmpi")
+def _cmpi(e: KernelEmitter, op, operands):
+    predicate = _CMPI[ir.IntegerAttr(op.attributes["predicate"]).value]
+    return e.t.cmpi(predicate, *operands)
+
+
+@rule("arith.cmpf")
+def _cmpf(e: KernelEmitter, op, operands):
+    predicate = _CMPF[ir.IntegerAttr(op.attributes["predicate"]).value]
+    if predicate in ("false", "true"):
+        a, b = e.t.same_shape(*operands)
+        return e.t.const(predicate == "true", "i1", a.shape)
+    return e.t.cmpf(predicate, *operands)
+
+
+@rule("arith.select")
+def _select(e: KernelEmitter, op, operands):
+    return e.t.select(*operands)
+
+
+@rule("arith.extf", "arith.truncf", "arith.sitofp", "arith.uitofp", "arith.fptosi", "arith.fptoui",
+      "arith.extsi", "arith.extui", "arith.trunci", "arith.index_cast", "arith.index_castui", "arith.bitcast")
+def _cast(e: KernelEmitter, op, operands):
+    name = op.operation.name
+    (a,) = operands
+    source_type, result_type = op.operands[0].type, op.results[0].type
+    target = compute_elem(result_type, e.idx)
+    t = e.t
+    if name == "arith.extf":
+        return t.cast("arith.extf", a, target) if a.type.elem != target else a
+    if name == "arith.truncf":
+        if a.type.elem == "f64" and target == "f32":
+            a = t.cast("arith.truncf", a, "f32")
+        return e.round_half(a, result_type)
+    if name in ("arith.sitofp", "arith.uitofp"):
+        return e.round_half(t.cast(name, a, target), result_type)
+    if name in ("arith.fptosi", "arith.fptoui", "arith.extsi", "arith.extui", "arith.trunci"):
+        return t.cast(name, a, target)
+    if name in ("arith.index_cast", "arith.index_castui"):
+        # index -> integer (index results are handled as index expressions).
+        if a.type.int_width < int(target[1:]):
+            return t.cast("arith.extui" if name == "arith.index_castui" else "arith.extsi", a, target)
+        return t.to_int(a, target)
+    # bitcast: half precision is reinterpreted in its storage type.
+    source_half, result_half = half_elem(source_type), half_elem(result_type)
+    if source_half:
+        a = t.cast("arith.truncf", a, source_half)
+    storage = result_half or target
+    v = e.b_op(f"arith.bitcast {a.name} : {a.type} to {a.type.with_elem(storage)}", [a], a.type.with_elem(storage))
+    if result_half:
+        v = t.cast("arith.extf", v, "f32")
+    return v
+
+
+# Math functions: those Triton's NVIDIA backend lowers natively stay `math`,
+# the rest call libdevice (`__nv_<name>f` for f32, `__nv_<name>` for f64).
+_NATIVE_F32 = {"math.exp", "math.exp2", "math.log", "math.log2", "math.absf", "math.floor", "math.ceil", "math.fma"}
+_NATIVE_F64 = {"math.absf", "math.floor", "math.ceil", "math.fma", "math.sqrt"}
+_LIBDEVICE = {
+    "math.exp": "exp", "math.exp2": "exp2", "math.expm1": "expm1", "math.log": "log", "math.log2": "log2",
+    "math.log10": "log10", "math.log1p": "log1p", "math.sqrt": "sqrt", "math.rsqrt": "rsqrt", "math.cbrt": "cbrt",
+    "math.sin": "sin", "math.cos": "cos", "math.tan": "tan", "math.asin": "asin", "math.acos": "acos",
+    "math.atan": "atan", "math.sinh": "sinh", "math.cosh": "cosh", "math.tanh": "tanh", "math.asinh": "asinh",
+    "math.acosh": "acosh", "math.atanh": "atanh", "math.erf": "erf", "math.erfc": "erfc", "math.trunc": "trunc",
+    "math.roundeven": "rint", "math.round": "round", "math.powf": "pow", "math.atan2": "atan2",
+    "math.copysign": "copysign", "math.floor": "floor", "math.ceil": "ceil", "math.absf": "fabs", "math.fma": "fma",
+}
+# Results exactly representable in the operand's type: no rounding to half precision needed.
+_EXACT = {"math.absf", "math.floor", "math.ceil", "math.trunc", "math.roundeven", "math.round", "math.copysign"}
+
+
+@rule(*_LIBDEVICE)
+def _math(e: KernelEmitter, op, operands):
+    name = op.operation.name
+    t = e.t
+    elem = operands[0].type.elem
+    if elem not in ("f32", "f64"):
+        raise ValueError(f"'{name}' on {elem} is not supported")
+    if name == "math.sqrt" and elem == "f32":
+        result = t.unary("tt.precise_sqrt", operands[0])
+    elif name in (_NATIVE_F32 if elem == "f32" else _NATIVE_F64):
+        if len(operands) == 3:
+            result = t.ternary(name, *operands)
+        elif len(operands) == 2:
+            result = t.binary(name, *operands)
+        else:
+            result = t.unary(name, operands[0])
+    else:
+        symbol = "__nv_" + _LIBDEVICE[name] + ("f" if elem == "f32" else "")
+        result = t.extern(symbol, operands)
+    if name not in _EXACT:
+        result = e.round_half(result, op.results[0].type)
+    return result
+
+
+@rule("math.absi")
+def _absi(e: KernelEmitter, op, operands):
+    return e.t.unary("math.absi", operands[0])
+
+
+@rule("math.isnan")
+def _isnan(e: KernelEmitter, op, operands):
+    return e.t.cmpf("uno", operands[0], operands[0])
+
+
+@rule("math.isinf", "math.isfinite")
+def _isinf(e: KernelEmitter, op, operands):
+    a = operands[0]
+    magnitude = e.t.unary("math.absf", a)
+    inf = e.t.const(float("inf"), a.type.elem)
+    return e.t.cmpf("oeq" if op.operation.name == "math.isinf" else "olt", magnitude, inf)
+

@@ -1,0 +1,270 @@
+"""The TTIR emitter's output compiles to a cubin, on CPU, for sm_90.
+
+Every kernel of the lit inputs (test/lit/triton) and of a set of real graphs
+(traced, fused and outlined as compile_fx does) is emitted with its default
+config and, for reductions, also in looped form; each unique TTIR text is
+compiled once with `triton.compile(..., target=GPUTarget("cuda", 90, 32))`.
+Compiling needs no GPU; running the kernels is the GPU numerics suite's job.
+
+Set COIL_TRITON_PYTHONS to extra interpreters (colon-separated) with another
+Triton installed (the GPU machines run 3.6) to compile the same texts there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+triton = pytest.importorskip("triton")
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from coil.backends.triton.emit import (  # noqa: E402
+    TritonConfig,
+    TritonLoweringError,
+    candidate_configs,
+    default_config,
+    emit_kernel,
+    kernel_functions,
+)
+from coil.dialects import make_context  # noqa: E402
+from coil.mlir import ir  # noqa: E402
+
+LIT_DIR = pathlib.Path(__file__).resolve().parents[1] / "lit" / "triton"
+os.environ.setdefault("TRITON_DEFAULT_FP_FUSION", "1")
+
+_compiled: dict[str, str | None] = {}  # TTIR text -> None (ok) or the error
+
+
+def compile_ttir(text: str, num_warps: int) -> str | None:
+    """None when `text` compiles to a cubin, else the error (each text compiled once)."""
+    if text in _compiled:
+        return _compiled[text]
+    from triton.backends.compiler import GPUTarget
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "kernel.ttir")
+        with open(path, "w") as f:
+            f.write(text)
+        try:
+            kernel = triton.compile(path, target=GPUTarget("cuda", 90, 32), options={"num_warps": num_warps})
+            error = None if kernel.asm.get("cubin") else "no cubin"
+        except Exception as exc:  # noqa: BLE001 - report what Triton said
+            error = f"{type(exc).__name__}: {exc}"
+    _compiled[text] = error
+    return error
+
+
+def variants(fn) -> list[TritonConfig | None]:
+    """The default config, and for reductions the other form (looped or persistent)."""
+    default = default_config(fn)
+    configs = [None]
+    loop_nest = next(op for op in fn.regions[0].blocks[0].operations if op.operation.name == "coil.loop_nest")
+    if len(loop_nest.attributes["reduction_ranges"]):
+        if default.persistent:
+            configs.append(dataclasses.replace(default, persistent=False, rblock=min(default.rblock, 64), xblock=min(default.xblock, 4)))
+        else:
+            configs.append(dataclasses.replace(default, xblock=min(default.xblock, 8), rblock=256))
+    return configs
+
+
+def emit_all(module) -> list:
+    kernels = []
+    for fn in kernel_functions(module):
+        for config in variants(fn):
+            kernels.append(emit_kernel(fn, config))
+    return kernels
+
+
+def check_compiles(kernels) -> None:
+    assert kernels
+    failures = []
+    for kernel in kernels:
+        assert "loc(" not in kernel.ttir
+        error = compile_ttir(kernel.ttir, kernel.num_warps)
+        if error:
+            failures.append(f"@{kernel.name} {kernel.config}: {error}\n{kernel.ttir}")
+    assert not failures, "\n\n".join(failures)
+
+
+# ---------------------------------------------------------------------------
+# lit inputs
+
+
+def _lit_chunks():
+    for path in sorted(LIT_DIR.glob("*.mlir")):
+        for i, chunk in enumerate(path.read_text().split("\n// -----\n")):
+            if "coil.kernel" in chunk and "expected-error" not in chunk and "big" not in chunk:
+                yield pytest.param(chunk, id=f"{path.stem}-{i}")
+
+
+@pytest.mark.parametrize("text", list(_lit_chunks()))
+def test_lit_input_compiles(text):
+    with make_context() as context:
+        module = ir.Module.parse(text, context)
+        check_compiles(emit_all(module.operation))
+
+
+# ---------------------------------------------------------------------------
+# real graphs
+
+
+def outlined(fn, *inputs):
+    """The module compile_fx hands to a backend: imported, fused, outlined, memory planned."""
+    from coil.compile_fx import FUSED_OUTLINE_PIPELINE, FUSED_SIMPLIFY_PIPELINE, PLAN_PIPELINE
+    from coil.frontend.trace import trace_to_coil
+    from coil.passes.registry import build_pass_manager
+
+    graph = trace_to_coil(fn, *inputs)
+    with graph.context:
+        for pipeline in (FUSED_SIMPLIFY_PIPELINE, FUSED_OUTLINE_PIPELINE, PLAN_PIPELINE):
+            build_pass_manager(pipeline).run(graph.module.operation)
+    return graph
+
+
+def _mlp(x):
+    torch.manual_seed(0)
+    fc1, norm, fc2 = torch.nn.Linear(64, 256), torch.nn.LayerNorm(256), torch.nn.Linear(256, 64)
+    return fc2(F.gelu(norm(fc1(x))))
+
+
+def _attention(x):
+    heads = 4
+    torch.manual_seed(0)
+    qkv_proj, out_proj = torch.nn.Linear(64, 192), torch.nn.Linear(64, 64)
+    batch, length, dim = x.shape
+    q, k, v = qkv_proj(x).split(dim, dim=-1)
+    q, k, v = (t.view(batch, length, heads, dim // heads).transpose(1, 2) for t in (q, k, v))
+    weights = torch.softmax(q @ k.transpose(-1, -2) / (dim // heads) ** 0.5, dim=-1)
+    return out_proj((weights @ v).transpose(1, 2).reshape(batch, length, dim))
+
+
+x = torch.randn(4, 8)
+GRAPHS = {
+    "pointwise_f32": (lambda a: torch.sigmoid(a) * a.exp() - a.abs().sqrt() / (a * a + 1), x),
+    "pointwise_f16": (lambda a: torch.tanh(a) * 2 + a.erf(), x.half()),
+    "pointwise_bf16": (lambda a: torch.sigmoid(a) + a.log1p().expm1(), x.bfloat16()),
+    "pointwise_f64": (lambda a: torch.erf(a).log1p() + a.pow(3.5).atan2(a), x.double()),
+    "pointwise_bool": (lambda a, m: ((a > 0) & (a < 1)) | m, x, x > 0.5),
+    "pointwise_int": (lambda a, b: (a * b + 3) // 2 % 5 - (a >> 1), torch.randint(-9, 9, (6, 5)), torch.randint(1, 9, (6, 5))),
+    "pointwise_uint8": (lambda a: (a >> 1) + a.max(), torch.randint(0, 255, (6, 5), dtype=torch.uint8)),
+    "where": (lambda a, m: torch.where(m, a, 0.0).round().floor() + a.trunc(), x, x > 0),
+    "softmax_small": (lambda a: torch.softmax(a, -1), torch.randn(16, 100)),
+    "softmax_wide": (lambda a: torch.softmax(a, -1), torch.randn(4, 32000)),
+    "softmax_half": (lambda a: torch.softmax(a, -1), torch.randn(8, 64).half()),
+    "layernorm": (lambda a: F.layer_norm(a, (8,)), x),
+    "var_mean": (lambda a: torch.var_mean(a, dim=1), x),
+    "argmax": (lambda a: a.argmax(dim=1), x),
+    "argmin_dim0_int": (lambda a: a.argmin(dim=0), torch.randint(0, 9, (5, 7))),
+    "argmax_bool": (lambda a: (a > 0).to(torch.uint8).argmax(dim=1), x),
+    "sum_dim0": (lambda a: a.sum(0), torch.randn(300, 70)),
+    "sum_dim1": (lambda a: a.sum(1), x),
+    "sum_all": (lambda a: a.sum(), torch.randn(3, 5, 7)),
+    "sum_half": (lambda a: a.sum(1), x.half()),
+    "prod_min_max": (lambda a: a.prod(1) + a.amin(1) * a.amax(1), x),
+    "any_all": (lambda a: (a > 0).any(1) & (a < 2).all(1), x),
+    "transpose_add": (lambda a, b: a.t() + b, torch.randn(8, 4), x),
+    "permute3": (lambda a: a.permute(0, 2, 1).contiguous() * 2, torch.randn(2, 16, 32)),
+    "gather": (lambda a, i: a[i], x, torch.tensor([1, 2, 0])),
+    "index_select_negative": (lambda a, i: a[:, i] * 2, x, torch.tensor([-1, 3, 0])),
+    "cat": (lambda a, b: torch.cat([a, b], 1), x, x),
+    "mlp": (_mlp, torch.randn(8, 64)),
+    "attention": (_attention, torch.randn(2, 16, 64)),
+}
+
+
+@pytest.mark.parametrize("name", list(GRAPHS))
+def test_graph_kernels_compile(name):
+    fn, *inputs = GRAPHS[name]
+    graph = outlined(fn, *inputs)
+    with graph.context:
+        check_compiles(emit_all(graph.module.operation))
+
+
+# ---------------------------------------------------------------------------
+# the emitter's interface
+
+
+def test_interface_and_candidates():
+    graph = outlined(lambda a: torch.softmax(a, -1), torch.randn(16, 100))
+    with graph.context:
+        (fn,) = kernel_functions(graph.module.operation)
+        candidates = candidate_configs(fn)
+        assert 3 <= len(candidates) <= 6 and candidates[0] == default_config(fn)
+        assert len(set(candidates)) == len(candidates)
+        kernel = emit_kernel(fn, aligned=frozenset())
+        assert kernel.arg_kinds == ["buffer", "buffer"]
+        assert "tt.divisibility" not in kernel.ttir
+        assert kernel.config.persistent and kernel.config.rblock == 128
+        assert kernel.grid == (16 // kernel.config.xblock, 1, 1)
+        # The same kernel and config give the same text (Triton's cache key).
+        assert emit_kernel(fn).ttir == emit_kernel(fn).ttir
+        # A persistent config covers the whole reduction, whatever rblock it names.
+        assert emit_kernel(fn, TritonConfig(xblock=2, rblock=16)).config.rblock == 128
+        # The caller's module is not changed.
+        assert "welford" not in str(graph.module)
+
+
+def test_unsupported_op_names_kernel_and_op():
+    text = """
+    func.func @k(%out: memref<4xf32>, %x: memref<4xf32>) attributes {coil.kernel} {
+      "coil.loop_nest"() ({
+      ^bb0(%i: index):
+        %v = "coil.load"(%x, %i) : (memref<4xf32>, index) -> f32
+        %c = arith.constant 3 : i32
+        %p = math.fpowi %v, %c : f32, i32
+        "coil.store"(%p, %out, %i) : (f32, memref<4xf32>, index) -> ()
+        "coil.yield"() : () -> ()
+      }) {ranges = [4], reduction_ranges = []} : () -> ()
+      return
+    }
+    """
+    with make_context() as context:
+        module = ir.Module.parse(text, context)
+        (fn,) = kernel_functions(module.operation)
+        with pytest.raises(TritonLoweringError, match=r"@k.*math.fpowi"):
+            emit_kernel(fn)
+
+
+# ---------------------------------------------------------------------------
+# other Triton versions
+
+
+def test_other_triton_versions_compile_the_same_texts():
+    pythons = [p for p in os.environ.get("COIL_TRITON_PYTHONS", "").split(":") if p]
+    if not pythons:
+        pytest.skip("COIL_TRITON_PYTHONS names no other interpreter")
+    if not _compiled:
+        pytest.skip("run with the compile tests")
+    script = (
+        "import sys, os\n"
+        "os.environ.setdefault('TRITON_DEFAULT_FP_FUSION', '1')\n"
+        "import triton\nfrom triton.backends.compiler import GPUTarget\n"
+        "bad = []\n"
+        "for path in sys.argv[1:]:\n"
+        "    try:\n"
+        "        k = triton.compile(path, target=GPUTarget('cuda', 90, 32), options={'num_warps': 4})\n"
+        "        assert k.asm['cubin']\n"
+        "    except Exception as e:\n"
+        "        bad.append(f'{path}: {e}')\n"
+        "print(triton.__version__, len(sys.argv) - 1, 'compiled;', len(bad), 'failed')\n"
+        "print('\\n'.join(bad))\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i, text in enumerate(t for t, error in _compiled.items() if error is None):
+            path = os.path.join(tmp, f"k{i}.ttir")
+            with open(path, "w") as f:
+                f.write(text)
+            paths.append(path)
+        for python in pythons:
+            done = subprocess.run([python, "-c", script, *paths], capture_output=True, text=True, timeout=600)
+            assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-5000:]
