@@ -31,12 +31,12 @@ class TritonLoweringError(PassFailure):
     """A kernel the TTIR emitter cannot lower; names the kernel, the op and its location."""
 
     def __init__(self, kernel: str, message: str, op=None):
-        where = ""
-        location = None
-        if op is not None:
-            location = op.location
-            where = f" at '{op.operation.name}' ({location})"
-        super().__init__(f"cannot lower kernel '@{kernel}' to TTIR{where}: {message}", location)
+        location = op.location if op is not None else None
+        at = f" at '{op.operation.name}'" if op is not None else ""
+        # `message` (a diagnostic, attached to the location) and str() (which names the location too).
+        super().__init__(f"cannot lower kernel '@{kernel}' to TTIR{at}: {message}", location)
+        if location is not None:
+            self.args = (f"cannot lower kernel '@{kernel}' to TTIR{at} ({location}): {message}",)
         self.kernel = kernel
 
 
