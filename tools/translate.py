@@ -56,16 +56,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config(fn, args):
+    """The default config with the command line's overrides; reduction options apply to reductions only."""
     from coil.backends.triton.emit import default_config
 
-    overrides = {
-        field: getattr(args, field)
-        for field in ("xblock", "yblock", "rblock", "num_warps", "persistent")
-        if getattr(args, field) is not None
-    }
+    base = default_config(fn)
+    nests = [op for op in fn.regions[0].blocks[0].operations if op.operation.name == "coil.loop_nest"]
+    is_reduction = any(len(nest.attributes["reduction_ranges"]) for nest in nests)
+    fields = ("xblock", "num_warps") + (("rblock", "persistent") if is_reduction else ("yblock",))
+    overrides = {field: getattr(args, field) for field in fields if getattr(args, field) is not None}
     if not overrides:
         return None
-    base = default_config(fn)
     if overrides.get("persistent") is False and "rblock" not in overrides and base.persistent:
         overrides["rblock"] = min(base.rblock, 1024)
     return dataclasses.replace(base, **overrides)

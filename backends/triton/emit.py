@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from coil.mlir import ir
 
 from .analysis import KernelInfo, TritonLoweringError, analyze_kernel, is_column_reduction, pointwise_tiling
-from .lowering import KernelEmitter, NeedsInt64, cdiv, next_pow2
+from .lowering import MAX_GRID_Y, KernelEmitter, NeedsInt64, cdiv, next_pow2
 
 __all__ = [
     "TritonConfig",
@@ -44,7 +44,7 @@ __all__ = [
 PERSISTENT_RBLOCK_LIMIT = 4096
 PERSISTENT_COLUMN_RBLOCK_LIMIT = 64
 MAX_BLOCK = 4096  # elements per tile in the default configs
-MAX_GRID_Y = 65535
+
 
 
 @dataclass(frozen=True)
@@ -81,14 +81,22 @@ def _warps(elements: int, low: int = 1, high: int = 8) -> int:
     return max(low, min(high, next_pow2(max(elements // 256, 1))))
 
 
+def _tile_sizes(info: KernelInfo) -> tuple[int, int] | None:
+    """(ynumel, xnumel) when a pointwise kernel wants 2-D tiling, else None."""
+    ydims, _ = pointwise_tiling(info)
+    if not ydims:
+        return None
+    ynumel = 1
+    for d in ydims:
+        ynumel *= info.ranges[d]
+    return ynumel, info.xnumel // max(ynumel, 1)
+
+
 def _config_for(info: KernelInfo) -> TritonConfig:
     if not info.is_reduction:
-        ydims, xdims = pointwise_tiling(info)
-        if ydims:
-            ynumel = 1
-            for d in ydims:
-                ynumel *= info.ranges[d]
-            xnumel = info.xnumel // max(ynumel, 1)
+        sizes = _tile_sizes(info)
+        if sizes:
+            ynumel, xnumel = sizes
             xblock = min(next_pow2(xnumel), 64)
             yblock = min(next_pow2(ynumel), max(32, 1024 // xblock))
             if yblock > 1 and cdiv(ynumel, yblock) <= MAX_GRID_Y:
@@ -121,8 +129,11 @@ def candidate_configs(fn) -> list[TritonConfig]:
     if not info.is_reduction:
         numel = next_pow2(info.xnumel)
         if default.yblock > 1:
+            ynumel, xnumel = _tile_sizes(info)
             for y, x in ((32, 32), (64, 64), (16, 64), (64, 16)):
-                found.append(TritonConfig(xblock=x, yblock=y, num_warps=_warps(x * y, high=8)))
+                y, x = min(y, next_pow2(ynumel)), min(x, next_pow2(xnumel))
+                if y > 1 and cdiv(ynumel, y) <= MAX_GRID_Y:
+                    found.append(TritonConfig(xblock=x, yblock=y, num_warps=_warps(x * y, high=8)))
             flat = min(1024, numel)
             found.append(TritonConfig(xblock=flat, num_warps=_warps(flat, high=4)))
         else:

@@ -36,6 +36,7 @@ from .tensor_ops import TileOps, combine, reduction_init
 from .ttir import Builder, Printer, TType, Value
 
 INT32_LIMIT = 1 << 31
+MAX_GRID_Y = 65535
 
 _CMPI = ["eq", "ne", "slt", "sle", "sgt", "sge", "ult", "ule", "ugt", "uge"]
 _CMPF = ["false", "oeq", "ogt", "oge", "olt", "ole", "one", "ord", "ueq", "ugt", "uge", "ult", "ule", "une", "uno", "true"]
@@ -171,6 +172,8 @@ class KernelEmitter:
         for a in self.axes:
             if a.pid is not None:
                 grid[a.pid] = cdiv(a.numel, a.block)
+        if grid[0] >= INT32_LIMIT or grid[1] > MAX_GRID_Y:
+            raise self.info.error(f"grid {tuple(grid)} exceeds CUDA's limits (2^31-1, 65535): use larger blocks")
         return tuple(grid)
 
     # -- axis values, masks ---------------------------------------------
@@ -325,6 +328,8 @@ class KernelEmitter:
                 return base
             return self.builder.op(f"tt.addptr {base.name}, {offset.name} : {base.type}, {offset.type}", [base, offset], base.type)
         pointers = t.broadcast(base, offset.shape)
+        if offset.constant == 0:
+            return pointers
         return self.builder.op(
             f"tt.addptr {pointers.name}, {offset.name} : {pointers.type}, {offset.type}", [pointers, offset], pointers.type
         )
@@ -337,7 +342,7 @@ class KernelEmitter:
         operands = [pointer] + ([mask] if mask is not None else [])
         text = f"tt.load {', '.join(v.name for v in operands)} : {pointer.type}"
         loaded = self.builder.load(
-            text, k, lambda: self.builder.op(text, operands, TType(elem, pointer.shape), pure=False)
+            text, k, lambda: self.builder.op(text, operands, TType(elem, pointer.shape), pure=False, removable=True)
         )
         result_type = op.results[0].type
         if isinstance(result_type, ir.IntegerType) and ir.IntegerType(result_type).width == 1:

@@ -133,11 +133,15 @@ def _load_tuned(path: str) -> emit.TritonConfig | None:
 class GpuKernel:
     """A coil kernel function compiled for one CUDA device; call it with the kernel's arguments."""
 
-    def __init__(self, fn, device: torch.device, autotune: bool = False, write_debug: Callable | None = None):
+    def __init__(
+        self, module, fn, device: torch.device, autotune: bool = False, write_debug: Callable | None = None
+    ):
         from . import emit
 
         self.emit = emit
-        self.fn = fn  # keeps the kernel's IR alive for later specializations
+        # Later specializations re-emit from the IR: hold the module (whose
+        # lifetime the kernel's ops share) and its context, not the op alone.
+        self.module, self.context, self.fn = module, module.context, fn
         self.name = fn.attributes["sym_name"].value
         self.device = device
         self.target = device_target(device)
@@ -175,7 +179,8 @@ class GpuKernel:
         config = self.default.config
         if self.autotune:
             config = self.tuned or self._tune(aligned, args)
-        kernel = self.emit.emit_kernel(self.fn, config, aligned)
+        with self.context:
+            kernel = self.emit.emit_kernel(self.fn, config, aligned)
         launch = _Launch(kernel, compile_ttir(kernel.ttir, self.target, kernel.num_warps))
         self.variants[key] = launch
         return launch
@@ -194,8 +199,11 @@ class GpuKernel:
             for i in self.stored:
                 bench_args[i] = torch.empty_like(args[i]).copy_(args[i])
             timings = []
-            for candidate in self.emit.candidate_configs(self.fn):
-                kernel = self.emit.emit_kernel(self.fn, candidate, aligned)
+            with self.context:
+                candidates = self.emit.candidate_configs(self.fn)
+            for candidate in candidates:
+                with self.context:
+                    kernel = self.emit.emit_kernel(self.fn, candidate, aligned)
                 launch = _Launch(kernel, compile_ttir(kernel.ttir, self.target, kernel.num_warps))
                 milliseconds = do_bench(lambda: launch(bench_args), warmup=5, rep=20)
                 timings.append((milliseconds, candidate))
@@ -215,5 +223,6 @@ def compile_gpu_kernels(
 ) -> dict[str, GpuKernel]:
     """Every `coil.kernel` function of `module`, compiled for `device`, by symbol name."""
     return {
-        (k := GpuKernel(fn, device, autotune, write_debug)).name: k for fn in kernel_functions(module.operation)
+        (k := GpuKernel(module, fn, device, autotune, write_debug)).name: k
+        for fn in kernel_functions(module.operation)
     }

@@ -103,6 +103,7 @@ class Op:
     text: str  # the op's line(s) after `results =`
     pure: bool
     result_decl: str = ""  # "%v5" or "%v5:2"
+    removable: bool | None = None  # dropped when unused; defaults to `pure` (a load is removable, not pure)
     body: "Block | None" = None  # for scf.for
     tail: str = ""  # text after the body's closing brace
 
@@ -136,12 +137,20 @@ class Builder:
                 return block.table[key]
         return None
 
-    def op(self, text: str, operands: list[Value], result_type: TType, pure: bool = True, constant=None) -> Value:
+    def op(
+        self, text: str, operands: list[Value], result_type: TType, pure: bool = True, constant=None, removable=None
+    ) -> Value:
         """One op with one result: `%r = <text>`. `text` names operands by their `.name`."""
-        return self.op_multi(text, operands, [result_type], pure, constant)[0]
+        return self.op_multi(text, operands, [result_type], pure, constant, removable)[0]
 
     def op_multi(
-        self, text: str, operands: list[Value], result_types: list[TType], pure: bool = True, constant=None
+        self,
+        text: str,
+        operands: list[Value],
+        result_types: list[TType],
+        pure: bool = True,
+        constant=None,
+        removable: bool | None = None,
     ) -> list[Value]:
         """An op with results; a pure op seen before in a visible block is not emitted again."""
         depth = max((v.depth for v in operands), default=0) if pure else self.depth
@@ -158,7 +167,7 @@ class Builder:
             values = [Value(f"{name}#{i}", t, depth) for i, t in enumerate(result_types)]
             decl = f"{name}:{len(result_types)}"
         block = self.blocks[depth]
-        block.ops.append(Op([v.name for v in values], [v.name for v in operands], text, pure, decl))
+        block.ops.append(Op([v.name for v in values], [v.name for v in operands], text, pure, decl, removable=removable))
         if pure:
             block.table[key] = values
         return values
@@ -268,7 +277,8 @@ def _sweep(ops: list[Op], uses: dict) -> bool:
         if op.body is not None:
             removed |= _sweep(op.body.ops, uses)
         dead = op.results and not any(uses.get(r.split("#")[0], 0) for r in op.results)
-        if dead and (op.pure or (op.body is not None and not _has_effects(op))):
+        removable = op.pure if op.removable is None else op.removable
+        if dead and (removable or (op.body is not None and not _has_effects(op))):
             removed = True
             continue
         keep.append(op)
