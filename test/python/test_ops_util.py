@@ -46,9 +46,14 @@ DEVICES = [
 def coil_test_env(request):
     torch._dynamo.reset()
     torch.manual_seed(0)
-    with coil.config.patch(strict=True), torch.device(request.param):
-        yield request.param
-    torch._dynamo.reset()
+    previous = torch.get_default_device()
+    torch.set_default_device(request.param)
+    try:
+        with coil.config.patch(strict=True):
+            yield request.param
+    finally:
+        torch.set_default_device(previous)
+        torch._dynamo.reset()
 
 
 def make(shape, dtype: torch.dtype, low=None, high=None, exclude_zero: bool = False) -> torch.Tensor:
