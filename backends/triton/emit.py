@@ -23,6 +23,7 @@ and free of dead code and file locations (Triton hashes it for its cache).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from coil.mlir import ir
@@ -67,6 +68,17 @@ class TritonKernel:
     config: TritonConfig
     arg_kinds: list[str]  # per coil kernel argument: "buffer" (-> !tt.ptr) or "index" (-> i64 scalar)
     index_bits: int = 32  # width of the offsets the kernel computes
+
+
+def _in_kernel_context(api):
+    """Enters the kernel's MLIR context (and an unknown location), so callers need not."""
+
+    @functools.wraps(api)
+    def run(fn, *args, **kwargs):
+        with fn.context, ir.Location.unknown(fn.context):
+            return api(fn, *args, **kwargs)
+
+    return run
 
 
 def kernel_functions(module) -> list[ir.OpView]:
@@ -116,11 +128,13 @@ def _config_for(info: KernelInfo) -> TritonConfig:
     return TritonConfig(xblock=1, rblock=2048, num_warps=8, persistent=False)
 
 
+@_in_kernel_context
 def default_config(fn) -> TritonConfig:
     """Size heuristics (Inductor-like) for kernel function `fn`."""
     return _config_for(analyze_kernel(fn))
 
 
+@_in_kernel_context
 def candidate_configs(fn) -> list[TritonConfig]:
     """A few configs to autotune over, the default first."""
     info = analyze_kernel(fn)
@@ -149,7 +163,7 @@ def candidate_configs(fn) -> list[TritonConfig]:
                     found.append(TritonConfig(xblock=x, rblock=rpow, num_warps=_warps(x * rpow), persistent=True))
         if rpow > 64:
             for x, r in ((1, 1024), (1, 2048), (8, 512), (64, 16)):
-                x, r = min(x, xpow), min(r, rpow)
+                x, r = min(x, xpow), min(r, rpow // 2)
                 found.append(TritonConfig(xblock=x, rblock=r, num_warps=_warps(x * r), persistent=False))
     unique = []
     for config in found:
@@ -178,6 +192,7 @@ def _check_config(info: KernelInfo, config: TritonConfig) -> TritonConfig:
     return config
 
 
+@_in_kernel_context
 def emit_kernel(fn, config: TritonConfig | None = None, aligned: frozenset[int] | None = None) -> TritonKernel:
     """TTIR for kernel function `fn` under `config` (the default config if None).
 
