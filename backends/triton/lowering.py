@@ -183,6 +183,9 @@ class KernelEmitter:
         t = self.t
         if self.idx == "i32" and self.padded[axis.name][1] >= INT32_LIMIT:
             raise NeedsInt64()
+        if axis.block == 1 and axis.numel > 0:
+            # One index per program: a scalar, so what depends only on it is loaded and computed once.
+            return self._axis_offset(axis) or t.const(0, self.idx)
         index = self.builder.op(
             f"tt.make_range {{end = {axis.block} : i32, start = 0 : i32}} : tensor<{axis.block}xi32>",
             [],
@@ -191,16 +194,21 @@ class KernelEmitter:
         if len(self.tile) == 2:
             index = t.expand_dims(index, 1 - axis.pos)
         index = t.to_int(index, self.idx)
-        if axis.pid is not None:
-            pid = self.builder.op(f"tt.get_program_id {'xyz'[axis.pid]} : i32", [], TType("i32"))
-            offset = t.to_int(pid, self.idx)
-            if axis.block > 1:
-                offset = t.binary("arith.muli", offset, t.const(axis.block, self.idx))
-        else:
-            offset = self.r_offset
+        offset = self._axis_offset(axis)
         if offset is None:
             return index
         return t.binary("arith.addi", offset, index)
+
+    def _axis_offset(self, axis: Axis) -> Value | None:
+        """The first index of this program's block along `axis` (None: zero)."""
+        t = self.t
+        if axis.pid is None:
+            return self.r_offset
+        pid = self.builder.op(f"tt.get_program_id {'xyz'[axis.pid]} : i32", [], TType("i32"))
+        offset = t.to_int(pid, self.idx)
+        if axis.block > 1:
+            offset = t.binary("arith.muli", offset, t.const(axis.block, self.idx))
+        return offset
 
     def axis_mask(self, axis: Axis) -> Value | None:
         if axis.numel > 0 and axis.numel % axis.block == 0:
