@@ -255,24 +255,26 @@ def test_index_select_and_embedding():
 
 
 def _creation_options(dtype: torch.dtype) -> list:
+    # Factory calls name x's device: Dynamo traces them on the CPU otherwise,
+    # whatever the default device (the tests also run on CUDA).
     value = True if dtype == torch.bool else 3
     cases = [
-        ("full", lambda x: torch.full((2, 3), value, dtype=dtype) + x[:2, :3]),
-        ("zeros", lambda x: torch.zeros(3, 4, dtype=dtype) + x),
-        ("ones", lambda x: torch.ones(4, dtype=dtype) + x),
+        ("full", lambda x: torch.full((2, 3), value, dtype=dtype, device=x.device) + x[:2, :3]),
+        ("zeros", lambda x: torch.zeros(3, 4, dtype=dtype, device=x.device) + x),
+        ("ones", lambda x: torch.ones(4, dtype=dtype, device=x.device) + x),
         ("zeros_like", lambda x: torch.zeros_like(x) + x),
         ("ones_like to float32", lambda x: torch.ones_like(x, dtype=torch.float32) * 2),
         ("full_like", lambda x: torch.full_like(x, value) + x),
         ("new_full", lambda x: x.new_full((2, 2), value) + x[0, :2]),
-        ("scalar_tensor", lambda x: torch.scalar_tensor(value, dtype=dtype) + x),
-        ("empty, filled", lambda x: torch.empty(2, 3, dtype=dtype).fill_(value) + x[:2, :3]),
+        ("scalar_tensor", lambda x: torch.scalar_tensor(value, dtype=dtype, device=x.device) + x),
+        ("empty, filled", lambda x: torch.empty(2, 3, dtype=dtype, device=x.device).fill_(value) + x[:2, :3]),
         ("new_zeros, empty", lambda x: x.new_zeros(0, 4) + x[:0]),
     ]
     if dtype != torch.bool:
         cases += [
-            ("arange", lambda x: torch.arange(5, dtype=dtype) + x[0, 0]),
-            ("arange start, step", lambda x: torch.arange(1, 9, 3, dtype=dtype) + x[0, 0]),
-            ("arange negative step", lambda x: torch.arange(10, 1, -3, dtype=dtype) + x[0, 0]),
+            ("arange", lambda x: torch.arange(5, dtype=dtype, device=x.device) + x[0, 0]),
+            ("arange start, step", lambda x: torch.arange(1, 9, 3, dtype=dtype, device=x.device) + x[0, 0]),
+            ("arange negative step", lambda x: torch.arange(10, 1, -3, dtype=dtype, device=x.device) + x[0, 0]),
         ]
     return cases
 
@@ -298,20 +300,20 @@ def test_arange_and_full_inferred_dtypes():
 
     def f(x):
         return (
-            torch.arange(6) + 1,  # int64
-            torch.arange(0.5, 3.0, 0.25) * x[0],  # float32, fractional steps
-            torch.arange(-3, 3, 0.5, dtype=torch.float64) * 2,
-            torch.arange(5, dtype=torch.float16) / 3,
-            torch.arange(0, 1, 0.1, dtype=torch.bfloat16) + 1,
-            torch.full((2, 2), 1.5) + x[:2],
-            torch.full((3,), 7) + 1,  # int64
-            torch.full((2,), float("inf")) * x[:2],
-            torch.zeros(()) + x[0],
-            torch.ones(2, 3, dtype=torch.float64).t() * 2,
-            torch.arange(24).view(2, 3, 4).permute(2, 0, 1) + 0,
-            x + torch.tensor([1.0, -2.0, 3.5, 0.25]),  # a constant made in the function
+            torch.arange(6, device=x.device) + 1,  # int64
+            torch.arange(0.5, 3.0, 0.25, device=x.device) * x[0],  # float32, fractional steps
+            torch.arange(-3, 3, 0.5, dtype=torch.float64, device=x.device) * 2,
+            torch.arange(5, dtype=torch.float16, device=x.device) / 3,
+            torch.arange(0, 1, 0.1, dtype=torch.bfloat16, device=x.device) + 1,
+            torch.full((2, 2), 1.5, device=x.device) + x[:2],
+            torch.full((3,), 7, device=x.device) + 1,  # int64
+            torch.full((2,), float("inf"), device=x.device) * x[:2],
+            torch.zeros((), device=x.device) + x[0],
+            torch.ones(2, 3, dtype=torch.float64, device=x.device).t() * 2,
+            torch.arange(24, device=x.device).view(2, 3, 4).permute(2, 0, 1) + 0,
+            x + torch.tensor([1.0, -2.0, 3.5, 0.25], device=x.device),  # a constant made in the function
             x.detach() * 2,
-            torch.empty_strided((2, 2), (1, 2)).fill_(1.5) + x[:2],
+            torch.empty_strided((2, 2), (1, 2), device=x.device).fill_(1.5) + x[:2],
         )
 
     check(f, x)
