@@ -106,7 +106,8 @@ def run(name: str, workloads: dict) -> dict:
         actual = compiled(*args)
     torch.cuda.synchronize()
     row["coil_compile_s"] = time.perf_counter() - start
-    tolerance = 2e-2 if args[0].dtype == torch.bfloat16 else 1e-4
+    # Loose enough for reductions summed in another order than eager's.
+    tolerance = 2e-2 if args[0].dtype in (torch.bfloat16, torch.float16) else 1e-3
     torch.testing.assert_close(actual, expected, rtol=tolerance, atol=tolerance)
     stats = coil.metrics.snapshot()
     row["coil_kernels"] = stats["kernels"]
