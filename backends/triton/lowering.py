@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from coil.dialects.types import scalar_type, strides_and_offset
+from coil.dialects.types import strides_and_offset
 from coil.mlir import ir
 
 from .analysis import KernelInfo, TritonLoweringError, pointwise_tiling

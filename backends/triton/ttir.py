@@ -115,6 +115,7 @@ class Block:
     table: dict = field(default_factory=dict)  # key -> Value or tuple of Values
     loads: dict = field(default_factory=dict)  # key -> (Value, buffer)
     header: str = ""  # for loop bodies: "scf.for ..." line
+    operands: list = field(default_factory=list)  # for loop bodies: the loop's operands
 
 
 class Builder:
@@ -206,7 +207,6 @@ class Builder:
             f"scf.for {iv.name} = {lower.name} to {upper.name} step {step.name}{iter_text} : {lower.type} {{"
         )
         block.operands = [lower.name, upper.name, step.name] + [v.name for v in inits]
-        block.defined = [iv.name] + [a.name for a in args]
         self.blocks.append(block)
         return iv, args
 
