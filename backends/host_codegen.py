@@ -141,17 +141,24 @@ class HostCodegen:
             call = f"{_kernel_callable_name(op.attributes['kernel'].value)}({', '.join(call_args)})"
             result = op.results[0]
             self.externs += 1
+            # Where the op's outputs include None, result k is element positions[k] of the call's tuple.
+            positions = None
+            if "coil.result_positions" in op.attributes:
+                positions = [a.value for a in op.attributes["coil.result_positions"]]
             if isinstance(result.type, ir.TupleType):
                 getters = sorted((u.owner for u in result.uses), key=lambda g: g.attributes["index"].value)
                 self.names[result] = f"extern{self.externs}"
                 self.emit(f"extern{self.externs} = {call}")
                 for g in getters:
                     buf = self._new_buffer(g.results[0])
-                    element = f"extern{self.externs}[{g.attributes['index'].value}]"
+                    index = g.attributes["index"].value
+                    element = f"extern{self.externs}[{positions[index] if positions else index}]"
                     self.emit(f"{buf} = {self._layout_checked(element, g.results[0].type)}")
                 self.emit(f"del extern{self.externs}")
             else:
                 buf = self._new_buffer(result)
+                if positions:
+                    call = f"{call}[{positions[0]}]"
                 self.emit(f"{buf} = {self._layout_checked(call, result.type)}")
         elif name == "coil.get":
             pass  # unpacked right after its extern call

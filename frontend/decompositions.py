@@ -104,12 +104,43 @@ def log_softmax(x, dim, half_to_float):
     return (shifted - log_total).to(x.dtype)
 
 
+def flash_attention_for_cpu(query, key, value, dropout_p=0.0, is_causal=False, *, attn_mask=None, scale=None):
+    """aten._scaled_dot_product_flash_attention_for_cpu as matrix products, a masked
+    scale, and the softmax written with its log-sum-exp.
+
+    PyTorch's own decomposition returns the attention weights where the op
+    returns the log-sum-exp, which is right only when nothing reads it; the
+    backward (`_scaled_dot_product_flash_attention_for_cpu_backward`, an ATen
+    call) does. Here the second result is the row-wise log-sum-exp of the
+    scaled scores, in float32, as the kernel computes it.
+    """
+    if dropout_p != 0.0 or query.dtype not in (torch.float32, torch.float64) or query.size(1) != key.size(1):
+        return NotImplemented
+    scale = scale if scale is not None else 1.0 / math.sqrt(query.size(-1))
+    scores = torch.matmul(query, key.transpose(-2, -1)) * scale
+    if is_causal:
+        keep = torch.ones(query.size(-2), key.size(-2), dtype=torch.bool, device=query.device).tril()
+        scores = scores.masked_fill(keep.logical_not(), float("-inf"))
+    if attn_mask is not None:
+        if attn_mask.dtype == torch.bool:
+            scores = scores.masked_fill(attn_mask.logical_not(), float("-inf"))
+        else:
+            scores = scores + attn_mask
+    log_sum_exp = torch.logsumexp(scores, dim=-1)
+    # A row masked out entirely has no weights (and a log-sum-exp of -inf).
+    finite = torch.where(torch.isinf(log_sum_exp), torch.zeros_like(log_sum_exp), log_sum_exp)
+    weights = torch.exp(scores - finite.unsqueeze(-1))
+    output = torch.matmul(weights, value)
+    return output, log_sum_exp.to(torch.float32)
+
+
 @functools.lru_cache(maxsize=None)
 def decomposition_table() -> dict:
     table = dict(core_aten_decompositions())
     table.update(get_decompositions(EXTRA_DECOMPOSITIONS))
     table[aten._transformer_encoder_layer_fwd.default] = transformer_encoder_layer_fwd
     table[aten._log_softmax.default] = log_softmax
+    table[aten._scaled_dot_product_flash_attention_for_cpu.default] = flash_attention_for_cpu
     for op in KEEP:
         table.pop(op, None)
     return table

@@ -24,7 +24,7 @@ from coil.errors import LoweringError
 from coil.mlir import func, ir
 
 from . import lowerings  # noqa: F401  (fills the table)
-from .lowering import LOWERINGS, LoweringContext, TensorValue, Unsupported
+from .lowering import LOWERINGS, LoweringContext, TensorValue, Unsupported, find_lowering
 from .scalar_ops import SUPPORTED_DTYPES, element_type
 
 aten = torch.ops.aten
@@ -104,6 +104,10 @@ class GraphImporter:
         self.context = make_context()
         self.env: dict[torch.fx.Node, object] = {}
         self.extern_ops: list[str] = []
+        # Input mutations (`copy_(placeholder, value)`): @graph argument -> new value,
+        # and the FX nodes that are a mutated input (the copy_ nodes, the placeholder).
+        self.mutations: dict[int, TensorValue] = {}
+        self.mutated_nodes: dict[torch.fx.Node, int] = {}
         tensors = [x for x in inputs if isinstance(x, torch.Tensor)]
         # A CUDA graph may also take 0-d CPU tensors (as eager allows): the
         # graph's device is the accelerator's when there is one.
@@ -160,9 +164,10 @@ class GraphImporter:
                 ir.FunctionType.get(arg_types, [r.value.type for r in results])
             )
             if results:
-                fn.result_attrs = ir.ArrayAttr.get(
-                    [ir.DictAttr.get({"coil.strides": builders.i64_array(m[1])}) for m in result_meta]
-                )
+                attrs = [{"coil.strides": builders.i64_array(m[1])} for m in result_meta]
+                for (arg_index, _), attr in zip(self.mutations.items(), attrs[len(attrs) - len(self.mutations) :]):
+                    attr["coil.mutates"] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), arg_index)
+                fn.result_attrs = ir.ArrayAttr.get([ir.DictAttr.get(a) for a in attrs])
         return ImportedGraph(module, self.context, input_specs, outputs, self.device, self.extern_ops, result_meta)
 
     # -- nodes ---------------------------------------------------------------
@@ -199,6 +204,8 @@ class GraphImporter:
         target = node.target
         if target is operator.getitem:
             return args[0][args[1]]
+        if target is aten.copy_.default and self._is_input(args[0]):
+            return self._mutate_input(node, *args, **kwargs)
         metas_args = _to_meta(args)
         metas_kwargs = _to_meta(kwargs)
         try:
@@ -214,7 +221,7 @@ class GraphImporter:
         if not _contains_tensor(out_meta):
             return out_meta  # e.g. aten.sym_size.int: a size, known here
         out_meta = _elementwise_layout(target, metas_args, metas_kwargs, out_meta)
-        rule = LOWERINGS.get(target)
+        rule = find_lowering(target)
         name = _op_name(target)
         if rule is not None and name not in config.force_extern and _dtypes_supported(args, out_meta):
             ctx = LoweringContext(node, out_meta, ir.Location.current, self.device)
@@ -229,6 +236,34 @@ class GraphImporter:
             if result is not None:
                 return _with_meta(result, out_meta)
         return self._extern(node, target, args, kwargs, out_meta)
+
+    @staticmethod
+    def _is_input(x) -> bool:
+        return isinstance(x, TensorValue) and isinstance(x.value, ir.BlockArgument)
+
+    def _mutate_input(self, node, dst: TensorValue, src, non_blocking=False):
+        """`dst.copy_(src)` into a graph input, as AOTAutograd leaves input mutations.
+
+        The input's new value becomes an extra result of @graph marked
+        `coil.mutates = <argument>`; outlining writes it back into the input's
+        storage (or has the kernel computing it store there directly). Later
+        nodes that read the input see the new value, as in eager.
+        """
+        if not isinstance(src, TensorValue) or list(src.meta.shape) != list(dst.meta.shape) or src.dtype != dst.dtype:
+            # Broadcast or cast to the input's shape and dtype first.
+            ctx = LoweringContext(node, meta_like(dst.meta), ir.Location.current, self.device)
+            src = LOWERINGS[aten.copy.default](ctx, dst, src)
+        new = TensorValue(src.value, meta_like(dst.meta))
+        arg_number = dst.value.arg_number
+        self.mutations[arg_number] = new
+        self.mutated_nodes[node] = arg_number
+        for fx_node, value in list(self.env.items()):
+            if value is dst:
+                self.env[fx_node] = new
+                self.mutated_nodes[fx_node] = arg_number
+            elif self.mutated_nodes.get(fx_node) == arg_number:
+                self.env[fx_node] = new
+        return new
 
     def _extern(self, node, target, args, kwargs, out_meta):
         """A `coil.extern` call of `target` with the node's arguments."""
@@ -265,6 +300,12 @@ class GraphImporter:
         extern_op.attributes["coil.result_strides"] = ir.ArrayAttr.get(
             [builders.i64_array(outs[i].stride()) for i in tensor_positions]
         )
+        if isinstance(out_meta, (list, tuple)) and (
+            tensor_positions != list(range(len(tensor_positions))) or len(tensor_positions) == 1
+        ):
+            # Some outputs are None (convolution_backward with a False in its
+            # output_mask): the host reads result k of the call at position k here.
+            extern_op.attributes["coil.result_positions"] = builders.i64_array(tensor_positions)
         name = _op_name(target)
         self.extern_ops.append(name)
         metrics.record_extern(name)
@@ -285,7 +326,11 @@ class GraphImporter:
             values = [values]
         args = list(self.env[n] if isinstance(n, torch.fx.Node) else n for n in values)
         arg_values = {}
-        for v in args:
+        for n, v in zip(values, args):
+            if n in self.mutated_nodes:
+                # The mutated input itself (eager returns that tensor), new value written back.
+                outputs.append(OutputSpec("input", index=self.mutated_nodes[n]))
+                continue
             if isinstance(v, TensorValue):
                 if isinstance(v.value, ir.BlockArgument):
                     outputs.append(OutputSpec("input", index=v.value.arg_number))
@@ -300,6 +345,11 @@ class GraphImporter:
                 result_meta.append((tuple(v.meta.shape), tuple(v.meta.stride()), v.meta.dtype))
             else:
                 outputs.append(OutputSpec("value", value=v))
+        # Then the new values of mutated inputs, one result each (after the
+        # outputs, so output indices are unaffected), with the input's strides.
+        for value in self.mutations.values():
+            results.append(value)
+            result_meta.append((tuple(value.meta.shape), tuple(value.meta.stride()), value.meta.dtype))
         return outputs, results, result_meta
 
 

@@ -66,6 +66,13 @@ def div_mode(ctx: LoweringContext, a, b, *, rounding_mode=None):
     raise Unsupported(f"rounding_mode={rounding_mode!r}")
 
 
+@lowering("prims::fma.default")
+def fma(ctx: LoweringContext, a, b, c):
+    """Inductor's prims.fma, which the decomposed addcmul of the optimizers uses: its
+    eager implementation computes a * b + c with two roundings, and so does coil."""
+    return ctx.pointwise([a, b, c], lambda x, y, z: ops.add(ops.mul(x, y), z))
+
+
 register_pointwise([aten.floor_divide.default, aten.floor_divide.Scalar], ops.floor_div, unrounded_scalar=1)
 register_pointwise([aten.fmod.Tensor, aten.fmod.Scalar], ops.fmod)
 register_pointwise([aten.remainder.Tensor, aten.remainder.Scalar, aten.remainder.Scalar_Tensor], ops.remainder)

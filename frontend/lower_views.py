@@ -392,3 +392,92 @@ def index(ctx: LoweringContext, x: TensorValue, indices):
         return ctx.load(x, source)
 
     return ctx.pointwise_body(shape, x.dtype, body)
+
+
+# -- scatters into a view (functionalized in-place writes into a slice or a row) ---
+
+
+def _scatter_into(ctx: LoweringContext, x: TensorValue, src: TensorValue, dim: int, start: int, length: int, step: int):
+    """x with src written at x's indices start, start+step, ... along `dim` (as a
+    pointwise reading src inside that range and x elsewhere). `src` has x's rank."""
+    out_dtype = ctx.out_meta.dtype
+
+    def body(indices):
+        j = indices[dim]
+        local = list(indices)
+        if length == 0:
+            return ctx.load(x, indices)
+        relative = _shift(j, -start)
+        if step != 1:
+            relative = arith.divsi(relative, index_constant(step))
+        local[dim] = _clamp_index(relative, 0, length - 1)
+        inside = arith.andi(
+            arith.cmpi(arith.CmpIPredicate.sge, j, index_constant(start)),
+            arith.cmpi(arith.CmpIPredicate.slt, j, index_constant(start + (length - 1) * step + 1)),
+        )
+        if step != 1:
+            offset = arith.remsi(_shift(j, -start), index_constant(step))
+            inside = arith.andi(inside, arith.cmpi(arith.CmpIPredicate.eq, offset, index_constant(0)))
+        written = ops.cast(ctx.load(src, local), out_dtype)
+        return ops.where(ops.Scalar(inside, torch.bool), written, ops.cast(ctx.load(x, indices), out_dtype))
+
+    return ctx.pointwise_body(list(ctx.out_meta.shape), out_dtype, body)
+
+
+@lowering(aten.slice_scatter.default)
+def slice_scatter(ctx: LoweringContext, x: TensorValue, src: TensorValue, dim=0, start=None, end=None, step=1):
+    dim = dim % x.rank
+    size = x.shape[dim]
+    start = 0 if start is None else start
+    end = size if end is None else end
+    if start < 0:
+        start += size
+    if end < 0:
+        end += size
+    start = min(max(start, 0), size)
+    return _scatter_into(ctx, x, src, dim, start, src.shape[dim], step)
+
+
+@lowering(aten.select_scatter.default)
+def select_scatter(ctx: LoweringContext, x: TensorValue, src: TensorValue, dim, index):
+    dim = dim % x.rank
+    index = index + x.shape[dim] if index < 0 else index
+    shape = list(src.shape)
+    shape.insert(dim, 1)
+    row = ctx.view(src, shape, lambda out: list(out[:dim]) + list(out[dim + 1 :]))
+    return _scatter_into(ctx, x, row, dim, index, 1, 1)
+
+
+# At most this many indices per output row are compared in a scatter lowered as
+# a pointwise (a one-hot has one: cross_entropy's backward).
+_SCATTER_MAX_INDICES = 8
+
+
+@lowering(aten.scatter.value, aten.scatter.src)
+def scatter(ctx: LoweringContext, x: TensorValue, dim, index: TensorValue, src):
+    """x with src (a tensor or a number) at index along `dim`, as a pointwise:
+    each output point compares its position with the few indices of its row
+    (later ones win, as ATen's CPU loop). Wide scatters stay ATen calls."""
+    if x.rank == 0 or index.rank != x.rank:
+        raise Unsupported("scatter of a 0-d tensor")
+    dim = dim % x.rank
+    count = index.shape[dim]
+    if count > _SCATTER_MAX_INDICES or any(index.shape[d] != x.shape[d] for d in range(x.rank) if d != dim):
+        raise Unsupported("scatter with many indices per row or a partial index")
+    out_dtype = ctx.out_meta.dtype
+
+    def body(indices):
+        value = ops.cast(ctx.load(x, indices), out_dtype)
+        for k in range(count):
+            position = list(indices)
+            position[dim] = index_constant(k)
+            target = _as_index(ctx.load(index, position), x.shape[dim])
+            hit = arith.cmpi(arith.CmpIPredicate.eq, target, indices[dim])
+            if isinstance(src, TensorValue):
+                written = ops.cast(ctx.load(src, position), out_dtype)
+            else:
+                written = ops.constant(src, out_dtype)
+            value = ops.where(ops.Scalar(hit, torch.bool), written, value)
+        return value
+
+    return ctx.pointwise_body(list(x.shape), out_dtype, body)

@@ -25,14 +25,27 @@ aten = torch.ops.aten
 prims = torch.ops.prims
 
 LOWERINGS: dict[torch._ops.OpOverload, Callable] = {}
+# Rules for ops that exist only once some module defines them (Inductor's
+# prims.fma), by schema name: "prims::fma.default".
+LOWERINGS_BY_NAME: dict[str, Callable] = {}
+
+
+def find_lowering(target: torch._ops.OpOverload) -> Callable | None:
+    rule = LOWERINGS.get(target)
+    if rule is None and LOWERINGS_BY_NAME:
+        rule = LOWERINGS_BY_NAME.get(f"{target._schema.name}.{target._overloadname}")
+    return rule
 
 
 def lowering(*targets):
-    """Registers a rule for each target: an OpOverload, or a packet (all its overloads)."""
+    """Registers a rule for each target: an OpOverload, a packet (all its overloads),
+    or the name of an overload ("prims::fma.default")."""
 
     def register(fn):
         for target in targets:
-            if isinstance(target, torch._ops.OpOverloadPacket):
+            if isinstance(target, str):
+                LOWERINGS_BY_NAME[target] = fn
+            elif isinstance(target, torch._ops.OpOverloadPacket):
                 for name in target.overloads():
                     LOWERINGS[getattr(target, name)] = fn
             else:

@@ -17,7 +17,12 @@ allocates the buffers; this pass does both, in MLIR:
   copy kernel otherwise;
 - buffers get row-major layouts, except graph inputs, extern results and graph
   outputs, which keep the strides recorded as `coil.strides` /
-  `coil.result_strides` (eager's layouts).
+  `coil.result_strides` (eager's layouts);
+- a result marked `coil.mutates = k` is the new value of input k (an in-place
+  op on a graph input): it is not returned but written back into argument k
+  by a copy kernel whose launch is marked `coil.writeback`, after everything
+  else. Memory planning lets the kernel that computes the value store into
+  the input directly where that is legal.
 """
 
 from __future__ import annotations
@@ -83,6 +88,13 @@ class HostBuilder:
             return [None] * n
         attrs = self.graph.attributes["res_attrs"]
         return [_strides_attr(d["coil.strides"]) if "coil.strides" in d else None for d in attrs]
+
+    def _mutated_args(self) -> list[int | None]:
+        """Per result of @graph, the argument it is the new value of, or None."""
+        n = len(self.graph.type.results)
+        if "res_attrs" not in self.graph.attributes:
+            return [None] * n
+        return [d["coil.mutates"].value if "coil.mutates" in d else None for d in self.graph.attributes["res_attrs"]]
 
     def _arg_strides(self) -> list[list[int] | None]:
         n = len(self.graph.type.inputs)
@@ -177,10 +189,15 @@ class HostBuilder:
         for r, out in zip(op.results, outs):
             self.buffers[r] = out
 
-    def copy_kernel(self, source: ir.Value, amap: ir.AffineMap | None, shape, element_type, out_strides=None) -> ir.Value:
-        """A kernel copying `source[amap(idx)]` (or `source[idx]`) into a new buffer."""
-        out_type = memref_type(shape, element_type, out_strides)
-        out = builders.alloc(out_type, self.device)
+    def copy_kernel(
+        self, source: ir.Value, amap: ir.AffineMap | None, shape, element_type, out_strides=None, into=None
+    ) -> ir.Value:
+        """A kernel copying `source[amap(idx)]` (or `source[idx]`) into a new buffer (or into `into`)."""
+        if into is None:
+            out_type = memref_type(shape, element_type, out_strides)
+            out = builders.alloc(out_type, self.device)
+        else:
+            out = into
         name = self._new_kernel_name()
         args = [out, source]
         with ir.InsertionPoint(self.module.body):
@@ -200,7 +217,9 @@ class HostBuilder:
 
             builders.loop_nest(list(shape), [], body)
             func.ReturnOp([])
-        builders.launch(name, args)
+        launch = builders.launch(name, args)
+        if into is not None:
+            _launch_op(launch, name).attributes["coil.writeback"] = ir.UnitAttr.get()
         return out
 
     # -- host ops --------------------------------------------------------------
@@ -231,6 +250,9 @@ class HostBuilder:
             memref_types.append(memref_type(list(tt.shape), tt.element_type, s))
         kwargs = {named.name: named.attr for named in op.attributes["kwargs"]}
         values = builders.extern(op.attributes["kernel"].value, inputs, list(op.attributes["args"]), kwargs, memref_types)
+        if "coil.result_positions" in op.attributes:
+            owner = values[0].owner if len(values) == 1 else values[0].owner.operands[0].owner
+            owner.attributes["coil.result_positions"] = op.attributes["coil.result_positions"]
         if isinstance(t, ir.TupleType):
             self.buffers[op.results[0]] = values  # unpacked by coil.get below
         else:
@@ -242,12 +264,29 @@ class HostBuilder:
 
     def lower_return(self, op) -> list[ir.Value]:
         results = []
-        for value, strides in zip(op.operands, self.result_strides):
+        writebacks = []
+        for value, strides, mutated in zip(op.operands, self.result_strides, self._mutated_args()):
             buffer = self.buffers[value]
             t = buffer.type
+            if mutated is not None:
+                writebacks.append((mutated, buffer))
+                continue
             if strides is not None and not _layout_matches(t, strides):
                 buffer = self.copy_kernel(buffer, None, list(t.shape), t.element_type, strides)
             results.append(buffer)
+        # A new value read from an input that another write-back overwrites is
+        # copied out first (inputs hold their old values until the write-backs).
+        host_args = list(self.host_entry.arguments)
+        written = {host_args[k] for k, _ in writebacks}
+        for i, (k, buffer) in enumerate(writebacks):
+            if storage_root(buffer) in written - {host_args[k]}:
+                t = buffer.type
+                writebacks[i] = (k, self.copy_kernel(buffer, None, list(t.shape), t.element_type))
+        for k, buffer in writebacks:
+            if buffer == host_args[k]:
+                continue  # copy_(x, x)
+            t = buffer.type
+            self.copy_kernel(buffer, None, list(t.shape), t.element_type, into=host_args[k])
         return results
 
     # -- driver -------------------------------------------------------------------
@@ -262,6 +301,7 @@ class HostBuilder:
         with ir.InsertionPoint(self.module.body), graph.location:
             host = func.FuncOp("graph_host", ir.FunctionType.get(arg_types, []))
             host_entry = host.add_entry_block()
+        self.host_entry = host_entry
         for old, new in zip(block.arguments, host_entry.arguments):
             self.buffers[old] = new
         returned = {v: i for i, v in enumerate(block.operations[len(block.operations) - 1].operands)}
@@ -300,6 +340,13 @@ class HostBuilder:
         if value in returned:
             return self.result_strides[returned[value]]
         return None
+
+
+def _launch_op(launch, name: str):
+    """The `coil.launch` operation that `builders.launch` created."""
+    op = launch.operation if hasattr(launch, "operation") else launch
+    assert op.name == "coil.launch" and op.attributes["kernel"].value == name
+    return op
 
 
 def _layout_matches(t: ir.MemRefType, strides: list[int]) -> bool:

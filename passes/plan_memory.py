@@ -5,6 +5,11 @@ coil-plan-memory
   Liveness is the launch order of the host function: outlining already frees
   every buffer (`coil.dealloc`) right after its last use. Planning then walks
   the host ops in order with a pool of freed buffers:
+  - into the input: a write-back of a new value into a mutated graph input
+    (a launch marked `coil.writeback`) goes away when the one kernel that
+    stores the value can store it into the input instead: same type and
+    layout, nothing reads the input's old value after that kernel, and the
+    kernel itself reads the input only at the points it stores;
   - in place: a pointwise kernel whose output is written at exactly the
     points it reads an input that dies at that launch, with the same type and
     layout, writes into that input's storage (`coil.reuse` marked
@@ -136,6 +141,92 @@ def _inplace_pairs(kernel_fn) -> dict[int, int]:
     return pairs
 
 
+# ---------------------------------------------------------------------------
+# Into the input
+
+
+def _loads_only_at_stores(kernel_fn, out_k: int, in_k: int) -> bool:
+    """Whether kernel argument `in_k` is read only at exactly the indices argument
+    `out_k` is stored at (each point is read before the same iteration writes it)."""
+    entry_args = list(kernel_fn.regions[0].blocks[0].arguments)
+    out, src = entry_args[out_k], entry_args[in_k]
+    stores = [st for st in ops_named(kernel_fn, "coil.store") if st.operands[1] == out]
+    if len(stores) != 1:
+        return False
+    index = list(stores[0].operands)[2:]
+    reads = [l for l in ops_named(kernel_fn, "coil.load") if l.operands[0] == src]
+    if any(st.operands[1] == src for st in ops_named(kernel_fn, "coil.store")):
+        return False
+    return all(list(l.operands)[1:] == index for l in reads)
+
+
+def _stored_positions(kernel_fn) -> set[int]:
+    entry = kernel_fn.regions[0].blocks[0]
+    return {
+        st.operands[1].arg_number
+        for st in ops_named(kernel_fn, "coil.store")
+        if isinstance(st.operands[1], ir.BlockArgument) and st.operands[1].owner == entry
+    }
+
+
+def _store_into_inputs(module_body: ir.Block, host) -> None:
+    """Folds write-backs into mutated inputs into the kernels computing the new values."""
+    block = host.regions[0].blocks[0]
+    for writeback in [op for op in block.operations if _name(op) == "coil.launch" and "coil.writeback" in op.attributes]:
+        ops = list(block.operations)
+        dest, value = region_args(writeback)
+        if not isinstance(dest, ir.BlockArgument) or isinstance(value, ir.BlockArgument):
+            continue
+        if _name(value.owner) != "coil.alloc" or value.type != dest.type:
+            continue
+        position = {op: i for i, op in enumerate(ops)}
+        users = [u.owner.parent if _name(u.owner) == "coil.arg" else u.owner for u in value.uses]
+        if any(_name(u) not in ("coil.launch", "coil.dealloc") and u != writeback for u in users):
+            continue  # returned, viewed or read by ATen: keep it a buffer of its own
+        writers = []
+        for u in users:
+            if _name(u) != "coil.launch" or u == writeback:
+                continue
+            fn = _kernel_func(module_body, u)
+            args = region_args(u)
+            if fn is None or any(args[k] == value for k in _stored_positions(fn)):
+                writers.append((u, fn, args))
+        if len(writers) != 1:
+            continue
+        producer, fn, args = writers[0]
+        out_k = [k for k, a in enumerate(args) if a == value]
+        in_ks = [k for k, a in enumerate(args) if storage_root(a) == dest]
+        if len(out_k) != 1 or any(not _loads_only_at_stores(fn, out_k[0], k) or args[k] != dest for k in in_ks):
+            continue
+        # Nothing between the producer and the write-back may read the old value.
+        start, end = position[producer], position[writeback]
+        between = ops[start + 1 : end]
+        if any(storage_root(v) == dest for op in between for v in _used_values(op)):
+            continue
+        writeback_fn = writeback.attributes["kernel"].value
+        for u in users:
+            if _name(u) == "coil.dealloc":
+                u.erase()
+        writeback.erase()
+        value.replace_all_uses_with(dest)
+        value.owner.erase()
+        if not any(
+            l.attributes["kernel"].value == writeback_fn for f in host_functions_in(module_body) for l in ops_named(f, "coil.launch")
+        ):
+            _kernel_func_by_name(module_body, writeback_fn).erase()
+
+
+def host_functions_in(module_body: ir.Block) -> list:
+    return [op for op in module_body.operations if _name(op) == "func.func" and "coil.host" in op.attributes]
+
+
+def _kernel_func_by_name(module_body: ir.Block, name: str):
+    for op in module_body.operations:
+        if _name(op) == "func.func" and op.attributes["sym_name"].value == name:
+            return op
+    return None
+
+
 @dataclass
 class _Free:
     buffer: ir.Value
@@ -144,6 +235,7 @@ class _Free:
 
 
 def _plan_block(module_body: ir.Block, host, device: str) -> None:
+    _store_into_inputs(module_body, host)
     block = host.regions[0].blocks[0]
     ops = list(block.operations)
     returned = set()
