@@ -8,10 +8,11 @@ Choices that are not upstream defaults:
 - `convert-math-to-llvm` runs before `convert-math-to-libm`: intrinsics for
   what LLVM lowers well (sqrt, fabs, floor, exp, log, ...), libm calls
   (`erff`, `tanf`, `atan2f`, ...) for the rest, resolved in the JIT from the
-  process's libm. `coil-precise-math-to-libm` first sends expm1 and log1p to
-  libm: convert-math-to-llvm would compute them as exp(x) - 1 and log(1 + x).
-  f32 exp is written out as arithmetic (`coil-expand-exp`) so that loops using
-  it vectorize; every other libm function runs one element per call.
+  process's libm. f32 exp, expm1, log, log1p, tanh and erf are first written
+  out as arithmetic (`coil-expand-math`, fast_math.py) so that loops using them
+  vectorize. `coil-precise-math-to-libm` then sends what is left of expm1 and
+  log1p (f64) to libm: convert-math-to-llvm would compute them as exp(x) - 1
+  and log(1 + x). Every other libm function runs one element per call.
 - f16/bf16 arithmetic is done in f32 (`arith-emulate-unsupported-floats`,
   `math-extend-to-supported-types`), as PyTorch's CPU kernels do, and bf16
   conversions are expanded to integer ops (`arith-expand{include-bf16=true}`),
@@ -27,7 +28,7 @@ from __future__ import annotations
 from coil.mlir import ir
 from coil.passes.registry import PassFailure, build_pass_manager, register_pass
 
-from . import fast_exp, libm_calls  # noqa: F401  (register coil-expand-exp, coil-precise-math-to-libm)
+from . import fast_math, libm_calls  # noqa: F401  (register coil-expand-math, coil-precise-math-to-libm)
 from .lower_loops import bool_option, lower_loop_nests
 
 # From scf loops over memrefs (the output of coil-lower-loop-nests) to the LLVM dialect.
@@ -39,7 +40,7 @@ SCF_TO_LLVM_PIPELINE = (
     "math-extend-to-supported-types{extra-types=f16}",
     "arith-emulate-unsupported-floats{source-types=bf16,f16 target-type=f32}",
     "arith-expand{include-bf16=true}",
-    "coil-expand-exp",
+    "coil-expand-math",
     "coil-precise-math-to-libm",
     "convert-math-to-llvm",
     "convert-math-to-libm",
