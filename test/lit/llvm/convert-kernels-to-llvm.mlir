@@ -2,28 +2,29 @@
 // RUN: %coil-opt %s --split-input-file --coil-precise-math-to-libm | filecheck %s --check-prefix=LIBM
 
 // Buffers are bare pointers (static shapes and strides); with outer-slice the
-// JIT's kernels add two i64 slice bounds. erf goes to libm, expm1 too (not
-// exp(x) - 1), sqrt stays an intrinsic.
-// CHECK-DAG: llvm.func @erff(f32) -> f32
-// CHECK-DAG: llvm.func @expm1f(f32) -> f32
+// JIT's kernels add two i64 slice bounds. f64 erf goes to libm, f64 expm1 too
+// (not exp(x) - 1), sqrt stays an intrinsic. (f32 erf and expm1 are written out
+// as arithmetic by coil-expand-math: see expand-math.mlir.)
+// CHECK-DAG: llvm.func @erf(f64) -> f64
+// CHECK-DAG: llvm.func @expm1(f64) -> f64
 // CHECK-LABEL: llvm.func @math
 // CHECK-SAME: (%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr) attributes {coil.kernel}
-// CHECK-DAG: llvm.call @erff
-// CHECK-DAG: llvm.call @expm1f
+// CHECK-DAG: llvm.call @erf
+// CHECK-DAG: llvm.call @expm1
 // CHECK-DAG: llvm.intr.sqrt
 // CHECK-NOT: llvm.intr.exp
-// LIBM-LABEL: func.func private @expm1f(f32) -> f32
+// LIBM-LABEL: func.func private @expm1(f64) -> f64
 // LIBM-LABEL: func.func @math
-// LIBM: = func.call @expm1f(%{{.*}}) : (f32) -> f32
+// LIBM: = func.call @expm1(%{{.*}}) : (f64) -> f64
 // LIBM-NOT: math.expm1
-func.func @math(%out: memref<64xf32>, %x: memref<64xf32>) attributes {coil.kernel} {
+func.func @math(%out: memref<64xf64>, %x: memref<64xf64>) attributes {coil.kernel} {
   "coil.loop_nest"() ({
   ^bb0(%i: index):
-    %a = "coil.load"(%x, %i) : (memref<64xf32>, index) -> f32
-    %b = math.erf %a : f32
-    %c = math.expm1 %b : f32
-    %d = math.sqrt %c : f32
-    "coil.store"(%d, %out, %i) : (f32, memref<64xf32>, index) -> ()
+    %a = "coil.load"(%x, %i) : (memref<64xf64>, index) -> f64
+    %b = math.erf %a : f64
+    %c = math.expm1 %b : f64
+    %d = math.sqrt %c : f64
+    "coil.store"(%d, %out, %i) : (f64, memref<64xf64>, index) -> ()
     "coil.yield"() : () -> ()
   }) {ranges = [64], reduction_ranges = []} : () -> ()
   return
@@ -55,7 +56,7 @@ func.func @bf16(%out: memref<8xbf16>, %x: memref<8x2xbf16, strided<[2, 1]>>) att
 
 // -----
 
-// f32 exp becomes arithmetic (coil-expand-exp): a roundeven, a polynomial and
+// f32 exp becomes arithmetic (coil-expand-math): a roundeven, a polynomial and
 // an exponent-field scaling, nothing LLVM would call libm for, so the loop
 // vectorizes. f64 exp stays the intrinsic (a libm call).
 // CHECK-LABEL: llvm.func @exp
