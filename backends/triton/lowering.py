@@ -25,6 +25,7 @@ read and written as bytes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from coil.dialects.types import strides_and_offset
@@ -110,6 +111,9 @@ class KernelEmitter:
         self.t = TileOps(self.builder)
         self.env: dict = {}
         self.r_offset: Value | None = None
+        # Inside a reduction pass (a persistent level or a loop body): only there
+        # do values run along the reduction axis and need its mask.
+        self.r_pass = False
         self.lin_cache: dict = {}
         self._setup_tiling()
 
@@ -216,11 +220,19 @@ class KernelEmitter:
         return self.t.cmpi("slt", self.axis_value(axis), self.t.const(axis.numel, self.idx))
 
     def mask_for(self, shape: tuple) -> Value | None:
-        """The lanes of a value of `shape` that lie inside the iteration space."""
+        """The lanes of a value of `shape` that lie inside the iteration space.
+
+        The reduction axis masks only values inside a reduction pass: outside
+        one, a [XBLOCK, 1] value lies along the output rows alone, even when
+        RBLOCK is 1 too (an empty reduction range: rnumel 0, whose mask is all
+        false, must not mask the epilogue's stores of the initial values).
+        """
         if not shape:
             return None
         mask = None
         for axis in self.axes:
+            if axis.pid is None and not self.r_pass:
+                continue
             if shape[axis.pos] == axis.block:
                 mask = self.t.logical_and(mask, self.axis_mask(axis))
         return None if mask is None else self.t.broadcast(mask, shape)
@@ -479,7 +491,7 @@ class KernelEmitter:
     def _emit_persistent_level(self, level: int) -> None:
         t = self.t
         saved, self.env = self.env, dict(self.env)
-        self.domain = self.tile
+        self.domain, self.r_pass = self.tile, True
         partials = []
         rmask = self.axis_mask(self.axis_by_name["r"])
         for op, is_reduce in self._level_ops(level):
@@ -495,7 +507,7 @@ class KernelEmitter:
                 values.append(self._position())
             partials.append((op, rtype, values))
         self.env = saved
-        self.domain = (self.config.xblock, 1)
+        self.domain, self.r_pass = (self.config.xblock, 1), False
         for op, rtype, values in partials:
             self._finish_reduce(op, rtype, values)
 
@@ -518,7 +530,7 @@ class KernelEmitter:
         )
         saved, self.env = self.env, dict(self.env)
         self.r_offset = iv
-        self.domain = self.tile
+        self.domain, self.r_pass = self.tile, True
         rmask = self.axis_mask(self.axis_by_name["r"])
         updated = []
         acc_iter = iter(accs)
@@ -540,7 +552,7 @@ class KernelEmitter:
         results = self.builder.close_for(updated)
         self.r_offset = None
         self.env = saved
-        self.domain = (self.config.xblock, 1)
+        self.domain, self.r_pass = (self.config.xblock, 1), False
         result_iter = iter(results)
         for op in reduces:
             rtype = op.attributes["reduction_type"].value
@@ -651,14 +663,52 @@ _ROUNDING_FLOAT_BINARY = ("arith.addf", "arith.subf", "arith.mulf", "arith.divf"
 def _float_binary(e: KernelEmitter, op, operands):
     name = op.operation.name
     a, b = operands
-    if name == "arith.divf" and a.type.elem == "f32":
-        a, b = e.t.same_shape(a, b)
-        result = e.b_op(f"tt.precise_divf {a.name}, {b.name} : {a.type}", [a, b], a.type)
+    if name == "arith.divf":
+        result = _divide(e, a, b)
+    elif name == "arith.remf":
+        # C's fmod, as CUDA eager computes fmod and remainder (remainder is remf
+        # and a sign fix in the kernel IR). Triton lowers arith.remf as LLVM's
+        # frem, x - trunc(x / y) * y on NVPTX: inf for fmod(inf, y) and x fmod 0
+        # (C: nan) and wrong for large quotients. libdevice's fmod is exact.
+        if a.type.elem not in ("f32", "f64"):
+            raise ValueError(f"'arith.remf' on {a.type.elem} is not supported")
+        result = e.t.extern("__nv_fmodf" if a.type.elem == "f32" else "__nv_fmod", [a, b])
     else:
         result = e.t.binary(name, a, b)
     if name in _ROUNDING_FLOAT_BINARY:
         result = e.round_half(result, op.results[0].type)
     return result
+
+
+def _exact_reciprocal(value) -> float | None:
+    """1/value when it is exactly representable (value a power of two, within range), else None."""
+    if value is None or isinstance(value, bool):
+        return None
+    value = float(value)
+    if not math.isfinite(value) or value == 0:
+        return None
+    mantissa, exponent = math.frexp(abs(value))
+    # 2^k: frexp gives 0.5 * 2^(k+1); 1/2^k = 2^-k, which f32 holds for |k| <= 126.
+    if mantissa != 0.5 or abs(exponent - 1) > 126:
+        return None
+    return 1.0 / value
+
+
+def _divide(e: KernelEmitter, a: Value, b: Value) -> Value:
+    """a / b, correctly rounded as eager divides: f32 `arith.divf` is approximate in Triton.
+
+    A constant power-of-two divisor is a multiplication by its reciprocal,
+    which is exact (both are exact scalings, overflow and underflow alike,
+    except that a product that lands in the subnormal range rounds once
+    either way), so it needs no `tt.precise_divf`.
+    """
+    reciprocal = _exact_reciprocal(b.constant)
+    if reciprocal is not None:
+        return e.t.binary("arith.mulf", a, e.t.const(reciprocal, b.type.elem, b.shape))
+    if a.type.elem != "f32":
+        return e.t.binary("arith.divf", a, b)
+    a, b = e.t.same_shape(a, b)
+    return e.b_op(f"tt.precise_divf {a.name}, {b.name} : {a.type}", [a, b], a.type)
 
 
 @rule(*sorted(_INDEX_BINARY))
@@ -751,6 +801,8 @@ def _math(e: KernelEmitter, op, operands):
     elem = operands[0].type.elem
     if elem not in ("f32", "f64"):
         raise ValueError(f"'{name}' on {elem} is not supported")
+    if name == "math.powf" and operands[1].constant is not None and float(operands[1].constant) in _POW_SPECIAL:
+        return _pow_constant(e, operands[0], float(operands[1].constant), op.results[0].type)
     if name == "math.sqrt" and elem == "f32":
         result = t.unary("tt.precise_sqrt", operands[0])
     elif name in (_NATIVE_F32 if elem == "f32" else _NATIVE_F64):
@@ -766,6 +818,43 @@ def _math(e: KernelEmitter, op, operands):
     if name not in _EXACT:
         result = e.round_half(result, op.results[0].type)
     return result
+
+
+# pow(x, c) for these constant exponents is computed as CUDA eager does
+# (ATen's pow_tensor_scalar_optimized_kernel): sqrt, rsqrt, reciprocal and
+# products. It differs from pow at special values (rsqrt(-0) = -inf where
+# pow(-0, -0.5) = +inf; sqrt(-inf) = nan, sqrt(-0) = -0) and is faster.
+_POW_SPECIAL = (0.5, -0.5, 2.0, 3.0, -1.0, -2.0)
+
+
+def _pow_constant(e: KernelEmitter, x: Value, c: float, result_type) -> Value:
+    t = e.t
+    elem = x.type.elem
+
+    def rounded(v: Value) -> Value:
+        # Half precision rounds after each op, as c10::Half arithmetic does.
+        return e.round_half(v, result_type)
+
+    def square(v: Value) -> Value:
+        return rounded(t.binary("arith.mulf", v, v))
+
+    def reciprocal(v: Value) -> Value:
+        return rounded(_divide(e, t.const(1.0, elem), v))
+
+    if c == 0.5:
+        if elem == "f32":
+            return rounded(t.unary("tt.precise_sqrt", x))
+        return t.unary("math.sqrt", x)
+    if c == -0.5:
+        return rounded(t.extern("__nv_rsqrtf" if elem == "f32" else "__nv_rsqrt", [x]))
+    if c == 2.0:
+        return square(x)
+    if c == 3.0:
+        return rounded(t.binary("arith.mulf", square(x), x))
+    if c == -1.0:
+        return reciprocal(x)
+    assert c == -2.0
+    return reciprocal(square(x))
 
 
 @rule("math.absi")

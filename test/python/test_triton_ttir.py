@@ -177,6 +177,12 @@ GRAPHS = {
     "gather": (lambda a, i: a[i], x, torch.tensor([1, 2, 0])),
     "index_select_negative": (lambda a, i: a[:, i] * 2, x, torch.tensor([-1, 3, 0])),
     "cat": (lambda a, b: torch.cat([a, b], 1), x, x),
+    "empty_reductions": (
+        lambda a: (a.sum(), a.mean(), a.prod(), a.var(), torch.var_mean(a), (a > 0).all(), a.sum(0)),
+        torch.randn(0, 5),
+    ),
+    "fmod_remainder": (lambda a, b: (torch.fmod(a, b), torch.remainder(a, b), torch.fmod(a.double(), b)), x, x + 1),
+    "pow_constant": (lambda a: (a ** -0.5, a ** 0.5, a ** 3, a ** -2, a.half() ** 2, a ** 2.5), x),
     "mlp": (_mlp, torch.randn(8, 64)),
     "attention": (_attention, torch.randn(2, 16, 64)),
 }
