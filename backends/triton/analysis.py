@@ -388,3 +388,105 @@ def is_column_reduction(info: KernelInfo) -> bool:
     inner_red += len(info.ranges)
     loads = [a.contiguous_dim for a in info.accesses if not a.is_store]
     return inner_out in loads and inner_red not in loads
+
+
+# ---------------------------------------------------------------------------
+# Online softmax
+
+
+def _level_pass_ops(info: KernelInfo, level: int) -> list[ir.OpView]:
+    """The ops a looped reduction runs in the pass over the reduction range for `level`."""
+    return [
+        op for op in info.ops if (info.reduce_loop.get(op) == level) or (op not in info.reduce_loop and level in info.loops_of.get(op, ()))
+    ]
+
+
+def _defining_op(v: ir.Value):
+    return v.owner if isinstance(v, ir.OpResult) else None
+
+
+def _name(op) -> str:
+    return op.operation.name
+
+
+def _attributes(op) -> dict:
+    attrs = op.operation.attributes
+    return {a.name: str(a.attr) for a in (attrs[i] for i in range(len(attrs)))}
+
+
+def _same_value(a: ir.Value, b: ir.Value, loaded: set) -> bool:
+    """Whether `a` and `b` are computed alike from the same arguments (so one tile serves both).
+
+    Loads of a buffer that the kernel stores into are never the same value:
+    a store between the two passes could change what the second reads.
+    """
+    if a == b:
+        return True
+    oa, ob = _defining_op(a), _defining_op(b)
+    if oa is None or ob is None:
+        return False
+    name = _name(oa)
+    if name != _name(ob) or name == "coil.reduce" or len(oa.operands) != len(ob.operands):
+        return False
+    if ir.OpResult(a).result_number != ir.OpResult(b).result_number or a.type != b.type:
+        return False
+    if len(oa.operation.regions) or len(ob.operation.regions):
+        return False
+    if _attributes(oa) != _attributes(ob):
+        return False
+    if name == "coil.load" and oa.operands[0] in loaded:
+        return False
+    return all(_same_value(x, y, loaded) for x, y in zip(oa.operands, ob.operands))
+
+
+@dataclass
+class OnlineSoftmax:
+    """A `max` reduce of level k and a `sum` of exp(x - max) of level k+1 over the same x."""
+
+    max_op: ir.OpView
+    sum_op: ir.OpView
+
+
+def online_softmax_pairs(info: KernelInfo, level: int) -> list[OnlineSoftmax] | None:
+    """The level-(k+1) pass, if a looped reduction can fold it into level k's (online softmax).
+
+    It qualifies when it stores nothing and each of its reduces is a float32
+    `sum` of `exp(x - m)`, `m` a float32 `max` reduce of level k over a value
+    computed as `x` is; its other ops only feed those sums. One pass then
+    keeps per lane a running max m and a sum s rescaled when m grows:
+    (m, s) -> (max(m, x), s * exp(m - m') + exp(x - m')).
+    """
+    following = level + 1
+    if following >= info.n_levels:
+        return None
+    ops = _level_pass_ops(info, following)
+    stored = {op.operands[1] for op in info.ops if op.operation.name == "coil.store"}
+    pairs = []
+    for op in ops:
+        name = op.operation.name
+        if name == "coil.store":
+            return None
+        if op not in info.reduce_loop:
+            continue
+        if op.attributes["reduction_type"].value != "sum" or len(op.results) != 1:
+            return None
+        exp = _defining_op(op.operands[0])
+        if exp is None or _name(exp) != "math.exp" or not isinstance(exp.results[0].type, ir.F32Type):
+            return None
+        sub = _defining_op(exp.operands[0])
+        if sub is None or _name(sub) != "arith.subf":
+            return None
+        x, m = sub.operands
+        max_op = _defining_op(m)
+        if (
+            max_op is None
+            or _name(max_op) != "coil.reduce"
+            or info.reduce_loop.get(max_op) != level
+            or max_op.attributes["reduction_type"].value != "max"
+            or not isinstance(max_op.operands[0].type, ir.F32Type)
+            or info.level.get(x, following) > level
+            or not _same_value(x, max_op.operands[0], stored)
+        ):
+            return None
+        pairs.append(OnlineSoftmax(max_op, op))
+    return pairs or None

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from coil.dialects.types import strides_and_offset
 from coil.mlir import ir
 
-from .analysis import KernelInfo, TritonLoweringError, pointwise_tiling
+from .analysis import KernelInfo, TritonLoweringError, online_softmax_pairs, pointwise_tiling
 from .indexing import FloorDiv, IndexSpace, Lin, MinMax, Mod, Opaque, Var, atom, const
 from .tensor_ops import TileOps, combine, reduction_init
 from .ttir import Builder, Printer, TType, Value
@@ -455,11 +455,15 @@ class KernelEmitter:
         else:
             self.domain = (self.config.xblock, 1)
             self._emit_stage(0)
+            folded = False
             for level in range(info.n_levels):
                 if self.config.persistent:
                     self._emit_persistent_level(level)
+                elif not folded:
+                    # A level folded into the previous one's loop has no pass of its own.
+                    folded = self._emit_looped_level(level)
                 else:
-                    self._emit_looped_level(level)
+                    folded = False
                 self._emit_stage(level + 1)
         return self._print()
 
@@ -511,8 +515,17 @@ class KernelEmitter:
         for op, rtype, values in partials:
             self._finish_reduce(op, rtype, values)
 
-    def _emit_looped_level(self, level: int) -> None:
+    def _emit_looped_level(self, level: int) -> bool:
+        """One `scf.for` over the reduction range for `level`; True if it also did level + 1's pass.
+
+        Level + 1's pass is folded in (online softmax, see
+        `analysis.online_softmax_pairs`) when it only sums exp(x - max) over
+        the x of a max of this level: per lane, a running max m and a sum s
+        rescaled as m grows, then across lanes M = max(m) and
+        S = sum(s * exp(m - M)). The row is read once instead of twice.
+        """
         t, info = self.t, self.info
+        online = online_softmax_pairs(info, level) or []
         reduces = [op for op, is_reduce in self._level_ops(level) if is_reduce]
         inits = []
         for op in reduces:
@@ -522,6 +535,7 @@ class KernelEmitter:
             inits.append(t.const(reduction_init(rtype, elem), elem, self.tile))
             if rtype in ("argmax", "argmin"):
                 inits.append(t.const(0, self.idx, self.tile))
+        inits += [t.const(0.0, "f32", self.tile) for _ in online]
         rnumel, rblock = info.rnumel, self.config.rblock
         if self.idx == "i32" and cdiv(rnumel, rblock) * rblock >= INT32_LIMIT:
             raise NeedsInt64()
@@ -532,8 +546,10 @@ class KernelEmitter:
         self.r_offset = iv
         self.domain, self.r_pass = self.tile, True
         rmask = self.axis_mask(self.axis_by_name["r"])
+        mask = None if rmask is None else t.broadcast(rmask, self.tile)
         updated = []
-        acc_iter = iter(accs)
+        acc_iter = iter(accs[: len(accs) - len(online)])
+        running_max = {}  # max reduce -> (accumulator, incoming x, unmasked new max)
         for op, is_reduce in self._level_ops(level):
             if not is_reduce:
                 self.lower(op)
@@ -545,21 +561,51 @@ class KernelEmitter:
                 current.append(next(acc_iter))
                 incoming.append(self._position())
             new = combine(t, rtype, current, incoming)
-            if rmask is not None:
-                mask = t.broadcast(rmask, self.tile)
+            running_max[op] = (current[0], incoming[0], new[0])
+            if mask is not None:
                 new = [t.select(mask, n, c) for n, c in zip(new, current)]
             updated += new
+        sums = accs[len(accs) - len(online) :]
+        for pair, s in zip(online, sums):
+            m, x, m_new = running_max[pair.max_op]
+            # s * exp(m - m') + exp(x - m'); a lane whose max is still -inf has seen
+            # only -inf (exp(-inf - -inf) would be nan): its sum stays 0.
+            scale = t.unary("math.exp", t.binary("arith.subf", m, m_new))
+            term = t.unary("math.exp", t.binary("arith.subf", x, m_new))
+            s_new = t.binary("arith.addf", t.binary("arith.mulf", s, scale), term)
+            s_new = t.select(self._is_neg_inf(m_new), s, s_new)
+            if mask is not None:
+                s_new = t.select(mask, s_new, s)
+            updated.append(s_new)
         results = self.builder.close_for(updated)
         self.r_offset = None
         self.env = saved
         self.domain, self.r_pass = (self.config.xblock, 1), False
         result_iter = iter(results)
+        lane_max = {}
         for op in reduces:
             rtype = op.attributes["reduction_type"].value
             values = [next(result_iter)]
+            lane_max[op] = values[0]
             if rtype in ("argmax", "argmin"):
                 values.append(next(result_iter))
             self._finish_reduce(op, rtype, values)
+        for pair, s in zip(online, result_iter):
+            m = lane_max[pair.max_op]
+            row_max = t.broadcast(self.env[pair.max_op.results[0]], self.tile)
+            scaled = t.binary("arith.mulf", s, t.unary("math.exp", t.binary("arith.subf", m, row_max)))
+            scaled = t.select(self._is_neg_inf(m), t.const(0.0, "f32", self.tile), scaled)
+            (total,) = self._tt_reduce("sum", [scaled])
+            total = t.expand_dims(total, 1)
+            if rnumel > 0:
+                # A row of -inf: eager's exp(x - max) is exp(nan), its sum nan.
+                row = self.env[pair.max_op.results[0]]
+                total = t.select(self._is_neg_inf(row), t.const(float("nan"), "f32", row.shape), total)
+            self.env[pair.sum_op.results[0]] = total
+        return bool(online)
+
+    def _is_neg_inf(self, v: Value) -> Value:
+        return self.t.cmpf("oeq", v, self.t.const(-math.inf, v.type.elem, v.shape))
 
     def _finish_reduce(self, op: ir.OpView, rtype: str, values: list[Value]) -> None:
         """`tt.reduce` on axis 1 of the [XBLOCK, RBLOCK] partials; the result as [XBLOCK, 1]."""

@@ -71,10 +71,53 @@ func.func @row_sum(%out: memref<8xf32>, %x: memref<8x200xf32>) attributes {coil.
 // PERSISTENT:       tt.store %{{.+}}, %[[Y]], %{{.+}} : tensor<4x256x!tt.ptr<f32>>
 // PERSISTENT-NOT:   tt.load
 
+// Looped: online softmax. The max pass also keeps a running sum per lane,
+// rescaled when the lane's max grows ((m, s) -> (m', s * exp(m - m') +
+// exp(x - m'))), so the row is read twice (max and sum, then the output)
+// instead of three times. Across lanes: M = max(m), S = sum(s * exp(m - M)).
+// A lane that has seen only -inf keeps s = 0; a row of -inf gets S = nan,
+// as eager's exp(-inf - -inf) sums to.
 // LOOPED-LABEL: // @softmax
-// LOOPED-COUNT-3: scf.for
-// LOOPED-NOT:     scf.for
-// LOOPED:         tt.store %{{.+}}, %{{.+}}, %{{.+}} : tensor<2x64x!tt.ptr<f32>>
+// LOOPED-DAG:     %[[NINF:.+]] = arith.constant dense<0xFF800000> : tensor<2x64xf32>
+// LOOPED-DAG:     %[[ZERO:.+]] = arith.constant dense<0.0> : tensor<2x64xf32>
+// LOOPED-DAG:     %[[NINF1:.+]] = arith.constant dense<0xFF800000> : tensor<2x1xf32>
+// LOOPED-DAG:     %[[NAN:.+]] = arith.constant dense<0x7FC00000> : tensor<2x1xf32>
+// LOOPED:         %[[LOOP:.+]]:2 = scf.for %{{.+}} iter_args(%[[M:.+]] = %[[NINF]], %[[S:.+]] = %[[ZERO]]) -> (tensor<2x64xf32>, tensor<2x64xf32>) : i32 {
+// LOOPED:           %[[X:.+]] = tt.load %{{.+}}, %[[MASK:.+]] : tensor<2x64x!tt.ptr<f32>>
+// LOOPED-NEXT:      %[[MNEW:.+]] = arith.maximumf %[[M]], %[[X]] : tensor<2x64xf32>
+// LOOPED-NEXT:      %[[MKEEP:.+]] = arith.select %[[MASK]], %[[MNEW]], %[[M]]
+// LOOPED-NEXT:      %[[D1:.+]] = arith.subf %[[M]], %[[MNEW]] : tensor<2x64xf32>
+// LOOPED-NEXT:      %[[SCALE:.+]] = math.exp %[[D1]] : tensor<2x64xf32>
+// LOOPED-NEXT:      %[[D2:.+]] = arith.subf %[[X]], %[[MNEW]] : tensor<2x64xf32>
+// LOOPED-NEXT:      %[[TERM:.+]] = math.exp %[[D2]] : tensor<2x64xf32>
+// LOOPED-NEXT:      %[[RS:.+]] = arith.mulf %[[S]], %[[SCALE]] : tensor<2x64xf32>
+// LOOPED-NEXT:      %[[SNEW:.+]] = arith.addf %[[RS]], %[[TERM]] : tensor<2x64xf32>
+// LOOPED-NEXT:      %[[ALLNINF:.+]] = arith.cmpf oeq, %[[MNEW]], %[[NINF]] : tensor<2x64xf32>
+// LOOPED-NEXT:      %[[SGUARD:.+]] = arith.select %[[ALLNINF]], %[[S]], %[[SNEW]]
+// LOOPED-NEXT:      %[[SKEEP:.+]] = arith.select %[[MASK]], %[[SGUARD]], %[[S]]
+// LOOPED-NEXT:      scf.yield %[[MKEEP]], %[[SKEEP]] : tensor<2x64xf32>, tensor<2x64xf32>
+// LOOPED-NEXT:    }
+// LOOPED-NEXT:    %[[MAXR:.+]] = "tt.reduce"(%[[LOOP]]#0) <{axis = 1 : i32}> ({
+// LOOPED:           arith.maximumf
+// LOOPED:         %[[ROWMAX:.+]] = tt.expand_dims %[[MAXR]] {axis = 1 : i32} : tensor<2xf32> -> tensor<2x1xf32>
+// LOOPED-NEXT:    %[[ROWMAXB:.+]] = tt.broadcast %[[ROWMAX]] : tensor<2x1xf32> -> tensor<2x64xf32>
+// LOOPED-NEXT:    %[[D3:.+]] = arith.subf %[[LOOP]]#0, %[[ROWMAXB]] : tensor<2x64xf32>
+// LOOPED-NEXT:    %[[LSCALE:.+]] = math.exp %[[D3]] : tensor<2x64xf32>
+// LOOPED-NEXT:    %[[LSUM:.+]] = arith.mulf %[[LOOP]]#1, %[[LSCALE]] : tensor<2x64xf32>
+// LOOPED-NEXT:    %[[LNINF:.+]] = arith.cmpf oeq, %[[LOOP]]#0, %[[NINF]] : tensor<2x64xf32>
+// LOOPED-NEXT:    %[[LGUARD:.+]] = arith.select %[[LNINF]], %[[ZERO]], %[[LSUM]]
+// LOOPED-NEXT:    %[[SUMR:.+]] = "tt.reduce"(%[[LGUARD]]) <{axis = 1 : i32}> ({
+// LOOPED:           arith.addf
+// LOOPED:         %[[ROWSUM:.+]] = tt.expand_dims %[[SUMR]] {axis = 1 : i32} : tensor<2xf32> -> tensor<2x1xf32>
+// LOOPED-NEXT:    %[[ROWNINF:.+]] = arith.cmpf oeq, %[[ROWMAX]], %[[NINF1]] : tensor<2x1xf32>
+// LOOPED-NEXT:    %[[TOTAL:.+]] = arith.select %[[ROWNINF]], %[[NAN]], %[[ROWSUM]] : tensor<2x1xi1>, tensor<2x1xf32>
+// LOOPED-NEXT:    %[[TOTALB:.+]] = tt.broadcast %[[TOTAL]] : tensor<2x1xf32> -> tensor<2x64xf32>
+// LOOPED:         scf.for
+// LOOPED:           %[[Y:.+]] = tt.load
+// LOOPED-NEXT:      %[[E0:.+]] = arith.subf %[[Y]], %[[ROWMAXB]] : tensor<2x64xf32>
+// LOOPED-NEXT:      %[[E:.+]] = math.exp %[[E0]] : tensor<2x64xf32>
+// LOOPED-NEXT:      %[[OUT:.+]] = tt.precise_divf %[[E]], %[[TOTALB]] : tensor<2x64xf32>
+// LOOPED:           tt.store %{{.+}}, %[[OUT]], %{{.+}} : tensor<2x64x!tt.ptr<f32>>
 // LOOPED-NEXT:    }
 // LOOPED-NEXT:    tt.return
 func.func @softmax(%out: memref<8x200xf32>, %x: memref<8x200xf32>) attributes {coil.kernel} {
@@ -126,6 +169,55 @@ func.func @layernorm(%out: memref<8x200xf32>, %x: memref<8x200xf32>, %w: memref<
     %8 = "coil.load"(%w, %r) : (memref<200xf32>, index) -> f32
     %9 = arith.mulf %7, %8 : f32
     "coil.store"(%9, %out, %i, %r) : (f32, memref<8x200xf32>, index, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [8], reduction_ranges = [200]} : () -> ()
+  return
+}
+
+// -----
+
+// Not online softmax: the sum's exp argument subtracts the max from another
+// value (y, not the x the max is of), so the sum keeps a pass of its own.
+// PERSISTENT-LABEL: // @not_online
+// LOOPED-LABEL: // @not_online
+// LOOPED-COUNT-2: scf.for
+// LOOPED-NOT:     scf.for
+func.func @not_online(%out: memref<8xf32>, %x: memref<8x200xf32>, %y: memref<8x200xf32>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index, %r: index):
+    %0 = "coil.load"(%x, %i, %r) : (memref<8x200xf32>, index, index) -> f32
+    %1 = "coil.reduce"(%0) {reduction_type = "max"} : (f32) -> f32
+    %2 = "coil.load"(%y, %i, %r) : (memref<8x200xf32>, index, index) -> f32
+    %3 = arith.subf %2, %1 : f32
+    %4 = math.exp %3 : f32
+    %5 = "coil.reduce"(%4) {reduction_type = "sum"} : (f32) -> f32
+    "coil.store"(%5, %out, %i) : (f32, memref<8xf32>, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [8], reduction_ranges = [200]} : () -> ()
+  return
+}
+
+// -----
+
+// log-softmax's normalizer, stored per row: max and sum of exp(x - max) in
+// one loop, then log(S) + M; no further pass.
+// LOOPED-LABEL: // @logsumexp
+// LOOPED-COUNT-1: scf.for
+// LOOPED-NOT:     scf.for
+// LOOPED:         math.log
+// LOOPED:         tt.store
+func.func @logsumexp(%out: memref<8xf32>, %x: memref<8x200xf32>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index, %r: index):
+    %0 = "coil.load"(%x, %i, %r) : (memref<8x200xf32>, index, index) -> f32
+    %1 = "coil.reduce"(%0) {reduction_type = "max"} : (f32) -> f32
+    %2 = "coil.load"(%x, %i, %r) : (memref<8x200xf32>, index, index) -> f32
+    %3 = arith.subf %2, %1 : f32
+    %4 = math.exp %3 : f32
+    %5 = "coil.reduce"(%4) {reduction_type = "sum"} : (f32) -> f32
+    %6 = math.log %5 : f32
+    %7 = arith.addf %6, %1 : f32
+    "coil.store"(%7, %out, %i) : (f32, memref<8xf32>, index) -> ()
     "coil.yield"() : () -> ()
   }) {ranges = [8], reduction_ranges = [200]} : () -> ()
   return
