@@ -279,7 +279,8 @@ class HostBuilder:
         host_args = list(self.host_entry.arguments)
         written = {host_args[k] for k, _ in writebacks}
         for i, (k, buffer) in enumerate(writebacks):
-            if storage_root(buffer) in written - {host_args[k]}:
+            root = storage_root(buffer)
+            if root in written - {host_args[k]} or (root == host_args[k] and buffer != root):
                 t = buffer.type
                 writebacks[i] = (k, self.copy_kernel(buffer, None, list(t.shape), t.element_type))
         for k, buffer in writebacks:

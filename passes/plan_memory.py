@@ -210,21 +210,17 @@ def _store_into_inputs(module_body: ir.Block, host) -> None:
         writeback.erase()
         value.replace_all_uses_with(dest)
         value.owner.erase()
-        if not any(
-            l.attributes["kernel"].value == writeback_fn for f in host_functions_in(module_body) for l in ops_named(f, "coil.launch")
-        ):
-            _kernel_func_by_name(module_body, writeback_fn).erase()
-
-
-def host_functions_in(module_body: ir.Block) -> list:
-    return [op for op in module_body.operations if _name(op) == "func.func" and "coil.host" in op.attributes]
-
-
-def _kernel_func_by_name(module_body: ir.Block, name: str):
-    for op in module_body.operations:
-        if _name(op) == "func.func" and op.attributes["sym_name"].value == name:
-            return op
-    return None
+        launched = {
+            l.attributes["kernel"].value
+            for f in module_body.operations
+            if _name(f) == "func.func" and "coil.host" in f.attributes
+            for l in ops_named(f, "coil.launch")
+        }
+        if writeback_fn not in launched:
+            next(
+                op for op in module_body.operations
+                if _name(op) == "func.func" and op.attributes["sym_name"].value == writeback_fn
+            ).erase()
 
 
 @dataclass

@@ -242,3 +242,30 @@ def test_writeback_without_memory_planning():
         _, _, stats = _run(fn, lambda: (torch.randn(8, 16), torch.randn(8, 16)))
     # Without the planner the new value is written back by a copy kernel.
     assert stats["kernels"] == 2
+
+
+# -- the functional ops AOTAutograd turns in-place writes into ---------------------
+
+
+def test_scatter_ops_are_kernels():
+    from test_ops_util import check_cases
+
+    x = torch.randn(7, 5)
+    cases = [
+        ("slice_scatter step 2", lambda x, s: torch.slice_scatter(x, s, 1, 1, 5, 2), (x, torch.randn(7, 2))),
+        ("slice_scatter negative start", lambda x, s: torch.slice_scatter(x, s, 0, -3), (x, torch.randn(3, 5))),
+        ("select_scatter", lambda x, r: torch.select_scatter(x, r, 1, -2), (x, torch.randn(7))),
+        ("scatter value (one-hot)", lambda x, i: torch.scatter(x, 1, i, -1.0), (x, torch.randint(0, 5, (7, 1)))),
+        ("scatter src", lambda x, i, s: torch.scatter(x, 0, i, s), (x, torch.randint(0, 7, (3, 5)), torch.randn(4, 6))),
+    ]
+    check_cases(cases)
+
+
+def test_fma_rounds_as_eager():
+    from test_ops_util import check
+
+    # Inductor's prims.fma (in decomposed optimizer updates) runs eagerly as a * b + c.
+    import torch._inductor.inductor_prims  # noqa: F401  (defines prims.fma)
+
+    a, b, c = torch.randn(64), torch.randn(64), torch.randn(64)
+    check(lambda a, b, c: (torch.ops.prims.fma(a, b, c), torch.ops.prims.fma(a, 0.3, c)), a, b, c)
