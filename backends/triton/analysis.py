@@ -490,3 +490,12 @@ def online_softmax_pairs(info: KernelInfo, level: int) -> list[OnlineSoftmax] | 
             return None
         pairs.append(OnlineSoftmax(max_op, op))
     return pairs or None
+
+
+def looped_passes(info: KernelInfo) -> int:
+    """How many times a looped reduction reads along the row: one pass per level, less the folded ones."""
+    passes, level = 0, 0
+    while level < info.n_levels:
+        passes += 1
+        level += 2 if online_softmax_pairs(info, level) else 1
+    return passes

@@ -8,13 +8,51 @@ Tiling (Inductor's choices, power-of-two blocks, masked at the edges):
   - pointwise kernels: the flattened ranges in XBLOCK chunks, one per program;
     a [YBLOCK, XBLOCK] tile over program ids (x, y) when a load is contiguous
     along another dimension than the store, so both stay coalesced;
-  - reductions: XBLOCK rows per program. Persistent when the reduction range
-    fits one block (next_pow2(rnumel) <= PERSISTENT_RBLOCK_LIMIT = 4096, and
-    <= 64 for reductions that read along the output index): the rows are one
-    [XBLOCK, RBLOCK] tile and every level is one `tt.reduce`. Otherwise looped:
-    `scf.for` over the reduction range in RBLOCK chunks with [XBLOCK, RBLOCK]
-    accumulators and one `tt.reduce` at the end; ops after a reduce that need
-    the reduction index (softmax's x / sum) run in a further loop.
+  - reductions: XBLOCK rows per program. Persistent: the rows are one
+    [XBLOCK, RBLOCK] tile (RBLOCK = next_pow2(rnumel)) and every level is one
+    `tt.reduce` on registers, so the row is read once whatever the levels.
+    Looped: `scf.for` over the reduction range in RBLOCK chunks with
+    [XBLOCK, RBLOCK] accumulators and one `tt.reduce` at the end; ops after a
+    reduce that need the reduction index (softmax's x / sum) run in a further
+    loop, which reads the row again. A softmax's sum of exp(x - max) is folded
+    into the max's loop (online softmax: per lane (m, s) -> (max(m, x),
+    s * exp(m - m') + exp(x - m')), across lanes S = sum(s * exp(m - M))), so
+    a looped softmax reads the row twice, not three times.
+
+Reduction configs (rows contiguous along the reduction; the H100 numbers
+that set them are the lead's, float32, coil vs Inductor):
+  - rows up to 1024 wide: persistent, several rows a program (XBLOCK =
+    1024 / RBLOCK), a warp per 256 elements: at parity with Inductor
+    (softmax_1024 0.99).
+  - wider rows: one row a program (XBLOCK 1) and Inductor's RBLOCK // 128
+    warps, at most 16. A kernel that reads the row once either way (a row
+    sum) takes Inductor's looped config, RBLOCK 2048 with 16 warps (the
+    persistent 4096 with 8 warps measured 0.90 of it on sum_rows 8192x4096).
+    A kernel that reads it once per level when looped (var_mean, layer norm,
+    softmax) stays persistent up to RBLOCK 8192 (8192 * 4 bytes over 512
+    threads: 16 floats a thread), where the looped form would read it two
+    or three times; 16 warps at 4096 (Inductor's persistent-RBLOCK config;
+    8 warps measured 0.89 on var_mean, 0.99 on layer norm). Beyond 8192,
+    looped with RBLOCK 2048 and 16 warps (Inductor's config for
+    softmax_32000; the online form reads 2 + writes 1 where the three-loop
+    form read 3 + wrote 1: 47% of copy bandwidth should become ~63%, and
+    16 warps instead of 8 keep more loads in flight).
+  - reductions that read along the output index (a sum over dim 0):
+    persistent up to 64, else [64, 16] tiles looped.
+  - `candidate_configs` adds, for wide rows, the persistent row at both warp
+    counts, a persistent 32768-wide row with 32 warps (Inductor's
+    `add_persistent_rblock`) and looped RBLOCK 1024/2048/4096.
+  Not done: eviction hints (`evict_last` on loads a later loop reads again,
+  `evict_first` on the last): Triton 3.6 spells them `evictionPolicy =
+  evict_last` and 3.9 `{cachePolicy = #tt.cache_policy<...>}`, neither
+  parses the other, and the emitter does not know which Triton compiles its
+  text; with 1024 rows of 128 KB in flight across 132 SMs the re-read
+  mostly misses a 50 MB L2 anyway (Inductor, with hints, reaches 68% of copy
+  bandwidth on softmax_32000, which is what 2 reads + 1 write give with no
+  L2 hits). Nor split reductions (few rows, a huge range: `x.sum()` of 16M
+  floats runs on one program): that wants two kernels, partial sums of
+  RSPLIT chunks into a scratch buffer and a final reduction, made before
+  outlining (Inductor's `reduction_split_factor`), not in the emitter.
 
 Index math is simplified before it is emitted (see `indexing`), offsets are
 32-bit unless some address needs 64, and the text is value-numbered, hoisted
@@ -28,7 +66,14 @@ from dataclasses import dataclass
 
 from coil.mlir import ir
 
-from .analysis import KernelInfo, TritonLoweringError, analyze_kernel, is_column_reduction, pointwise_tiling
+from .analysis import (
+    KernelInfo,
+    TritonLoweringError,
+    analyze_kernel,
+    is_column_reduction,
+    looped_passes,
+    pointwise_tiling,
+)
 from .lowering import MAX_GRID_Y, KernelEmitter, NeedsInt64, cdiv, next_pow2
 
 __all__ = [
@@ -42,8 +87,11 @@ __all__ = [
     "kernel_functions",
 ]
 
-PERSISTENT_RBLOCK_LIMIT = 4096
+SMALL_ROW_RBLOCK = 1024  # rows up to this wide: persistent, several rows a program
+SINGLE_PASS_PERSISTENT_LIMIT = 2048  # one pass over the row: looped beyond this
+PERSISTENT_RBLOCK_LIMIT = 8192  # several passes over the row: persistent up to this
 PERSISTENT_COLUMN_RBLOCK_LIMIT = 64
+LOOPED_RBLOCK = 2048
 MAX_BLOCK = 4096  # elements per tile in the default configs
 
 
@@ -116,16 +164,25 @@ def _config_for(info: KernelInfo) -> TritonConfig:
         xblock = min(1024, next_pow2(info.xnumel))
         return TritonConfig(xblock=xblock, num_warps=_warps(xblock, high=4))
     rblock = next_pow2(info.rnumel)
-    column = is_column_reduction(info)
-    limit = PERSISTENT_COLUMN_RBLOCK_LIMIT if column else PERSISTENT_RBLOCK_LIMIT
     xpow = next_pow2(info.xnumel)
-    if rblock <= limit:
-        xblock = min(xpow, max(1, 1024 // rblock), 1024)
-        return TritonConfig(xblock=xblock, rblock=rblock, num_warps=_warps(xblock * rblock), persistent=True)
-    if column:
+    if is_column_reduction(info):
+        if rblock <= PERSISTENT_COLUMN_RBLOCK_LIMIT:
+            xblock = min(xpow, max(1, 1024 // rblock), 1024)
+            return TritonConfig(xblock=xblock, rblock=rblock, num_warps=_warps(xblock * rblock), persistent=True)
         xblock = min(xpow, 64)
         return TritonConfig(xblock=xblock, rblock=16, num_warps=_warps(xblock * 16), persistent=False)
-    return TritonConfig(xblock=1, rblock=2048, num_warps=8, persistent=False)
+    if rblock <= SMALL_ROW_RBLOCK:
+        xblock = min(xpow, max(1, 1024 // rblock), 1024)
+        return TritonConfig(xblock=xblock, rblock=rblock, num_warps=_warps(xblock * rblock), persistent=True)
+    passes = looped_passes(info)
+    if rblock <= (PERSISTENT_RBLOCK_LIMIT if passes > 1 else SINGLE_PASS_PERSISTENT_LIMIT):
+        return TritonConfig(xblock=1, rblock=rblock, num_warps=_row_warps(rblock), persistent=True)
+    return TritonConfig(xblock=1, rblock=LOOPED_RBLOCK, num_warps=_row_warps(LOOPED_RBLOCK), persistent=False)
+
+
+def _row_warps(rblock: int) -> int:
+    """Warps for one wide row (XBLOCK 1): Inductor's RBLOCK // 128, at most 16 (8 floats a thread at 4096)."""
+    return max(4, min(16, rblock // 128))
 
 
 @_in_kernel_context
@@ -154,9 +211,9 @@ def candidate_configs(fn) -> list[TritonConfig]:
             for x in (1024, 512, 256, 2048, 128):
                 x = min(x, numel)
                 found.append(TritonConfig(xblock=x, num_warps=_warps(x, high=8)))
-    else:
+    elif is_column_reduction(info) or next_pow2(info.rnumel) <= SMALL_ROW_RBLOCK:
         xpow, rpow = next_pow2(info.xnumel), next_pow2(info.rnumel)
-        if rpow <= PERSISTENT_RBLOCK_LIMIT:
+        if rpow <= SMALL_ROW_RBLOCK:
             for x in (1, 8, 32):
                 x = min(x, xpow)
                 if x * rpow <= 2 * MAX_BLOCK:
@@ -165,6 +222,20 @@ def candidate_configs(fn) -> list[TritonConfig]:
             for x, r in ((1, 1024), (1, 2048), (8, 512), (64, 16)):
                 x, r = min(x, xpow), min(r, rpow // 2)
                 found.append(TritonConfig(xblock=x, rblock=r, num_warps=_warps(x * r), persistent=False))
+    else:
+        # Wide rows, one a program: the row in registers (one read) with
+        # Inductor's warps or half, Inductor's looped config (RBLOCK 2048,
+        # 16 warps) and a larger and a smaller chunk; up to 32768 wide, a
+        # persistent row with 32 warps (Inductor's `add_persistent_rblock`).
+        rpow = next_pow2(info.rnumel)
+        if rpow <= PERSISTENT_RBLOCK_LIMIT:
+            for warps in (_row_warps(rpow), _row_warps(rpow) // 2):
+                found.append(TritonConfig(xblock=1, rblock=rpow, num_warps=warps, persistent=True))
+        elif rpow <= 32768:
+            found.append(TritonConfig(xblock=1, rblock=rpow, num_warps=32, persistent=True))
+        for r, warps in ((2048, 16), (4096, 16), (2048, 8), (1024, 8)):
+            if r < rpow:
+                found.append(TritonConfig(xblock=1, rblock=r, num_warps=warps, persistent=False))
     unique = []
     for config in found:
         if config not in unique:

@@ -220,6 +220,28 @@ def test_interface_and_candidates():
         assert "welford" not in str(graph.module)
 
 
+WIDE = {
+    "sum_rows": (lambda a: a.sum(-1), torch.randn(4, 4096)),
+    "var_mean": (lambda a: torch.var_mean(a, -1), torch.randn(4, 4096)),
+    "softmax_8192": (lambda a: torch.softmax(a, -1), torch.randn(4, 8192)),
+    "softmax_32000": (lambda a: torch.softmax(a, -1), torch.randn(4, 32000)),
+}
+
+
+@pytest.mark.parametrize("name", list(WIDE))
+def test_wide_row_candidates_compile(name):
+    """Every autotuning candidate of the wide-row reductions compiles (16 and 32 warps included)."""
+    fn, *inputs = WIDE[name]
+    graph = outlined(fn, *inputs)
+    with graph.context:
+        kernels = []
+        for f in kernel_functions(graph.module.operation):
+            candidates = candidate_configs(f)
+            assert candidates[0] == default_config(f) and len(set(candidates)) == len(candidates) <= 6
+            kernels += [emit_kernel(f, c) for c in candidates]
+        check_compiles(kernels)
+
+
 def test_unsupported_op_names_kernel_and_op():
     text = """
     func.func @k(%out: memref<4xf32>, %x: memref<4xf32>) attributes {coil.kernel} {
