@@ -89,13 +89,20 @@ def log_softmax(x, dim, half_to_float):
     Over the last dim (the kernel ATen picks when every dim after `dim` has size
     1), a float16 or bfloat16 input's sum of exponentials is stored in the input
     dtype, and so is its log: both are rounded before the subtraction.
-    Elsewhere the computation is float32 throughout, as PyTorch's decomposition.
+    Elsewhere, and on CUDA, the computation is float32 throughout, as PyTorch's
+    decomposition.
     """
     from torch._decomp.decompositions import _log_softmax as reference
 
     dim = dim % max(x.dim(), 1)
     inner = math.prod(x.shape[dim + 1 :])
-    if x.dtype not in (torch.float16, torch.bfloat16) or half_to_float or inner != 1 or x.numel() == 0:
+    if (
+        x.device.type != "cpu"
+        or x.dtype not in (torch.float16, torch.bfloat16)
+        or half_to_float
+        or inner != 1
+        or x.numel() == 0
+    ):
         return reference(x, dim, half_to_float)
     xf = x.contiguous().float()
     shifted = xf - torch.amax(xf, dim, keepdim=True)

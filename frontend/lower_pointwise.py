@@ -14,13 +14,17 @@ from .lowering import LoweringContext, TensorValue, Unsupported, aten, lowering,
 
 
 def _add_scaled(ctx: LoweringContext, a, b, alpha):
-    """a + alpha * b as ATen's add kernel computes it: alpha is first converted to
-    the result dtype, and for floats the product is fused into the sum
-    (`vec::fmadd`, one rounding)."""
+    """a + alpha * b as ATen's add kernel computes it. On the CPU alpha is first
+    converted to the result dtype and for floats the product is fused into the
+    sum (`vec::fmadd`, one rounding); CUDA's kernel keeps a float16/bfloat16
+    result's alpha in float32 (its compute type)."""
     out_dtype = ctx.out_meta.dtype
+    alpha_dtype = out_dtype
+    if ctx.device.type != "cpu" and out_dtype in (torch.float16, torch.bfloat16):
+        alpha_dtype = torch.float32
 
     def fn(x, y):
-        scale = ops.cast(ops.constant(alpha, out_dtype), x.dtype)
+        scale = ops.cast(ops.constant(alpha, alpha_dtype), x.dtype)
         if x.dtype.is_floating_point:
             return ops.fma(y, scale, x)
         return ops.add(x, ops.mul(y, scale))
@@ -168,10 +172,16 @@ def round_decimals(ctx: LoweringContext, a, *, decimals=0):
     if not a.dtype.is_floating_point:
         raise Unsupported("round of integers with decimals")
     scale = 10.0**decimals
+    # CUDA computes a float16/bfloat16 round in float32 and rounds once; the CPU
+    # rounds each step to the input dtype.
+    on_cuda_in_half = ctx.device.type != "cpu" and a.dtype in (torch.float16, torch.bfloat16)
 
     def fn(x):
+        result_dtype = x.dtype
+        if on_cuda_in_half:
+            x = ops.cast(x, torch.float32)
         s = ops.constant(scale, x.dtype)
-        return ops.truediv(ops.round(ops.mul(x, s)), s)
+        return ops.cast(ops.truediv(ops.round(ops.mul(x, s)), s), result_dtype)
 
     return ctx.pointwise([a], fn)
 
