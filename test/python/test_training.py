@@ -1,4 +1,4 @@
-"""Training through torch.compile(backend="coil") on CPU: forward and backward graphs.
+"""Training through torch.compile(backend="coil") on CPU and CUDA: forward and backward graphs.
 
 AOTAutograd traces the joint forward+backward graph, splits it with the
 rematerializing partitioner (`min_cut_rematerialization_partition`, as
@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 import coil
 from coil import metrics
+from test_ops_util import DEVICES
 
 STEPS = 3
 
@@ -33,16 +34,27 @@ BACKWARD_EXTERNS = {
     "aten.convolution_backward.default",
     "aten.max_pool2d_with_indices_backward.default",
     "aten._scaled_dot_product_flash_attention_for_cpu_backward.default",
+    # On CUDA, scaled_dot_product_attention stays one of ATen's fused kernels.
+    "aten._scaled_dot_product_efficient_attention_backward.default",
+    "aten._scaled_dot_product_flash_attention_backward.default",
+    "aten._scaled_dot_product_cudnn_attention_backward.default",
 }
 
 
-@pytest.fixture(autouse=True)
-def fresh_state():
+@pytest.fixture(autouse=True, params=DEVICES)
+def fresh_state(request):
+    """Strict mode, fresh Dynamo and metrics; the test runs once per device
+    (CUDA skipped without a GPU), made the default device for what it creates."""
     torch._dynamo.reset()
     metrics.reset()
-    with coil.config.patch(strict=True):
-        yield
-    torch._dynamo.reset()
+    previous = torch.get_default_device()
+    torch.set_default_device(request.param)
+    try:
+        with coil.config.patch(strict=True):
+            yield request.param
+    finally:
+        torch.set_default_device(previous)
+        torch._dynamo.reset()
 
 
 class MLP(nn.Module):
