@@ -141,9 +141,75 @@ def flash_attention_for_cpu(query, key, value, dropout_p=0.0, is_causal=False, *
     return output, log_sum_exp.to(torch.float32)
 
 
+# Foreach ops whose trailing scalar is the per-tensor op's keyword `value`.
+_FOREACH_VALUE_KEYWORD = {"addcdiv", "addcmul"}
+
+
+# Overloads that do not map argument-for-argument onto the per-tensor op: a
+# tensor of per-element scalars (it would need `.item()`), and norm's
+# keyword-only dtype. They stay ATen calls.
+_FOREACH_SKIPPED = {
+    ("_foreach_addcdiv", "Tensor"),
+    ("_foreach_addcmul", "Tensor"),
+    ("_foreach_norm", "Scalar"),
+}
+
+
+def _foreach_decomposition(name: str):
+    """`aten._foreach_<name>` as the per-tensor op on each list element.
+
+    CUDA optimizers (the default `foreach` implementation) update all
+    parameters with one foreach call per step; Inductor lowers these to
+    pointwise kernels, and so does coil once they are split per tensor.
+    Arguments that are lists are indexed; single tensors and scalars are shared.
+    """
+    base = getattr(aten, name)
+
+    def decompose(*args, **kwargs):
+        count = len(next(a for a in args if isinstance(a, (list, tuple))))
+
+        def element(a, i):
+            return a[i] if isinstance(a, (list, tuple)) else a
+
+        results = []
+        for i in range(count):
+            items = [element(a, i) for a in args]
+            keywords = dict(kwargs)
+            if name in _FOREACH_VALUE_KEYWORD and len(items) == 4:
+                keywords["value"] = items.pop()
+            results.append(base(*items, **keywords))
+        return results
+
+    return decompose
+
+
+def foreach_decompositions() -> dict:
+    """Decompositions of every functional `aten._foreach_*` overload that has a
+    per-tensor counterpart (`_foreach_pow.ScalarAndTensor` too: its list comes second)."""
+    table = {}
+    names = {s.name.removeprefix("aten::") for s in torch._C._jit_get_all_schemas() if s.name.startswith("aten::_foreach_")}
+    for packet_name in sorted(names):
+        if packet_name.endswith("_"):
+            continue
+        name = packet_name.removeprefix("_foreach_")
+        if not hasattr(aten, name):
+            continue
+        packet = getattr(aten, packet_name)
+        for overload_name in packet.overloads():
+            overload = getattr(packet, overload_name)
+            arguments = overload._schema.arguments
+            if overload_name == "out" or not any(str(a.type) == "List[Tensor]" for a in arguments[:2]):
+                continue
+            if len(overload._schema.returns) != 1 or (packet_name, overload_name) in _FOREACH_SKIPPED:
+                continue
+            table[overload] = _foreach_decomposition(name)
+    return table
+
+
 @functools.lru_cache(maxsize=None)
 def decomposition_table() -> dict:
     table = dict(core_aten_decompositions())
+    table.update(foreach_decompositions())
     table.update(get_decompositions(EXTRA_DECOMPOSITIONS))
     table[aten._transformer_encoder_layer_fwd.default] = transformer_encoder_layer_fwd
     table[aten._log_softmax.default] = log_softmax

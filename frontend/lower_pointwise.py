@@ -172,14 +172,14 @@ def round_decimals(ctx: LoweringContext, a, *, decimals=0):
     if not a.dtype.is_floating_point:
         raise Unsupported("round of integers with decimals")
     scale = 10.0**decimals
-    # CUDA computes a float16/bfloat16 round in float32 and rounds once; the CPU
-    # rounds each step to the input dtype.
+    # The CPU kernel computes a float16/bfloat16 round in float32; CUDA's works
+    # in the input dtype (`scalar_t` arithmetic), rounding after each step.
     on_cuda_in_half = ctx.device.type != "cpu" and a.dtype in (torch.float16, torch.bfloat16)
 
     def fn(x):
         result_dtype = x.dtype
         if on_cuda_in_half:
-            x = ops.cast(x, torch.float32)
+            x = ops.cast(x, a.dtype)
         s = ops.constant(scale, x.dtype)
         return ops.cast(ops.truediv(ops.round(ops.mul(x, s)), s), result_dtype)
 
