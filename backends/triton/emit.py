@@ -37,8 +37,17 @@ that set them are the lead's, float32, coil vs Inductor):
     softmax_32000; the online form reads 2 + writes 1 where the three-loop
     form read 3 + wrote 1: 47% of copy bandwidth should become ~63%, and
     16 warps instead of 8 keep more loads in flight).
-  - reductions that read along the output index (a sum over dim 0):
-    persistent up to 64, else [64, 16] tiles looped.
+  - reductions that read along the output index (a sum over dim 0, over
+    dims (0, 1) of a 3-D tensor): the tile is [RBLOCK, XBLOCK], transposed,
+    so the output columns lie along the fast axis of Triton's layout and
+    every tile row is one coalesced segment (Inductor's outer-reduction
+    tiling); the rows are walked RBLOCK at a time into [RBLOCK, XBLOCK]
+    accumulators and reduced along axis 0 at the end. XBLOCK 128 when that
+    leaves two programs per SM, else 64, down to 32; RBLOCK = 2048 / XBLOCK
+    (8 warps, 8 floats a thread in flight); persistent up to 64 rows (the
+    final step of a split reduction). Too few output columns for the SMs is
+    what `coil-split-reductions` (passes/split_reductions.py) fixes, before
+    outlining, by splitting the range into partial reductions.
   - `candidate_configs` adds, for wide rows, the persistent row at both warp
     counts, a persistent 32768-wide row with 32 warps (Inductor's
     `add_persistent_rblock`) and looped RBLOCK 1024/2048/4096.
@@ -49,10 +58,11 @@ that set them are the lead's, float32, coil vs Inductor):
   text; with 1024 rows of 128 KB in flight across 132 SMs the re-read
   mostly misses a 50 MB L2 anyway (Inductor, with hints, reaches 68% of copy
   bandwidth on softmax_32000, which is what 2 reads + 1 write give with no
-  L2 hits). Nor split reductions (few rows, a huge range: `x.sum()` of 16M
-  floats runs on one program): that wants two kernels, partial sums of
-  RSPLIT chunks into a scratch buffer and a final reduction, made before
-  outlining (Inductor's `reduction_split_factor`), not in the emitter.
+  L2 hits). Split reductions (few rows, a huge range: `x.sum()` of 16M
+  floats would run on one program) are not the emitter's: the
+  `coil-split-reductions` pass rewrites them into partial reductions of
+  RSPLIT chunks and a final reduction before outlining (Inductor's
+  `reduction_split_factor`), for CUDA graphs.
 
 Index math is simplified before it is emitted (see `indexing`), offsets are
 32-bit unless some address needs 64, and the text is value-numbered, hoisted
@@ -93,6 +103,9 @@ PERSISTENT_RBLOCK_LIMIT = 8192  # several passes over the row: persistent up to 
 PERSISTENT_COLUMN_RBLOCK_LIMIT = 64
 LOOPED_RBLOCK = 2048
 MAX_BLOCK = 4096  # elements per tile in the default configs
+COLUMN_TILE = 2048  # elements of a column reduction's [RBLOCK, XBLOCK] tile
+COLUMN_MIN_XBLOCK = 32
+TARGET_PROGRAMS = 2 * 132  # two programs per SM of an H100
 
 
 
@@ -166,11 +179,7 @@ def _config_for(info: KernelInfo) -> TritonConfig:
     rblock = next_pow2(info.rnumel)
     xpow = next_pow2(info.xnumel)
     if is_column_reduction(info):
-        if rblock <= PERSISTENT_COLUMN_RBLOCK_LIMIT:
-            xblock = min(xpow, max(1, 1024 // rblock), 1024)
-            return TritonConfig(xblock=xblock, rblock=rblock, num_warps=_warps(xblock * rblock), persistent=True)
-        xblock = min(xpow, 64)
-        return TritonConfig(xblock=xblock, rblock=16, num_warps=_warps(xblock * 16), persistent=False)
+        return _column_config(info)
     if rblock <= SMALL_ROW_RBLOCK:
         xblock = min(xpow, max(1, 1024 // rblock), 1024)
         return TritonConfig(xblock=xblock, rblock=rblock, num_warps=_warps(xblock * rblock), persistent=True)
@@ -178,6 +187,27 @@ def _config_for(info: KernelInfo) -> TritonConfig:
     if rblock <= (PERSISTENT_RBLOCK_LIMIT if passes > 1 else SINGLE_PASS_PERSISTENT_LIMIT):
         return TritonConfig(xblock=1, rblock=rblock, num_warps=_row_warps(rblock), persistent=True)
     return TritonConfig(xblock=1, rblock=LOOPED_RBLOCK, num_warps=_row_warps(LOOPED_RBLOCK), persistent=False)
+
+
+def _column_config(info: KernelInfo) -> TritonConfig:
+    """A reduction that reads along its output index: an [RBLOCK, XBLOCK] tile (see the docstring).
+
+    XBLOCK 128 output columns a program when that still gives TARGET_PROGRAMS
+    programs, else 64, down to 32 for narrow outputs (a warp reads 128-byte
+    rows of floats either way); the reduction range in RBLOCK-row steps, a
+    tile of COLUMN_TILE elements (8 a thread with 8 warps), persistent when
+    the whole range fits in PERSISTENT_COLUMN_RBLOCK_LIMIT rows.
+    """
+    xpow, rpow = next_pow2(info.xnumel), next_pow2(info.rnumel)
+    xblock = 128
+    while xblock > COLUMN_MIN_XBLOCK and cdiv(info.xnumel, xblock) < TARGET_PROGRAMS:
+        xblock //= 2
+    xblock = min(xblock, xpow)
+    if rpow <= PERSISTENT_COLUMN_RBLOCK_LIMIT:
+        xblock = min(xpow, max(xblock, COLUMN_TILE // rpow))
+        return TritonConfig(xblock=xblock, rblock=rpow, num_warps=_warps(xblock * rpow), persistent=True)
+    rblock = min(rpow, max(8, COLUMN_TILE // xblock))
+    return TritonConfig(xblock=xblock, rblock=rblock, num_warps=_warps(xblock * rblock), persistent=False)
 
 
 def _row_warps(rblock: int) -> int:
@@ -211,7 +241,17 @@ def candidate_configs(fn) -> list[TritonConfig]:
             for x in (1024, 512, 256, 2048, 128):
                 x = min(x, numel)
                 found.append(TritonConfig(xblock=x, num_warps=_warps(x, high=8)))
-    elif is_column_reduction(info) or next_pow2(info.rnumel) <= SMALL_ROW_RBLOCK:
+    elif is_column_reduction(info):
+        xpow, rpow = next_pow2(info.xnumel), next_pow2(info.rnumel)
+        if rpow <= PERSISTENT_COLUMN_RBLOCK_LIMIT:
+            for x in (32, 128, 256):
+                x = min(x, xpow)
+                found.append(TritonConfig(xblock=x, rblock=rpow, num_warps=_warps(x * rpow), persistent=True))
+        else:
+            for r, x, warps in ((8, 64, 4), (32, 64, 8), (16, 128, 8), (64, 32, 8), (8, 128, 4)):
+                r, x = min(r, rpow), min(x, xpow)
+                found.append(TritonConfig(xblock=x, rblock=r, num_warps=warps, persistent=False))
+    elif next_pow2(info.rnumel) <= SMALL_ROW_RBLOCK:
         xpow, rpow = next_pow2(info.xnumel), next_pow2(info.rnumel)
         if rpow <= SMALL_ROW_RBLOCK:
             for x in (1, 8, 32):

@@ -14,7 +14,10 @@ range and the ops that use its results) but on tiles instead of scalars:
   loads and math of a later level free). Looped: each level is an `scf.for`
   over the reduction range in RBLOCK chunks, accumulating elementwise into
   [XBLOCK, RBLOCK] accumulators, with one `tt.reduce` after the loop; ops of a
-  later level run in a further loop.
+  later level run in a further loop. Column reductions (loads contiguous
+  along the output index, `analysis.is_column_reduction`) use the transposed
+  [RBLOCK, XBLOCK] tile, reduced along axis 0, values without the reduction
+  index [1, XBLOCK], so that loads stay coalesced.
 
 Lowering rules for arith/math ops live in one table (`RULES`), each a short
 function from operand tiles to a result tile. float16/bfloat16 values are
@@ -31,7 +34,7 @@ from dataclasses import dataclass
 from coil.dialects.types import strides_and_offset
 from coil.mlir import ir
 
-from .analysis import KernelInfo, TritonLoweringError, online_softmax_pairs, pointwise_tiling
+from .analysis import KernelInfo, TritonLoweringError, is_column_reduction, online_softmax_pairs, pointwise_tiling
 from .indexing import FloorDiv, IndexSpace, Lin, MinMax, Mod, Opaque, Var, atom, const
 from .tensor_ops import TileOps, combine, reduction_init
 from .ttir import Builder, Printer, TType, Value
@@ -125,11 +128,18 @@ class KernelEmitter:
         mapping: dict[str, Lin] = {n: const(0) for n in dim_names + info.reduction_dim_names()}
         if info.is_reduction:
             xdims, ydims = list(range(len(info.ranges))), []
+            # Column reductions (loads contiguous along the output index): an
+            # [RBLOCK, XBLOCK] tile, so the fast axis of Triton's layout (the
+            # last) walks memory in order; rows reduce along axis 0.
+            self.r_pos = 0 if (config.xblock > 1 and is_column_reduction(info)) else 1
+            x_pos = 1 - self.r_pos
             self.axes = [
-                Axis("x", config.xblock, info.xnumel, 0, 0),
-                Axis("r", config.rblock, info.rnumel, 1, None),
+                Axis("x", config.xblock, info.xnumel, x_pos, 0),
+                Axis("r", config.rblock, info.rnumel, self.r_pos, None),
             ]
-            self.tile = (config.xblock, config.rblock)
+            self.axes.sort(key=lambda a: a.pos)
+            self.tile = (config.rblock, config.xblock) if self.r_pos == 0 else (config.xblock, config.rblock)
+            self.out_shape = (1, config.xblock) if self.r_pos == 0 else (config.xblock, 1)
         else:
             ydims, xdims = pointwise_tiling(info)
             if config.yblock > 1:
@@ -453,7 +463,7 @@ class KernelEmitter:
             for op in info.ops:
                 self.lower(op)
         else:
-            self.domain = (self.config.xblock, 1)
+            self.domain = self.out_shape
             self._emit_stage(0)
             folded = False
             for level in range(info.n_levels):
@@ -511,7 +521,7 @@ class KernelEmitter:
                 values.append(self._position())
             partials.append((op, rtype, values))
         self.env = saved
-        self.domain, self.r_pass = (self.config.xblock, 1), False
+        self.domain, self.r_pass = self.out_shape, False
         for op, rtype, values in partials:
             self._finish_reduce(op, rtype, values)
 
@@ -580,7 +590,7 @@ class KernelEmitter:
         results = self.builder.close_for(updated)
         self.r_offset = None
         self.env = saved
-        self.domain, self.r_pass = (self.config.xblock, 1), False
+        self.domain, self.r_pass = self.out_shape, False
         result_iter = iter(results)
         lane_max = {}
         for op in reduces:
@@ -596,7 +606,7 @@ class KernelEmitter:
             scaled = t.binary("arith.mulf", s, t.unary("math.exp", t.binary("arith.subf", m, row_max)))
             scaled = t.select(self._is_neg_inf(m), t.const(0.0, "f32", self.tile), scaled)
             (total,) = self._tt_reduce("sum", [scaled])
-            total = t.expand_dims(total, 1)
+            total = t.expand_dims(total, self.r_pos)
             if rnumel > 0:
                 # A row of -inf: eager's exp(x - max) is exp(nan), its sum nan.
                 row = self.env[pair.max_op.results[0]]
@@ -608,9 +618,9 @@ class KernelEmitter:
         return self.t.cmpf("oeq", v, self.t.const(-math.inf, v.type.elem, v.shape))
 
     def _finish_reduce(self, op: ir.OpView, rtype: str, values: list[Value]) -> None:
-        """`tt.reduce` on axis 1 of the [XBLOCK, RBLOCK] partials; the result as [XBLOCK, 1]."""
+        """`tt.reduce` along the reduction axis of the partials; the result as [XBLOCK, 1] (or [1, XBLOCK])."""
         t = self.t
-        reduced = [t.expand_dims(v, 1) for v in self._tt_reduce(rtype, values)]
+        reduced = [t.expand_dims(v, self.r_pos) for v in self._tt_reduce(rtype, values)]
         result = op.results[0]
         if rtype in ("argmax", "argmin"):
             value = t.to_int(reduced[1], "i64")
@@ -636,7 +646,7 @@ class KernelEmitter:
         if len(values) > 1:
             results_text = f"({results_text})"
         text = (
-            f'"tt.reduce"({", ".join(v.name for v in values)}) <{{axis = 1 : i32}}> ({{\n'
+            f'"tt.reduce"({", ".join(v.name for v in values)}) <{{axis = {self.r_pos} : i32}}> ({{\n'
             f"^bb0({args}):\n" + "\n".join(lines) + f"\n}}) : {operand_types} -> {results_text}"
         )
         return self.builder.op_multi(text, values, result_types)

@@ -242,6 +242,38 @@ def test_wide_row_candidates_compile(name):
         check_compiles(kernels)
 
 
+COLUMNS = {
+    "sum_cols": (lambda a: a.sum(0), torch.randn(512, 4096)),
+    "sum_cols_half": (lambda a: a.sum(0), torch.randn(512, 300).half()),
+    "var_mean_cols": (lambda a: torch.var_mean(a, 0), torch.randn(1024, 256)),
+    "softmax_cols": (lambda a: torch.softmax(a, 0), torch.randn(1024, 256)),
+    "argmax_cols": (lambda a: a.argmax(0), torch.randn(1024, 256)),
+    "amax_dims_0_1": (lambda a: a.amax((0, 1)), torch.randn(64, 32, 128)),
+    "any_cols": (lambda a: (a > 2).any(0), torch.randn(256, 200)),
+    "sum_cols_short": (lambda a: a.sum(0), torch.randn(24, 1000)),
+}
+
+
+@pytest.mark.parametrize("name", list(COLUMNS))
+def test_column_reduction_candidates_compile(name):
+    """Column reductions are tiled [RBLOCK, XBLOCK] (reduced along axis 0); every candidate compiles."""
+    fn, *inputs = COLUMNS[name]
+    graph = outlined(fn, *inputs)
+    with graph.context:
+        kernels = []
+        for f in kernel_functions(graph.module.operation):
+            candidates = candidate_configs(f)
+            assert candidates[0] == default_config(f) and len(set(candidates)) == len(candidates) <= 6
+            kernels += [emit_kernel(f, c) for c in candidates]
+            kernels += emit_all_for(f)
+        assert any("<{axis = 0 : i32}>" in k.ttir for k in kernels)
+        check_compiles(kernels)
+
+
+def emit_all_for(fn) -> list:
+    return [emit_kernel(fn, config) for config in variants(fn)]
+
+
 def test_unsupported_op_names_kernel_and_op():
     text = """
     func.func @k(%out: memref<4xf32>, %x: memref<4xf32>) attributes {coil.kernel} {

@@ -1,0 +1,84 @@
+// RUN: coil-translate --coil-to-ttir --split-input-file %s | filecheck %s
+
+// x.sum(0) of a row-major 8192x4096 matrix: the loads are contiguous along the
+// output index, so the tile is [RBLOCK, XBLOCK] with the output columns on the
+// fast (last) axis of Triton's layout: each row of the tile is one coalesced
+// segment. The loop walks the rows RBLOCK at a time into a [RBLOCK, XBLOCK]
+// accumulator, reduced along axis 0 once at the end and stored as [1, XBLOCK].
+// 4096 columns give 64 programs at XBLOCK 64, fewer than two per SM of an
+// H100: XBLOCK drops to 32 (128 programs; splitting the reduction is
+// coil-split-reductions' job).
+
+// CHECK-LABEL: // @sum_cols grid=(128, 1, 1) num_warps=8 xblock=32 yblock=1 rblock=64 persistent=false
+// CHECK-DAG:   %[[ZERO:.+]] = arith.constant dense<0.0> : tensor<64x32xf32>
+// CHECK-DAG:   %[[STRIDE:.+]] = arith.constant dense<4096> : tensor<64x1xi32>
+// CHECK:       %[[R:.+]] = tt.expand_dims %{{.+}} {axis = 1 : i32} : tensor<64xi32> -> tensor<64x1xi32>
+// CHECK:       tt.expand_dims %{{.+}} {axis = 0 : i32} : tensor<32xi32> -> tensor<1x32xi32>
+// CHECK:       tt.get_program_id x : i32
+// CHECK:       %[[X:.+]] = arith.addi %{{.+}}, %{{.+}} : tensor<1x32xi32>
+// CHECK:       %[[ACC:.+]] = scf.for %[[IV:.+]] = %{{.+}} iter_args(%[[A:.+]] = %[[ZERO]]) -> (tensor<64x32xf32>) : i32 {
+// CHECK:         %[[ROW:.+]] = arith.addi %{{.+}}, %[[R]] : tensor<64x1xi32>
+// CHECK:         arith.muli %[[ROW]], %[[STRIDE]] : tensor<64x1xi32>
+// CHECK:         %[[V:.+]] = tt.load %{{.+}} : tensor<64x32x!tt.ptr<f32>>
+// CHECK:         %[[S:.+]] = arith.addf %[[A]], %[[V]] : tensor<64x32xf32>
+// CHECK:         scf.yield %[[S]] : tensor<64x32xf32>
+// CHECK:       %[[RED:.+]] = "tt.reduce"(%[[ACC]]) <{axis = 0 : i32}>
+// CHECK:       }) : (tensor<64x32xf32>) -> tensor<32xf32>
+// CHECK:       %[[OUT:.+]] = tt.expand_dims %[[RED]] {axis = 0 : i32} : tensor<32xf32> -> tensor<1x32xf32>
+// CHECK:       %[[P:.+]] = tt.addptr %{{.+}}, %[[X]] : tensor<1x32x!tt.ptr<f32>>, tensor<1x32xi32>
+// CHECK:       tt.store %[[P]], %[[OUT]] : tensor<1x32x!tt.ptr<f32>>
+func.func @sum_cols(%out: memref<4096xf32>, %a: memref<8192x4096xf32>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index, %r: index):
+    %0 = "coil.load"(%a, %r, %i) : (memref<8192x4096xf32>, index, index) -> f32
+    %1 = "coil.reduce"(%0) {reduction_type = "sum"} : (f32) -> f32
+    "coil.store"(%1, %out, %i) : (f32, memref<4096xf32>, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [4096], reduction_ranges = [8192]} : () -> ()
+  return
+}
+
+// -----
+
+// A wide output: XBLOCK 128 still gives 512 programs; RBLOCK 16 (2048-element tiles).
+
+// CHECK-LABEL: // @sum_cols_wide grid=(512, 1, 1) num_warps=8 xblock=128 yblock=1 rblock=16 persistent=false
+// CHECK:       scf.for
+// CHECK:         tt.load %{{.+}} : tensor<16x128x!tt.ptr<f32>>
+// CHECK:       "tt.reduce"(%{{.+}}) <{axis = 0 : i32}>
+// CHECK:       tt.store %{{.+}}, %{{.+}} : tensor<1x128x!tt.ptr<f32>>
+func.func @sum_cols_wide(%out: memref<65536xf32>, %a: memref<256x65536xf32>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index, %r: index):
+    %0 = "coil.load"(%a, %r, %i) : (memref<256x65536xf32>, index, index) -> f32
+    %1 = "coil.reduce"(%0) {reduction_type = "sum"} : (f32) -> f32
+    "coil.store"(%1, %out, %i) : (f32, memref<65536xf32>, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [65536], reduction_ranges = [256]} : () -> ()
+  return
+}
+
+// -----
+
+// A short column range (the final step of a split reduction: 32 partials a
+// column) is persistent: one [32, XBLOCK] tile masked along the 1000 columns
+// (the row range is exactly 32: no row mask), max with the NaN-propagating
+// combiner.
+
+// CHECK-LABEL: // @max_cols_short grid=(16, 1, 1) num_warps=8 xblock=64 yblock=1 rblock=32 persistent=true
+// CHECK:       %[[M:.+]] = arith.cmpi slt, %{{.+}}, %{{.+}} : tensor<1x64xi32>
+// CHECK:       %[[MB:.+]] = tt.broadcast %[[M]] : tensor<1x64xi1> -> tensor<32x64xi1>
+// CHECK:       %[[V:.+]] = tt.load %{{.+}}, %[[MB]] : tensor<32x64x!tt.ptr<f32>>
+// CHECK:       "tt.reduce"(%[[V]]) <{axis = 0 : i32}>
+// CHECK:         arith.maximumf
+// CHECK:       tt.store %{{.+}}, %{{.+}}, %[[M]] : tensor<1x64x!tt.ptr<f32>>
+func.func @max_cols_short(%out: memref<1000xf32>, %a: memref<32x1000xf32>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index, %r: index):
+    %0 = "coil.load"(%a, %r, %i) : (memref<32x1000xf32>, index, index) -> f32
+    %1 = "coil.reduce"(%0) {reduction_type = "max"} : (f32) -> f32
+    "coil.store"(%1, %out, %i) : (f32, memref<1000xf32>, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [1000], reduction_ranges = [32]} : () -> ()
+  return
+}
