@@ -29,6 +29,7 @@ PASS_MODULES = (
     "coil.passes.inline_producers",
     "coil.passes.outline_kernels",
     "coil.passes.fuse_kernels",
+    "coil.passes.split_reductions",
     "coil.passes.plan_memory",
     "coil.backends.llvm.lower_loops",
 )
