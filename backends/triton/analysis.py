@@ -49,6 +49,10 @@ class Access:
     offset: Lin
     is_store: bool
     contiguous_dim: int | None  # position in `dims` whose stride is 1, if linear
+    # Position in `dims` of a variable that appears only as a plain term with
+    # stride 1 (other terms may be nonlinear in other variables, e.g. a
+    # split reduction's clamped `min(s*C + r, R-1) * n + x`).
+    unit_stride_dim: int | None = None
 
 
 @dataclass
@@ -351,7 +355,20 @@ def _analyze_indices(info: KernelInfo, fn_args: list[ir.Value]) -> None:
             for d, name in enumerate(dims):
                 if coefficients[name] == 1 and extents[d] > 1:
                     contiguous = d
-        info.accesses.append(Access(op, arg_index[buffer], offset, is_store, contiguous))
+        info.accesses.append(Access(op, arg_index[buffer], offset, is_store, contiguous, _unit_stride_dim(offset, dims, extents)))
+
+
+def _unit_stride_dim(offset: Lin, dims: list[str], extents: list[int]) -> int | None:
+    """The last dimension (extent > 1) that `offset` holds as a plain term of coefficient 1 and nowhere nested."""
+    nested = set()
+    for a, _ in offset.terms:
+        if not isinstance(a, Var):
+            nested |= {n.name for n in Lin(0, ((a, 1),)).atoms() if isinstance(n, Var)}
+    found = None
+    for d, name in enumerate(dims):
+        if extents[d] > 1 and name not in nested and offset.coefficient(Var(name)) == 1:
+            found = d
+    return found
 
 
 def pointwise_tiling(info: KernelInfo) -> tuple[list[int], list[int]]:
@@ -386,7 +403,7 @@ def is_column_reduction(info: KernelInfo) -> bool:
     if inner_out is None or inner_red is None:
         return False
     inner_red += len(info.ranges)
-    loads = [a.contiguous_dim for a in info.accesses if not a.is_store]
+    loads = [a.unit_stride_dim for a in info.accesses if not a.is_store]
     return inner_out in loads and inner_red not in loads
 
 

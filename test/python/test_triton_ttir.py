@@ -118,15 +118,21 @@ def test_lit_input_compiles(text):
 # real graphs
 
 
-def outlined(fn, *inputs):
-    """The module compile_fx hands to a backend: imported, fused, outlined, memory planned."""
+def outlined(fn, *inputs, split: str | None = None):
+    """The module compile_fx hands to a backend: imported, fused, outlined, memory planned.
+
+    `split`: a `coil-split-reductions{...}` element to run before outlining, as for CUDA graphs.
+    """
     from coil.compile_fx import FUSED_OUTLINE_PIPELINE, FUSED_SIMPLIFY_PIPELINE, PLAN_PIPELINE
     from coil.frontend.trace import trace_to_coil
     from coil.passes.registry import build_pass_manager
 
     graph = trace_to_coil(fn, *inputs)
     with graph.context:
-        for pipeline in (FUSED_SIMPLIFY_PIPELINE, FUSED_OUTLINE_PIPELINE, PLAN_PIPELINE):
+        pipelines = [FUSED_SIMPLIFY_PIPELINE, FUSED_OUTLINE_PIPELINE, PLAN_PIPELINE]
+        if split:
+            pipelines.insert(1, f"builtin.module({split})")
+        for pipeline in pipelines:
             build_pass_manager(pipeline).run(graph.module.operation)
     return graph
 
@@ -268,6 +274,44 @@ def test_column_reduction_candidates_compile(name):
             kernels += emit_all_for(f)
         assert any("<{axis = 0 : i32}>" in k.ttir for k in kernels)
         check_compiles(kernels)
+
+
+# Split reductions (coil-split-reductions, as CUDA graphs run it): partial and final kernels.
+SPLIT = {
+    "sum_cols_8192x4096": (lambda a: a.sum(0), torch.empty(8192, 4096), "coil-split-reductions"),
+    "sum_all_16M": (lambda a: a.sum(), torch.empty(1 << 24), "coil-split-reductions"),
+    "var_mean_cols": (lambda a: torch.var_mean(a, 0), torch.empty(8192, 1024), "coil-split-reductions"),
+    "ragged_cols": (lambda a: (a.amax(0), a.sum(0)), torch.empty(8191, 1024), "coil-split-reductions"),
+    "mixed_small": (
+        lambda a: (a.half().prod(), (a > 0).any(), a.amin((0, 2)), a.mean((0, 1)), torch.var_mean(a, (0, 2))),
+        torch.randn(64, 6, 48),
+        "coil-split-reductions{min-numel=1024 num-sms=16 min-chunk=16}",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(SPLIT))
+def test_split_reduction_kernels_compile(name):
+    fn, x, split = SPLIT[name]
+    graph = outlined(fn, x, split=split)
+    with graph.context:
+        functions = kernel_functions(graph.module.operation)
+        assert len(functions) >= 2
+        kernels = []
+        for f in functions:
+            kernels += [emit_kernel(f, c) for c in candidate_configs(f)] + emit_all_for(f)
+        check_compiles(kernels)
+
+
+def test_split_column_partials_stay_coalesced():
+    """The partial kernel of a split column sum (ragged or not) is a column reduction: [RBLOCK, XBLOCK] tiles."""
+    for rows in (8192, 8191):
+        graph = outlined(lambda a: a.sum(0), torch.empty(rows, 4096), split="coil-split-reductions")
+        with graph.context:
+            partial, final = (emit_kernel(f) for f in kernel_functions(graph.module.operation))
+        assert partial.config.xblock == 128 and partial.grid[0] >= 2 * 132, partial.config
+        assert "<{axis = 0 : i32}>" in partial.ttir and "tensor<16x128xf32>" in partial.ttir
+        assert final.config.persistent and "<{axis = 0 : i32}>" in final.ttir
 
 
 def emit_all_for(fn) -> list:
