@@ -39,6 +39,8 @@ SIMPLIFY_PIPELINE = "builtin.module(coil-fold-views, canonicalize, cse)"
 FUSED_SIMPLIFY_PIPELINE = "builtin.module(coil-fold-views, canonicalize, cse, coil-inline-producers, canonicalize, cse)"
 OUTLINE_PIPELINE = "builtin.module(coil-outline-kernels)"
 FUSED_OUTLINE_PIPELINE = "builtin.module(coil-outline-kernels, coil-fuse-kernels)"
+# CUDA only: few output points over a long range -> partial + final reductions (passes/split_reductions.py).
+SPLIT_REDUCTIONS = "coil-split-reductions"
 # Memory planning, then the verifier that no two live buffers share storage.
 PLAN_PIPELINE = "builtin.module(coil-plan-memory, coil-verify-memory)"
 
@@ -107,7 +109,8 @@ def compile_static(gm: torch.fx.GraphModule, inputs: list) -> CompiledGraph:
         _run_pipeline(module, context, FUSED_SIMPLIFY_PIPELINE if config.fusion else SIMPLIFY_PIPELINE, "simplify")
         stages["simplify"] = str(module)
         debug.write("02_simplify.mlir", stages["simplify"])
-        _run_pipeline(module, context, FUSED_OUTLINE_PIPELINE if config.fusion else OUTLINE_PIPELINE, "outline")
+        outline = FUSED_OUTLINE_PIPELINE if config.fusion else OUTLINE_PIPELINE
+        _run_pipeline(module, context, outline.replace("(", f"({SPLIT_REDUCTIONS}, ", 1) if imported.device.type == "cuda" else outline, "outline")
         stages["outline"] = str(module)
         debug.write("03_outline.mlir", stages["outline"])
         if config.memory_planning:
