@@ -136,10 +136,8 @@ def expand(ctx: LoweringContext, x: TensorValue, size, *, implicit=False):
     return ctx.view(x, shape, index_map)
 
 
-@lowering(aten.slice.Tensor)
-def slice_(ctx: LoweringContext, x: TensorValue, dim=0, start=None, end=None, step=1):
-    dim = dim % x.rank
-    size = x.shape[dim]
+def _slice_bounds(size: int, start, end) -> tuple[int, int]:
+    """Python-style slice bounds (None, negative, out of range) clamped to [0, size], start <= end."""
     start = 0 if start is None else start
     end = size if end is None else end
     if start < 0:
@@ -147,7 +145,13 @@ def slice_(ctx: LoweringContext, x: TensorValue, dim=0, start=None, end=None, st
     if end < 0:
         end += size
     start = min(max(start, 0), size)
-    end = min(max(end, start), size)
+    return start, min(max(end, start), size)
+
+
+@lowering(aten.slice.Tensor)
+def slice_(ctx: LoweringContext, x: TensorValue, dim=0, start=None, end=None, step=1):
+    dim = dim % x.rank
+    start, end = _slice_bounds(x.shape[dim], start, end)
     shape = list(x.shape)
     shape[dim] = max(0, -(-(end - start) // step))
 
@@ -427,14 +431,7 @@ def _scatter_into(ctx: LoweringContext, x: TensorValue, src: TensorValue, dim: i
 @lowering(aten.slice_scatter.default)
 def slice_scatter(ctx: LoweringContext, x: TensorValue, src: TensorValue, dim=0, start=None, end=None, step=1):
     dim = dim % x.rank
-    size = x.shape[dim]
-    start = 0 if start is None else start
-    end = size if end is None else end
-    if start < 0:
-        start += size
-    if end < 0:
-        end += size
-    start = min(max(start, 0), size)
+    start, _ = _slice_bounds(x.shape[dim], start, end)
     return _scatter_into(ctx, x, src, dim, start, src.shape[dim], step)
 
 

@@ -39,6 +39,20 @@ def erase_dead(root: ir.Operation, names: set[str]) -> int:
         erased += len(dead)
 
 
+def operands_among(op: ir.OpView, known) -> list[ir.Value]:
+    """The operands of `op`, or of an op nested in it, that are in `known` (in use order)."""
+    used = []
+
+    def visit(inner):
+        for v in inner.operands:
+            if v in known:
+                used.append(v)
+        return ir.WalkResult.ADVANCE
+
+    op.operation.walk(visit)
+    return used
+
+
 def remap_operands(op: ir.Operation, mapping: dict) -> None:
     """Points every operand of `op` (and of ops nested in it) found in `mapping` at its image.
 

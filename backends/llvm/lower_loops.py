@@ -45,7 +45,7 @@ from coil.dialects.ops import int_list
 from coil.dialects.types import is_float
 from coil.mlir import arith, ir, memref, scf
 from coil.passes.registry import PassFailure, register_pass
-from coil.passes.walk import ops_named
+from coil.passes.walk import operands_among, ops_named
 from coil.passes.welford import expand_welford as _expand_welford
 
 SLICE_DIM_ATTR = "coil.slice_dim"
@@ -195,20 +195,6 @@ def _accumulator_count(rtype: str) -> int:
 # Body analysis
 
 
-def _body_values_used(op: ir.OpView, known: dict) -> list[ir.Value]:
-    """Values of the loop body (keys of `known`) that `op` or an op nested in it uses."""
-    used = []
-
-    def visit(inner):
-        for v in inner.operands:
-            if v in known:
-                used.append(v)
-        return ir.WalkResult.ADVANCE
-
-    op.operation.walk(visit)
-    return used
-
-
 def _has_effects(op: ir.OpView) -> bool:
     """Whether `op` writes memory (a store, or a region holding one)."""
     return bool(ops_named(op.operation, "coil.store"))
@@ -251,7 +237,7 @@ class _NestLowering:
         self.reduce_loop: dict = {}
         users: dict = {}
         for op in self.ops:
-            deps = _body_values_used(op, self.rdep)
+            deps = operands_among(op, self.rdep)
             rdep = any(self.rdep[v] for v in deps)
             level = max((self.level[v] for v in deps), default=0)
             indexed = any(self.indexed[v] for v in deps)

@@ -16,12 +16,14 @@ changes the caller's module.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from coil.dialects.ops import int_list
 from coil.dialects.types import strides_and_offset
 from coil.mlir import ir
 from coil.passes.registry import PassFailure
+from coil.passes.walk import operands_among
 from coil.passes.welford import expand_welford
 
 from .indexing import IndexSpace, Lin, Opaque, Var, atom, const, linear_coefficients
@@ -88,11 +90,11 @@ class KernelInfo:
 
     @property
     def xnumel(self) -> int:
-        return _product(self.ranges)
+        return math.prod(self.ranges)
 
     @property
     def rnumel(self) -> int:
-        return _product(self.reduction_ranges)
+        return math.prod(self.reduction_ranges)
 
     def dim_names(self) -> list[str]:
         return [f"d{i}" for i in range(len(self.ranges))]
@@ -102,26 +104,6 @@ class KernelInfo:
 
     def error(self, message: str, op=None) -> TritonLoweringError:
         return TritonLoweringError(self.name, message, op)
-
-
-def _product(values) -> int:
-    n = 1
-    for v in values:
-        n *= v
-    return n
-
-
-def _uses_in(op: ir.OpView, known: dict) -> list[ir.Value]:
-    used = []
-
-    def visit(inner):
-        for v in inner.operands:
-            if v in known:
-                used.append(v)
-        return ir.WalkResult.ADVANCE
-
-    op.operation.walk(visit)
-    return used
 
 
 def _writes_memory(op: ir.OpView) -> bool:
@@ -207,7 +189,7 @@ def _analyze_levels(info: KernelInfo) -> None:
     level = {a: 0 for a in info.outer_args + info.reduction_args}
     users: dict = {}
     for op in info.ops:
-        deps = _uses_in(op, rdep)
+        deps = operands_among(op, rdep)
         op_rdep = any(rdep[v] for v in deps)
         op_level = max((level[v] for v in deps), default=0)
         info.op_rdep[op] = op_rdep

@@ -16,6 +16,8 @@ live there.
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 import torch._dynamo
@@ -42,18 +44,28 @@ DEVICES = [
 ]
 
 
-@pytest.fixture(autouse=True, params=DEVICES)
-def coil_test_env(request):
+@contextlib.contextmanager
+def strict_on_device(device: str):
+    """Strict mode, fresh Dynamo, metrics and seed, with `device` the default
+    device for everything the test creates (shared by the device-parametrized
+    test modules' fixtures)."""
     torch._dynamo.reset()
+    metrics.reset()
     torch.manual_seed(0)
     previous = torch.get_default_device()
-    torch.set_default_device(request.param)
+    torch.set_default_device(device)
     try:
         with coil.config.patch(strict=True):
-            yield request.param
+            yield device
     finally:
         torch.set_default_device(previous)
         torch._dynamo.reset()
+
+
+@pytest.fixture(autouse=True, params=DEVICES)
+def coil_test_env(request):
+    with strict_on_device(request.param) as device:
+        yield device
 
 
 def make(shape, dtype: torch.dtype, low=None, high=None, exclude_zero: bool = False) -> torch.Tensor:

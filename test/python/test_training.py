@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 import coil
 from coil import metrics
-from test_ops_util import DEVICES
+from test_ops_util import DEVICES, strict_on_device
 
 STEPS = 3
 
@@ -43,18 +43,9 @@ BACKWARD_EXTERNS = {
 
 @pytest.fixture(autouse=True, params=DEVICES)
 def fresh_state(request):
-    """Strict mode, fresh Dynamo and metrics; the test runs once per device
-    (CUDA skipped without a GPU), made the default device for what it creates."""
-    torch._dynamo.reset()
-    metrics.reset()
-    previous = torch.get_default_device()
-    torch.set_default_device(request.param)
-    try:
-        with coil.config.patch(strict=True):
-            yield request.param
-    finally:
-        torch.set_default_device(previous)
-        torch._dynamo.reset()
+    """Each test runs once per device (CUDA skipped without a GPU)."""
+    with strict_on_device(request.param) as device:
+        yield device
 
 
 class MLP(nn.Module):

@@ -234,10 +234,8 @@ WIDE = {
 }
 
 
-@pytest.mark.parametrize("name", list(WIDE))
-def test_wide_row_candidates_compile(name):
-    """Every autotuning candidate of the wide-row reductions compiles (16 and 32 warps included)."""
-    fn, *inputs = WIDE[name]
+def _candidate_kernels(fn, *inputs, also=None) -> list:
+    """Every autotuning candidate of every kernel of fn's graph (default config first, no repeats)."""
     graph = outlined(fn, *inputs)
     with graph.context:
         kernels = []
@@ -245,7 +243,15 @@ def test_wide_row_candidates_compile(name):
             candidates = candidate_configs(f)
             assert candidates[0] == default_config(f) and len(set(candidates)) == len(candidates) <= 6
             kernels += [emit_kernel(f, c) for c in candidates]
-        check_compiles(kernels)
+            if also is not None:
+                kernels += also(f)
+    return kernels
+
+
+@pytest.mark.parametrize("name", list(WIDE))
+def test_wide_row_candidates_compile(name):
+    """Every autotuning candidate of the wide-row reductions compiles (16 and 32 warps included)."""
+    check_compiles(_candidate_kernels(*WIDE[name]))
 
 
 COLUMNS = {
@@ -263,17 +269,9 @@ COLUMNS = {
 @pytest.mark.parametrize("name", list(COLUMNS))
 def test_column_reduction_candidates_compile(name):
     """Column reductions are tiled [RBLOCK, XBLOCK] (reduced along axis 0); every candidate compiles."""
-    fn, *inputs = COLUMNS[name]
-    graph = outlined(fn, *inputs)
-    with graph.context:
-        kernels = []
-        for f in kernel_functions(graph.module.operation):
-            candidates = candidate_configs(f)
-            assert candidates[0] == default_config(f) and len(set(candidates)) == len(candidates) <= 6
-            kernels += [emit_kernel(f, c) for c in candidates]
-            kernels += emit_all_for(f)
-        assert any("<{axis = 0 : i32}>" in k.ttir for k in kernels)
-        check_compiles(kernels)
+    kernels = _candidate_kernels(*COLUMNS[name], also=emit_all_for)
+    assert any("<{axis = 0 : i32}>" in k.ttir for k in kernels)
+    check_compiles(kernels)
 
 
 # Split reductions (coil-split-reductions, as CUDA graphs run it): partial and final kernels.
