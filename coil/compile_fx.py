@@ -37,12 +37,20 @@ _graph_ids = itertools.count()
 # function and kernels (and kernel fusion).
 SIMPLIFY_PIPELINE = "builtin.module(coil-fold-views, canonicalize, cse)"
 FUSED_SIMPLIFY_PIPELINE = "builtin.module(coil-fold-views, canonicalize, cse, coil-inline-producers, canonicalize, cse)"
-OUTLINE_PIPELINE = "builtin.module(coil-outline-kernels)"
 FUSED_OUTLINE_PIPELINE = "builtin.module(coil-outline-kernels, coil-fuse-kernels)"
-# CUDA only: few output points over a long range -> partial + final reductions (passes/split_reductions.py).
-SPLIT_REDUCTIONS = "coil-split-reductions"
 # Memory planning, then the verifier that no two live buffers share storage.
 PLAN_PIPELINE = "builtin.module(coil-plan-memory, coil-verify-memory)"
+
+
+def outline_pipeline(device: torch.device) -> str:
+    """Outlining (and kernel fusion); on CUDA first coil-split-reductions, which
+    turns few output points over a long range into partial and final
+    reductions sized for the device's multiprocessors."""
+    passes = ["coil-outline-kernels", "coil-fuse-kernels"] if config.fusion else ["coil-outline-kernels"]
+    if device.type == "cuda":
+        sms = torch.cuda.get_device_properties(device).multi_processor_count
+        passes.insert(0, f"coil-split-reductions{{num-sms={sms}}}")
+    return f"builtin.module({', '.join(passes)})"
 
 
 @dataclass
@@ -109,8 +117,7 @@ def compile_static(gm: torch.fx.GraphModule, inputs: list) -> CompiledGraph:
         _run_pipeline(module, context, FUSED_SIMPLIFY_PIPELINE if config.fusion else SIMPLIFY_PIPELINE, "simplify")
         stages["simplify"] = str(module)
         debug.write("02_simplify.mlir", stages["simplify"])
-        outline = FUSED_OUTLINE_PIPELINE if config.fusion else OUTLINE_PIPELINE
-        _run_pipeline(module, context, outline.replace("(", f"({SPLIT_REDUCTIONS}, ", 1) if imported.device.type == "cuda" else outline, "outline")
+        _run_pipeline(module, context, outline_pipeline(imported.device), "outline")
         stages["outline"] = str(module)
         debug.write("03_outline.mlir", stages["outline"])
         if config.memory_planning:
