@@ -5,6 +5,10 @@ from coil.mlir import ir
 from . import builders
 
 from .ops import (
+    DYNAMIC,
+    is_dynamic,
+    mixed_ranges,
+    mixed_shape,
     int_list,
     region_args,
     shaped_type,
@@ -47,6 +51,10 @@ def make_context() -> ir.Context:
 
 
 __all__ = [
+    "DYNAMIC",
+    "is_dynamic",
+    "mixed_ranges",
+    "mixed_shape",
     "ALL_OPS",
     "REDUCTION_RESULT_COUNT",
     "REDUCTION_TYPES",

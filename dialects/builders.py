@@ -24,6 +24,7 @@ from .ops import (
     ReduceOp,
     ReductionOp,
     ReuseOp,
+    DYNAMIC,
     StoreOp,
     TorchObjectAttr,
     ViewOp,
@@ -61,6 +62,21 @@ def _create(op_class, **fields):
     return op
 
 
+Size = "int | ir.Value"  # a static size, or an `index` value for a symbolic one
+
+
+def split_sizes(sizes: Sequence) -> tuple[list[int], list[ir.Value]]:
+    """Mixed sizes -> (static sizes with kDynamic for each value, the values in order)."""
+    static, dynamic = [], []
+    for s in sizes:
+        if isinstance(s, ir.Value):
+            static.append(DYNAMIC)
+            dynamic.append(s)
+        else:
+            static.append(int(s))
+    return static, dynamic
+
+
 def i64_array(values: Sequence[int]) -> ir.ArrayAttr:
     i64 = ir.IntegerType.get_signless(64)
     return ir.ArrayAttr.get([ir.IntegerAttr.get(i64, int(v)) for v in values])
@@ -72,13 +88,15 @@ def _index_block(region: ir.Region, n: int) -> ir.Block:
 
 
 def pointwise(
-    ranges: Sequence[int],
+    ranges: Sequence,
     element_type: ir.Type,
     body: Callable[[list[ir.Value]], ir.Value],
 ) -> ir.Value:
-    """`coil.pointwise` over `ranges`; `body(indices)` builds and returns the scalar."""
-    result_type = ir.RankedTensorType.get(list(ranges), element_type)
-    op = _create(PointwiseOp, ranges=i64_array(ranges), result=result_type)
+    """`coil.pointwise` over `ranges` (ints, or index values for symbolic sizes);
+    `body(indices)` builds and returns the scalar."""
+    static, dynamic = split_sizes(ranges)
+    result_type = ir.RankedTensorType.get(static, element_type)
+    op = _plain(_create(PointwiseOp, sizes=dynamic, ranges=i64_array(static), result=result_type))
     block = _index_block(op.regions[0], len(ranges))
     with ir.InsertionPoint(block):
         value = body(list(block.arguments))
@@ -87,18 +105,21 @@ def pointwise(
 
 
 def reduction(
-    ranges: Sequence[int],
-    reduction_ranges: Sequence[int],
+    ranges: Sequence,
+    reduction_ranges: Sequence,
     reduction_type: str,
     result_element_types: Sequence[ir.Type],
     body: Callable[[list[ir.Value], list[ir.Value]], ir.Value],
 ) -> list[ir.Value]:
     """`coil.reduction`; `body(indices, reduction_indices)` returns the value to combine."""
-    result_types = [ir.RankedTensorType.get(list(ranges), t) for t in result_element_types]
+    static, dynamic = split_sizes(ranges)
+    rstatic, rdynamic = split_sizes(reduction_ranges)
+    result_types = [ir.RankedTensorType.get(static, t) for t in result_element_types]
     op = _plain(
-        _create(ReductionOp, 
-            ranges=i64_array(ranges),
-            reduction_ranges=i64_array(reduction_ranges),
+        _create(ReductionOp,
+            sizes=dynamic + rdynamic,
+            ranges=i64_array(static),
+            reduction_ranges=i64_array(rstatic),
             reduction_type=ir.StringAttr.get(reduction_type),
             results_=result_types,
         )
@@ -206,12 +227,18 @@ def extern(
 
 
 def loop_nest(
-    ranges: Sequence[int],
-    reduction_ranges: Sequence[int],
+    ranges: Sequence,
+    reduction_ranges: Sequence,
     body: Callable[[list[ir.Value], list[ir.Value]], None],
 ) -> LoopNestOp:
     """`coil.loop_nest`; `body(indices, reduction_indices)` emits its loads and stores."""
-    op = _create(LoopNestOp, ranges=i64_array(ranges), reduction_ranges=i64_array(reduction_ranges))
+    static, dynamic = split_sizes(ranges)
+    rstatic, rdynamic = split_sizes(reduction_ranges)
+    op = _plain(
+        _create(
+            LoopNestOp, sizes=dynamic + rdynamic, ranges=i64_array(static), reduction_ranges=i64_array(rstatic)
+        )
+    )
     block = _index_block(op.regions[0], len(ranges) + len(reduction_ranges))
     args = list(block.arguments)
     with ir.InsertionPoint(block):
@@ -230,16 +257,17 @@ def store(value: ir.Value, dest: ir.Value, indices: Sequence[ir.Value]) -> Store
     return _plain(StoreOp(value=value, dest=dest, indices=list(indices)))
 
 
-def alloc(buffer_type: ir.MemRefType, device: str) -> ir.Value:
-    return AllocOp(device=ir.StringAttr.get(device), result=buffer_type).result
+def alloc(buffer_type: ir.MemRefType, device: str, sizes: Sequence[ir.Value] = ()) -> ir.Value:
+    """`coil.alloc`; `sizes` are the values of the type's `?` dims."""
+    return _plain(AllocOp(sizes=list(sizes), device=ir.StringAttr.get(device), result=buffer_type)).result
 
 
 def dealloc(buffer: ir.Value) -> DeallocOp:
     return DeallocOp(buffer=buffer)
 
 
-def reuse(source: ir.Value, buffer_type: ir.MemRefType) -> ir.Value:
-    return ReuseOp(source=source, result=buffer_type).result
+def reuse(source: ir.Value, buffer_type: ir.MemRefType, sizes: Sequence[ir.Value] = ()) -> ir.Value:
+    return _plain(ReuseOp(source=source, sizes=list(sizes), result=buffer_type)).result
 
 
 def launch(kernel: str, args: Sequence[ir.Value]) -> LaunchOp:

@@ -18,6 +18,18 @@ Kernel and host level (buffers, after outlining and bufferization):
                    FreeIfNotReusedLine and ReuseLine.
   coil.launch      call a kernel function on buffers.
 
+Symbolic sizes (dynamic shapes). A size Dynamo left symbolic is `?` in the
+tensor and memref types and `kDynamic` (`ir.ShapedType.get_dynamic_size()`)
+in a `ranges`/`reduction_ranges` attribute; its value is an `index` operand
+in `sizes`, one per dynamic entry in order (ranges first, then reduction
+ranges), like `tensor.empty` and `memref.alloc` list their dynamic sizes.
+`@graph` takes one `index` argument per free symbol of Dynamo's shape
+environment (argument attribute `coil.symbol = "s0"`); the importer builds
+each distinct size expression once from them, so two ranges are the same
+exactly when their static entries are equal and their dynamic operands are the
+same SSA values. Index maps (views, loads) bind sizes as affine symbols; a
+division by a symbol is semi-affine, which `lower-affine` expands.
+
 Ops are defined through the bindings' IRDL-based `ext` support, so they print
 and parse in MLIR's generic form. Each op states the invariants IRDL cannot
 express in `verify_invariants`.
@@ -108,6 +120,42 @@ def int_list(attr: ir.Attribute) -> list[int] | None:
     return values
 
 
+DYNAMIC = -9223372036854775808  # ir.ShapedType.get_dynamic_size()
+
+
+def is_dynamic(size) -> bool:
+    return size == DYNAMIC
+
+
+def mixed_ranges(op, name: str = "ranges") -> list:
+    """`ranges` (or `reduction_ranges`) of a pointwise, reduction or loop nest
+    op, with each dynamic entry replaced by its `index` operand."""
+    ranges = int_list(op.attributes["ranges"]) or []
+    rranges = int_list(op.attributes["reduction_ranges"]) if "reduction_ranges" in op.attributes else []
+    dynamic = iter(list(op.operands))
+    mixed_r = [next(dynamic) if is_dynamic(s) else s for s in ranges]
+    mixed_rr = [next(dynamic) if is_dynamic(s) else s for s in (rranges or [])]
+    return mixed_r if name == "ranges" else mixed_rr
+
+
+def mixed_shape(value: ir.Value) -> list:
+    """The sizes of a buffer or tensor value: ints, and `index` values for `?`
+    dims where the defining op lists them (`coil.alloc`, `coil.reuse`,
+    `coil.pointwise`, `coil.reduction`); None for a `?` it cannot name."""
+    t = shaped_type(value.type)
+    shape = list(t.shape)
+    if not any(is_dynamic(s) for s in shape):
+        return shape
+    owner = value.owner if isinstance(value, ir.OpResult) else None
+    name = owner.name if owner is not None else ""
+    if name in ("coil.alloc", "coil.reuse"):
+        dynamic = iter(list(owner.operands)[1:] if name == "coil.reuse" else list(owner.operands))
+        return [next(dynamic) if is_dynamic(s) else s for s in shape]
+    if name in ("coil.pointwise", "coil.reduction"):
+        return mixed_ranges(owner)
+    return [None if is_dynamic(s) else s for s in shape]
+
+
 def shaped_type(t: ir.Type):
     """`t` as a ranked tensor or memref type, or None."""
     if isinstance(t, (ir.RankedTensorType, ir.MemRefType)):
@@ -152,7 +200,24 @@ def _check_shape(op, t: ir.Type, ranges: list[int], what: str) -> bool:
     if shaped is None:
         return _fail(op, f"{what} must be a ranked tensor or memref, found {t}")
     if list(shaped.shape) != ranges:
-        return _fail(op, f"{what} shape {list(shaped.shape)} does not match ranges {ranges}")
+        shape = ["?" if is_dynamic(r) else r for r in shaped.shape]
+        shown = ["?" if is_dynamic(r) else r for r in ranges]
+        return _fail(op, f"{what} shape {shape} does not match ranges {shown}")
+    return True
+
+
+def _check_dynamic_sizes(op, *range_lists: list[int]) -> bool:
+    """One `index` operand per dynamic entry of the ranges, and no negative sizes."""
+    expected = 0
+    for ranges in range_lists:
+        for r in ranges:
+            if is_dynamic(r):
+                expected += 1
+            elif r < 0:
+                return _fail(op, f"size {r} is negative")
+    found = len(list(op.operands))
+    if found != expected:
+        return _fail(op, f"has {expected} dynamic sizes but {found} size operands")
     return True
 
 
@@ -201,8 +266,12 @@ class YieldOp(Coil.Operation, name="yield", traits=[ir.IsTerminatorTrait, ext.Pu
 
 
 class PointwiseOp(Coil.Operation, name="pointwise", traits=[ext.Pure]):
-    """Inductor's Pointwise: `result[idx] = body(idx)` for every idx in `ranges`."""
+    """Inductor's Pointwise: `result[idx] = body(idx)` for every idx in `ranges`.
 
+    `sizes` are the values of the dynamic entries of `ranges`.
+    """
+
+    sizes: Sequence[ext.Operand[ir.IndexType]]
     ranges: ir.ArrayAttr
     result: ext.Result[Any]
     body: ext.Region
@@ -213,6 +282,8 @@ class PointwiseOp(Coil.Operation, name="pointwise", traits=[ext.Pure]):
         ranges = int_list(self.attributes["ranges"])
         if ranges is None:
             return _fail(self, "'ranges' must be an array of integers")
+        if not _check_dynamic_sizes(self, ranges):
+            return False
         if not _check_shape(self, self.result.type, ranges, "result"):
             return False
         block = _check_index_block(self, len(ranges))
@@ -237,8 +308,10 @@ class ReductionOp(Coil.Operation, name="reduction", traits=[ext.Pure]):
     The body takes len(ranges) + len(reduction_ranges) indices and yields one
     value. argmax/argmin produce int64 positions in the row-major flattened
     reduction range; welford produces (mean, m2, weight) in the yielded type.
+    `sizes` are the values of the dynamic entries of both range lists.
     """
 
+    sizes: Sequence[ext.Operand[ir.IndexType]]
     ranges: ir.ArrayAttr
     reduction_ranges: ir.ArrayAttr
     reduction_type: ir.StringAttr
@@ -257,6 +330,8 @@ class ReductionOp(Coil.Operation, name="reduction", traits=[ext.Pure]):
             return _fail(self, "'ranges' and 'reduction_ranges' must be arrays of integers")
         if not rranges:
             return _fail(self, "'reduction_ranges' must not be empty")
+        if not _check_dynamic_sizes(self, ranges, rranges):
+            return False
         results = list(self.results)
         if len(results) != REDUCTION_RESULT_COUNT[rtype]:
             return _fail(
@@ -444,8 +519,10 @@ class LoopNestOp(Coil.Operation, name="loop_nest"):
     The body takes len(ranges) + len(reduction_ranges) indices and writes with
     `coil.store`; `coil.reduce` inside it combines over the reduction indices,
     and ops using a reduced value run once per point of `ranges` (an epilogue).
+    `sizes` are the values of the dynamic entries of both range lists.
     """
 
+    sizes: Sequence[ext.Operand[ir.IndexType]]
     ranges: ir.ArrayAttr
     reduction_ranges: ir.ArrayAttr
     body: ext.Region
@@ -457,6 +534,8 @@ class LoopNestOp(Coil.Operation, name="loop_nest"):
         rranges = int_list(self.attributes["reduction_ranges"])
         if ranges is None or rranges is None:
             return _fail(self, "'ranges' and 'reduction_ranges' must be arrays of integers")
+        if not _check_dynamic_sizes(self, ranges, rranges):
+            return False
         block = _check_index_block(self, len(ranges) + len(rranges))
         if block is None:
             return False
@@ -519,8 +598,9 @@ class StoreOp(Coil.Operation, name="store"):
 
 
 class AllocOp(Coil.Operation, name="alloc"):
-    """A new buffer on `device` (Inductor's AllocateLine)."""
+    """A new buffer on `device` (Inductor's AllocateLine); `sizes` are its `?` dims."""
 
+    sizes: Sequence[ext.Operand[ir.IndexType]]
     device: ir.StringAttr
     result: ext.Result[Any]
 
@@ -529,6 +609,8 @@ class AllocOp(Coil.Operation, name="alloc"):
             return False
         if not isinstance(self.result.type, ir.MemRefType):
             return _fail(self, f"result must be a memref, found {self.result.type}")
+        if not _check_dynamic_sizes(self, list(self.result.type.shape)):
+            return False
         if not self.attributes["device"].value:
             return _fail(self, "device must not be empty")
         return True
@@ -551,10 +633,12 @@ class ReuseOp(Coil.Operation, name="reuse"):
     """A new buffer that takes over the storage of a dead one (Inductor's ReuseLine).
 
     Legal only for the same element type and number of elements, which is
-    Inductor's reuse key (device, dtype, storage size).
+    Inductor's reuse key (device, dtype, storage size). `sizes` are the
+    result's `?` dims.
     """
 
     source: ext.Operand[Any]
+    sizes: Sequence[ext.Operand[ir.IndexType]]
     result: ext.Result[Any]
 
     def verify_invariants(self) -> bool:
@@ -565,6 +649,9 @@ class ReuseOp(Coil.Operation, name="reuse"):
             return _fail(self, "source and result must be memrefs")
         if src.element_type != res.element_type:
             return _fail(self, f"cannot reuse a buffer of {src.element_type} for {res.element_type}")
+        n_dynamic = sum(1 for s in res.shape if is_dynamic(s))
+        if len(list(self.operands)) - 1 != n_dynamic:
+            return _fail(self, f"has {n_dynamic} dynamic sizes but {len(list(self.operands)) - 1} size operands")
         if src.has_static_shape and res.has_static_shape:
             n_src, n_res = _numel(src.shape), _numel(res.shape)
             if n_src != n_res:
