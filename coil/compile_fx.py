@@ -10,9 +10,13 @@ step that reads MLIR:
                          CUDA: coil.loop_nest -> TTIR -> triton.compile
   host (backends)        host function -> Python source
 
-A graph whose sizes are symbolic is compiled lazily, specialized to the
-concrete sizes it is called with (one compiled program per size signature)
-until kernels take sizes as arguments.
+A graph whose sizes are symbolic (`dynamic=True`, or a dimension Dynamo
+marked dynamic) is compiled once: Dynamo's symbols become `index` arguments
+of @graph, kernels take sizes as arguments, and the host program reads the
+symbols from its inputs, so one compiled program serves every size that
+passes Dynamo's guards. Only if coil cannot keep some size symbolic does the
+graph fall back to compiling per concrete size signature at call time (one
+warning, counted as `specialized_graphs`).
 
 Any failure falls back to running the graph eagerly, with one warning naming
 the FX node and op (`coil.config.strict` raises instead).
@@ -150,7 +154,13 @@ def compile_static(gm: torch.fx.GraphModule, inputs: list) -> CompiledGraph:
             else:
                 outputs.append(OutputBinding("value", value=out.value))
             constants.append(out.value)
-        source = HostCodegen(host, str(imported.device), len(imported.inputs), tensor_args, outputs).generate()
+        symbol_args = getattr(imported, "symbols", None)
+        codegen = (
+            HostCodegen(host, str(imported.device), len(imported.inputs), tensor_args, outputs, symbol_args=symbol_args)
+            if symbol_args
+            else HostCodegen(host, str(imported.device), len(imported.inputs), tensor_args, outputs)
+        )
+        source = codegen.generate()
     source = f"# coil host program for graph {graph_id}\n" + source
     debug.write("host.py", source)
     filename = f"<coil graph {graph_id}>"
@@ -257,7 +267,21 @@ def compile_fx(gm: torch.fx.GraphModule, example_inputs: list, settings: dict | 
     """The AOTAutograd forward (and backward) compiler: a boxed callable for `gm`."""
     settings = settings or {}
     with config.patch(**settings):
-        if any(_is_symbolic(x) for x in example_inputs):
+        symbolic = any(_is_symbolic(x) for x in example_inputs)
+        try:
+            started = time.perf_counter()
+            compiled = compile_static(gm, list(example_inputs))
+            metrics.increment("compile_time_us", int((time.perf_counter() - started) * 1e6))
+        except Exception as error:  # noqa: BLE001 - the failure policy
+            if not symbolic or config.strict:
+                return _report_failure(gm, error)
+            # Sizes coil could not keep symbolic: still compiled, once per size.
+            metrics.increment("specialized_graphs")
+            warnings.warn(
+                f"coil: could not compile a graph with symbolic sizes ({error}); "
+                "compiling it for each concrete size instead",
+                stacklevel=2,
+            )
             specializing = SpecializingGraph(gm, settings)
 
             def run(args):
@@ -265,12 +289,6 @@ def compile_fx(gm: torch.fx.GraphModule, example_inputs: list, settings: dict | 
 
             run._boxed_call = True
             return run
-        try:
-            started = time.perf_counter()
-            compiled = compile_static(gm, list(example_inputs))
-            metrics.increment("compile_time_us", int((time.perf_counter() - started) * 1e6))
-        except Exception as error:  # noqa: BLE001 - the failure policy
-            return _report_failure(gm, error)
 
     def run(args):
         return compiled(args)

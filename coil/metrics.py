@@ -57,6 +57,9 @@ def snapshot() -> dict:
     kernel_launches: kernel calls at run time; extern_calls: extern calls at
     run time; extern_ops: ops compiled as extern calls, by op; fallbacks and
     fallback_ops: graphs that fell back to eager, by the op that failed;
+    specialized_graphs: graphs with symbolic sizes that coil could not keep
+    symbolic, compiled per concrete size instead (each size compiled adds to
+    graphs);
     planned_peak_bytes / unplanned_bytes: per compiled graph, the peak of
     simultaneously live buffers after memory planning, and the sum of every
     buffer it allocates.
@@ -69,6 +72,7 @@ def snapshot() -> dict:
             "extern_calls": _counters["extern_calls"],
             "extern_ops": dict(_extern_ops),
             "fallbacks": _counters["fallbacks"],
+            "specialized_graphs": _counters["specialized_graphs"],
             "fallback_ops": dict(_fallback_ops),
             "planned_peak_bytes": [p for p, _ in _peak_memory],
             "unplanned_bytes": [u for _, u in _peak_memory],
