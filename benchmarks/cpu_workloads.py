@@ -21,6 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import coil
+from common import pointwise_chain
 
 
 class MLP(nn.Module):
@@ -43,12 +44,6 @@ class Attention(nn.Module):
         q, k, v = (z.view(b, t, self.heads, -1).transpose(1, 2) for z in (q, k, v))
         w = torch.softmax(q @ k.transpose(-1, -2) / (d // self.heads) ** 0.5, dim=-1)
         return self.out((w @ v).transpose(1, 2).reshape(b, t, d))
-
-
-def pointwise_chain(x):
-    for _ in range(5):
-        x = torch.sigmoid(x * 1.5 + 0.25) - torch.tanh(x)
-    return x
 
 
 WORKLOADS = {

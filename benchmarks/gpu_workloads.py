@@ -18,23 +18,9 @@ import time
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 import coil
-
-
-def pointwise_chain(x):
-    for _ in range(5):
-        x = torch.sigmoid(x * 1.5 + 0.25) - torch.tanh(x)
-    return x
-
-
-def bias_gelu(x, b):
-    return F.gelu(x + b)
-
-
-def rms_norm(x, w):
-    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * w
+from common import bias_gelu, copy_bandwidth_gbs, cuda_time_ms, nbytes, pointwise_chain, rms_norm
 
 
 def _shapes(dtype):
@@ -56,22 +42,12 @@ def _shapes(dtype):
 
 
 def _bytes(args, out) -> int:
-    leaves = [a for a in args if isinstance(a, torch.Tensor)]
-    outs = out if isinstance(out, (tuple, list)) else [out]
-    return sum(t.numel() * t.element_size() for t in leaves + [o for o in outs if isinstance(o, torch.Tensor)])
+    return nbytes(args, out)
 
 
 def _time_ms(fn, args) -> float:
-    from triton.testing import do_bench
-
     with torch.no_grad():
-        return do_bench(lambda: fn(*args), warmup=25, rep=100)
-
-
-def copy_bandwidth_gbs() -> float:
-    x = torch.empty(1 << 28, dtype=torch.uint8, device="cuda")
-    ms = _time_ms(lambda t: t.clone(), (x,))
-    return 2 * x.numel() / ms / 1e6
+        return cuda_time_ms(fn, args)
 
 
 def run(name: str, workloads: dict) -> dict:

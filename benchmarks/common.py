@@ -1,0 +1,84 @@
+"""Helpers shared by the benchmark scripts: workload functions, byte counts,
+timing (CUDA: `triton.testing.do_bench` with the L2 flushed; CPU: the median
+of timeit loops) and the machine's measured copy bandwidth.
+
+The scripts in this folder import it as `common` (Python puts a script's own
+folder first on sys.path), so `python benchmarks/<script>.py` works from any
+directory.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import timeit
+
+import torch
+import torch.nn.functional as F
+
+
+def pointwise_chain(x):
+    for _ in range(5):
+        x = torch.sigmoid(x * 1.5 + 0.25) - torch.tanh(x)
+    return x
+
+
+def bias_gelu(x, b):
+    return F.gelu(x + b)
+
+
+def rms_norm(x, w):
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * w
+
+
+def tensors_in(value) -> list[torch.Tensor]:
+    """Every tensor in `value`, a tensor or (nested) tuples/lists/dicts of them."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in tensors_in(v)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in tensors_in(v)]
+    return []
+
+
+def nbytes(*values) -> int:
+    """Bytes of every tensor in `values` (each tensor's numel times its element size)."""
+    return sum(t.numel() * t.element_size() for v in values for t in tensors_in(v))
+
+
+def sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def cuda_time_ms(fn, args=(), warmup: int = 25, rep: int = 100) -> float:
+    """Median ms per call of fn(*args), CUDA events, L2 flushed between calls."""
+    from triton.testing import do_bench
+
+    return do_bench(lambda: fn(*args), warmup=warmup, rep=rep, return_mode="median")
+
+
+def cpu_time_ms(fn, args=(), loop_ms: float = 50.0, repeats: int = 7) -> float:
+    """Median ms per call of fn(*args) over `repeats` timeit loops of about `loop_ms` each."""
+    timer = timeit.Timer(lambda: fn(*args))
+    start = time.perf_counter()
+    fn(*args)  # warm up, and size the loops from one call
+    once_ms = (time.perf_counter() - start) * 1e3
+    number = max(1, int(loop_ms / max(once_ms, 1e-3)))
+    return statistics.median(t / number * 1e3 for t in timer.repeat(repeat=repeats, number=number))
+
+
+def time_ms(fn, args=(), device: str = "cpu", quick: bool = False) -> float:
+    if device == "cuda":
+        return cuda_time_ms(fn, args, warmup=5 if quick else 25, rep=20 if quick else 100)
+    return cpu_time_ms(fn, args, loop_ms=10.0 if quick else 50.0, repeats=3 if quick else 7)
+
+
+def copy_bandwidth_gbs(device: str = "cuda", quick: bool = False) -> float:
+    """The machine's copy bandwidth: bytes read plus bytes written by a large clone, per second."""
+    size = (1 << 28) if device == "cuda" else (1 << 24 if quick else 1 << 27)
+    x = torch.empty(size, dtype=torch.uint8, device=device)
+    x.fill_(1)
+    ms = time_ms(lambda t: t.clone(), (x,), device=device, quick=quick)
+    return 2 * x.numel() / ms / 1e6
