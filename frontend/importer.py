@@ -15,17 +15,23 @@ import operator
 import re
 from dataclasses import dataclass, field
 
+import sympy
 import torch
 import torch.fx
+from torch._guards import detect_fake_mode
+from torch._subclasses.fake_tensor import FakeTensor, FakeTensorMode
+from torch.fx.experimental.symbolic_shapes import free_unbacked_symbols
 
 from coil import config, metrics
 from coil.dialects import builders, make_context
 from coil.errors import LoweringError
 from coil.mlir import func, ir
+from coil.dialects.ops import DYNAMIC
 
 from . import lowerings  # noqa: F401  (fills the table)
 from .lowering import LOWERINGS, LoweringContext, TensorValue, Unsupported, find_lowering
 from .scalar_ops import SUPPORTED_DTYPES, element_type
+from .sizes import SizeMaterializer, is_symbolic, same_size, size_expr
 
 aten = torch.ops.aten
 
@@ -38,16 +44,21 @@ class InputSpec:
     "constant": arguments of @graph that the compiled program passes itself.
     """
 
-    kind: str  # "tensor", "value" or "constant"
+    kind: str  # "tensor", "value", "constant" or "symbol" (value: the symbol's name)
     arg_index: int = -1
     value: object = None
 
 
 @dataclass
 class OutputSpec:
-    """Graph output i: result `result_index` of @graph, input `input_index`, or a constant."""
+    """Graph output i: result `result_index` of @graph, input `input_index`, or a constant.
 
-    kind: str  # "result", "input" or "value"
+    A symbolic size output (AOT forward graphs return sizes the backward needs)
+    is kind "symbol": `value` is its sympy expression over Dynamo's symbols and
+    `index` the @graph index argument when it is exactly one symbol (else -1).
+    """
+
+    kind: str  # "result", "input", "value" or "symbol"
     index: int = -1
     value: object = None
 
@@ -60,8 +71,11 @@ class ImportedGraph:
     outputs: list[OutputSpec]
     device: torch.device
     extern_ops: list[str] = field(default_factory=list)
-    # Metadata of each @graph result: (sizes, strides, dtype).
+    # Metadata of each @graph result: (sizes, strides, dtype); SymInts where symbolic.
     result_meta: list[tuple] = field(default_factory=list)
+    # @graph index argument -> where the host reads it: ("input", placeholder),
+    # ("size", placeholder, dim) or ("stride", placeholder, dim).
+    symbols: dict[int, tuple] = field(default_factory=dict)
 
 
 def meta_like(x: torch.Tensor) -> torch.Tensor:
@@ -69,6 +83,51 @@ def meta_like(x: torch.Tensor) -> torch.Tensor:
     return torch.empty_strided(
         tuple(int(s) for s in x.shape), tuple(int(s) for s in x.stride()), dtype=x.dtype, device="meta"
     )
+
+
+def _has_symbols(x) -> bool:
+    if isinstance(x, (torch.SymInt, torch.SymFloat, torch.SymBool)):
+        return True
+    if isinstance(x, torch.Tensor):
+        return any(isinstance(s, torch.SymInt) for s in (*x.shape, *x.stride(), x.storage_offset()))
+    return False
+
+
+def _shape_env(x):
+    if isinstance(x, (torch.SymInt, torch.SymFloat, torch.SymBool)):
+        return x.node.shape_env
+    if isinstance(x, torch.Tensor):
+        for s in (*x.shape, *x.stride()):
+            if isinstance(s, torch.SymInt):
+                return s.node.shape_env
+    return None
+
+
+def _hint(v: torch.SymInt):
+    hint = v.node.hint
+    if hint is None:
+        hint = _symbol_hint(v.node.shape_env, v.node.expr)
+    return hint
+
+
+def _symbol_hint(shape_env, sym):
+    if shape_env is None:
+        return None
+    value = shape_env.var_to_val.get(sym)
+    return int(value) if value is not None else None
+
+
+def _static_dims(sizes) -> list[int]:
+    """Sizes for an MLIR type: DYNAMIC (`?`) for a symbolic one."""
+    return [DYNAMIC if is_symbolic(s) else int(size_expr(s) if size_expr(s) is not None else s) for s in sizes]
+
+
+def _tensor_type(shape, dtype) -> ir.RankedTensorType:
+    return ir.RankedTensorType.get(_static_dims(shape), element_type(dtype))
+
+
+def _strides_attr(strides) -> ir.ArrayAttr:
+    return builders.i64_array(_static_dims(strides))
 
 
 def _location_for(node: torch.fx.Node) -> ir.Location:
@@ -113,6 +172,18 @@ class GraphImporter:
         # graph's device is the accelerator's when there is one.
         devices = [t.device for t in tensors if t.device.type != "cpu"] or [t.device for t in tensors]
         self.device = device or (devices[0] if devices else torch.device("cpu"))
+        # Symbolic sizes (FakeTensors with SymInt sizes, SymInt inputs): metadata
+        # stays symbolic and sizes become index values of @graph.
+        self.symbolic = any(_has_symbols(x) for x in inputs)
+        self.fake_mode = None
+        self.shape_env = None
+        self.sizes: SizeMaterializer | None = None
+        self._symbol_args: dict = {}
+        if self.symbolic:
+            self.shape_env = next(
+                (_shape_env(x) for x in inputs if _shape_env(x) is not None), None
+            )
+            self.fake_mode = detect_fake_mode(inputs) or FakeTensorMode(shape_env=self.shape_env)
 
     def run(self) -> ImportedGraph:
         with self.context, ir.Location.unknown():
@@ -121,13 +192,34 @@ class GraphImporter:
             if len(placeholders) != len(self.inputs):
                 raise LoweringError(f"graph has {len(placeholders)} inputs but {len(self.inputs)} were given")
             input_specs, arg_types, arg_attrs = [], [], []
-            for node, value in zip(placeholders, self.inputs):
+            # Symbolic graphs: Dynamo's symbol -> @graph index argument, and where the host reads it.
+            symbol_args: dict[sympy.Symbol, int] = {}
+            symbols: dict[int, tuple] = {}
+            index = ir.IndexType.get()
+            i64 = ir.IntegerType.get_signless(64)
+
+            def symbol_arg(sym, hint, source):
+                symbol_args[sym] = len(arg_types)
+                symbols[len(arg_types)] = source
+                arg_types.append(index)
+                attrs = {"coil.symbol": ir.StringAttr.get(str(sym))}
+                if hint is not None:
+                    attrs["coil.size_hint"] = ir.IntegerAttr.get(i64, int(hint))
+                arg_attrs.append(ir.DictAttr.get(attrs))
+
+            for i, (node, value) in enumerate(zip(placeholders, self.inputs)):
                 if isinstance(value, torch.Tensor):
                     if value.dtype not in SUPPORTED_DTYPES:
                         raise LoweringError(f"input of dtype {value.dtype} is not supported", node)
                     input_specs.append(InputSpec("tensor", arg_index=len(arg_types)))
-                    arg_types.append(ir.RankedTensorType.get(list(value.shape), element_type(value.dtype)))
-                    arg_attrs.append(ir.DictAttr.get({"coil.strides": builders.i64_array(value.stride())}))
+                    arg_types.append(_tensor_type(value.shape, value.dtype))
+                    arg_attrs.append(ir.DictAttr.get({"coil.strides": _strides_attr(value.stride())}))
+                elif isinstance(value, torch.SymInt) and isinstance(value.node.expr, sympy.Symbol):
+                    if value.node.expr in symbol_args:  # the same symbol twice: a plain value
+                        input_specs.append(InputSpec("value", value=value))
+                        continue
+                    input_specs.append(InputSpec("symbol", arg_index=len(arg_types), value=str(value.node.expr)))
+                    symbol_arg(value.node.expr, _hint(value), ("input", i))
                 else:
                     input_specs.append(InputSpec("value", value=value))
             # Tensor constants (get_attr) become trailing arguments, bound at call time.
@@ -141,6 +233,11 @@ class GraphImporter:
                     input_specs.append(InputSpec("constant", arg_index=len(arg_types), value=value))
                     arg_types.append(ir.RankedTensorType.get(list(value.shape), element_type(value.dtype)))
                     arg_attrs.append(ir.DictAttr.get({"coil.strides": builders.i64_array(value.stride())}))
+            if self.symbolic:
+                # Symbols of input shapes that no placeholder passes: read from a tensor.
+                for sym, source in self._shape_symbol_sources(placeholders).items():
+                    if sym not in symbol_args:
+                        symbol_arg(sym, _symbol_hint(self.shape_env, sym), source)
 
             with ir.InsertionPoint(module.body):
                 fn = func.FuncOp("graph", ir.FunctionType.get(arg_types, []))
@@ -149,13 +246,16 @@ class GraphImporter:
                     fn.arg_attrs = ir.ArrayAttr.get(arg_attrs)
                 entry = fn.add_entry_block()
             args = list(entry.arguments)
+            self._symbol_args = dict(symbol_args)
+            if self.symbolic:
+                self.sizes = SizeMaterializer(entry, {sym: args[k] for sym, k in symbol_args.items()})
             for node, value, spec in zip(placeholders, self.inputs, input_specs):
                 if spec.kind == "tensor":
-                    self.env[node] = TensorValue(args[spec.arg_index], meta_like(value))
+                    self.env[node] = TensorValue(args[spec.arg_index], self._meta(value))
                 else:
                     self.env[node] = value
             for (node, value), spec in zip(constant_nodes, input_specs[len(placeholders) :]):
-                self.env[node] = TensorValue(args[spec.arg_index], meta_like(value))
+                self.env[node] = TensorValue(args[spec.arg_index], self._meta(value))
 
             with ir.InsertionPoint(entry):
                 outputs, results, result_meta = self._import_body()
@@ -164,11 +264,47 @@ class GraphImporter:
                 ir.FunctionType.get(arg_types, [r.value.type for r in results])
             )
             if results:
-                attrs = [{"coil.strides": builders.i64_array(m[1])} for m in result_meta]
+                attrs = [{"coil.strides": _strides_attr(m[1])} for m in result_meta]
                 for (arg_index, _), attr in zip(self.mutations.items(), attrs[len(attrs) - len(self.mutations) :]):
                     attr["coil.mutates"] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), arg_index)
                 fn.result_attrs = ir.ArrayAttr.get([ir.DictAttr.get(a) for a in attrs])
-        return ImportedGraph(module, self.context, input_specs, outputs, self.device, self.extern_ops, result_meta)
+        return ImportedGraph(
+            module, self.context, input_specs, outputs, self.device, self.extern_ops, result_meta, symbols
+        )
+
+    def _shape_symbol_sources(self, placeholders) -> dict:
+        """Each free symbol of the tensor inputs' sizes and strides -> the first
+        ("size"|"stride", placeholder, dim) that is exactly that symbol."""
+        sources, seen = {}, set()
+        for i, value in enumerate(self.inputs):
+            if not isinstance(value, torch.Tensor):
+                continue
+            for kind, values in (("size", value.shape), ("stride", value.stride())):
+                for d, v in enumerate(values):
+                    e = size_expr(v)
+                    if e is None:
+                        continue
+                    seen |= e.free_symbols
+                    if isinstance(e, sympy.Symbol) and e not in sources:
+                        sources[e] = (kind, i, d)
+            e = size_expr(value.storage_offset())
+            if e is not None:
+                seen |= e.free_symbols
+        missing = seen - set(sources)
+        bound = {v.node.expr for v in self.inputs if isinstance(v, torch.SymInt)}
+        if missing - bound:
+            names = ", ".join(sorted(str(s) for s in missing - bound))
+            raise LoweringError(f"input sizes use symbols {names} that no input passes as a size")
+        return sources
+
+    def _meta(self, x: torch.Tensor) -> torch.Tensor:
+        """x's metadata as a meta tensor (fake, keeping symbolic sizes, in symbolic graphs)."""
+        if not self.symbolic:
+            return meta_like(x)
+        if isinstance(x, FakeTensor):
+            return x
+        with self.fake_mode:
+            return torch.empty_strided(tuple(x.shape), tuple(x.stride()), dtype=x.dtype, device=self.device)
 
     # -- nodes ---------------------------------------------------------------
 
@@ -206,13 +342,9 @@ class GraphImporter:
             return args[0][args[1]]
         if target is aten.copy_.default and self._is_input(args[0]):
             return self._mutate_input(node, *args, **kwargs)
-        metas_args = _to_meta(args)
-        metas_kwargs = _to_meta(kwargs)
-        try:
-            with torch.no_grad():
-                out_meta = target(*metas_args, **metas_kwargs)
-        except Exception as error:
-            raise LoweringError(f"cannot compute the output metadata: {error}", node) from error
+        metas_args = _to_meta(args, keep_device=self.symbolic)
+        metas_kwargs = _to_meta(kwargs, keep_device=self.symbolic)
+        out_meta = self._node_meta(node, target, metas_args, metas_kwargs)
         if not isinstance(target, torch._ops.OpOverload):
             # Python arithmetic on sizes (operator.mul, sym_size, ...): a value.
             if _contains_tensor(out_meta):
@@ -220,11 +352,15 @@ class GraphImporter:
             return out_meta
         if not _contains_tensor(out_meta):
             return out_meta  # e.g. aten.sym_size.int: a size, known here
-        out_meta = _elementwise_layout(target, metas_args, metas_kwargs, out_meta)
+        if self.symbolic:
+            with self.fake_mode:
+                out_meta = _elementwise_layout(target, metas_args, metas_kwargs, out_meta)
+        else:
+            out_meta = _elementwise_layout(target, metas_args, metas_kwargs, out_meta)
         rule = find_lowering(target)
         name = _op_name(target)
         if rule is not None and name not in config.force_extern and _dtypes_supported(args, out_meta):
-            ctx = LoweringContext(node, out_meta, ir.Location.current, self.device)
+            ctx = self._context(node, out_meta)
             try:
                 result = rule(ctx, *args, **kwargs)
             except Unsupported:
@@ -236,6 +372,25 @@ class GraphImporter:
             if result is not None:
                 return _with_meta(result, out_meta)
         return self._extern(node, target, args, kwargs, out_meta)
+
+    def _node_meta(self, node, target, metas_args, metas_kwargs):
+        """The node's output metadata: from running its op on meta tensors, or in
+        a symbolic graph from the FakeTensors tracing recorded (`meta["val"]`)."""
+        if self.symbolic and isinstance(target, torch._ops.OpOverload):
+            val = node.meta.get("val")
+            if _contains_tensor(val) and not _unbacked(val):
+                return val
+        try:
+            with torch.no_grad():
+                if self.symbolic:
+                    with self.fake_mode:
+                        return target(*metas_args, **metas_kwargs)
+                return target(*metas_args, **metas_kwargs)
+        except Exception as error:
+            raise LoweringError(f"cannot compute the output metadata: {error}", node) from error
+
+    def _context(self, node, out_meta) -> LoweringContext:
+        return LoweringContext(node, out_meta, ir.Location.current, self.device, self.sizes, self.fake_mode)
 
     @staticmethod
     def _is_input(x) -> bool:
@@ -249,11 +404,11 @@ class GraphImporter:
         storage (or has the kernel computing it store there directly). Later
         nodes that read the input see the new value, as in eager.
         """
-        if not isinstance(src, TensorValue) or list(src.meta.shape) != list(dst.meta.shape) or src.dtype != dst.dtype:
+        if not isinstance(src, TensorValue) or not _same_shape(src.meta.shape, dst.meta.shape) or src.dtype != dst.dtype:
             # Broadcast or cast to the input's shape and dtype first.
-            ctx = LoweringContext(node, meta_like(dst.meta), ir.Location.current, self.device)
+            ctx = self._context(node, self._meta(dst.meta))
             src = LOWERINGS[aten.copy.default](ctx, dst, src)
-        new = TensorValue(src.value, meta_like(dst.meta))
+        new = TensorValue(src.value, self._meta(dst.meta))
         arg_number = dst.value.arg_number
         self.mutations[arg_number] = new
         self.mutated_nodes[node] = arg_number
@@ -277,8 +432,10 @@ class GraphImporter:
                 return [encode(x) for x in a]
             if isinstance(a, torch.fx.immutable_collections.immutable_dict):
                 return dict(a)
+            if isinstance(a, torch.SymInt) and not is_symbolic(a):
+                return int(size_expr(a))
             if isinstance(a, (torch.SymInt, torch.SymFloat, torch.SymBool)):
-                raise LoweringError("symbolic value reached an extern call", node)
+                raise LoweringError(f"symbolic value {a} is an argument of an ATen call (not supported)", node)
             return a
 
         encoded_args = encode(list(args))
@@ -290,15 +447,13 @@ class GraphImporter:
                 raise LoweringError(f"extern output #{i} of type {type(o).__name__} is not supported", node)
             if isinstance(o, torch.Tensor) and o.dtype not in SUPPORTED_DTYPES:
                 raise LoweringError(f"extern output of dtype {o.dtype} is not supported", node)
-        result_types = [
-            ir.RankedTensorType.get(list(outs[i].shape), element_type(outs[i].dtype)) for i in tensor_positions
-        ]
+        result_types = [_tensor_type(outs[i].shape, outs[i].dtype) for i in tensor_positions]
         if not result_types:
             raise LoweringError("an op with no tensor result is not supported", node)
         values = builders.extern(_kernel_name(target), inputs, encoded_args, encoded_kwargs, result_types)
         extern_op = (values[0].owner if len(values) == 1 else values[0].owner.operands[0].owner)
         extern_op.attributes["coil.result_strides"] = ir.ArrayAttr.get(
-            [builders.i64_array(outs[i].stride()) for i in tensor_positions]
+            [_strides_attr(outs[i].stride()) for i in tensor_positions]
         )
         if isinstance(out_meta, (list, tuple)) and (
             tensor_positions != list(range(len(tensor_positions))) or len(tensor_positions) == 1
@@ -344,6 +499,11 @@ class GraphImporter:
                 results.append(v)
                 result_meta.append((tuple(v.meta.shape), tuple(v.meta.stride()), v.meta.dtype))
             else:
+                if is_symbolic(v):
+                    expr = size_expr(v)
+                    arg = self._symbol_args.get(expr, -1) if isinstance(expr, sympy.Symbol) else -1
+                    outputs.append(OutputSpec("symbol", index=arg, value=expr))
+                    continue
                 outputs.append(OutputSpec("value", value=v))
         # Then the new values of mutated inputs, one result each (after the
         # outputs, so output indices are unaffected), with the input's strides.
@@ -353,16 +513,27 @@ class GraphImporter:
         return outputs, results, result_meta
 
 
-def _to_meta(x):
+def _to_meta(x, keep_device: bool = False):
+    """Arguments with metas for tensors; devices become "meta" unless the metas
+    are FakeTensors of the graph's device (symbolic graphs)."""
     if isinstance(x, TensorValue):
         return x.meta
     if isinstance(x, (list, tuple)):
-        return type(x)(_to_meta(a) for a in x)
+        return type(x)(_to_meta(a, keep_device) for a in x)
     if isinstance(x, dict):
-        return {k: _to_meta(v) for k, v in x.items()}
-    if isinstance(x, torch.device):
+        return {k: _to_meta(v, keep_device) for k, v in x.items()}
+    if isinstance(x, torch.device) and not keep_device:
         return torch.device("meta")
     return x
+
+
+def _same_shape(a, b) -> bool:
+    return len(a) == len(b) and all(same_size(x, y) for x, y in zip(a, b))
+
+
+def _unbacked(val) -> bool:
+    """Metadata with data-dependent sizes (symbols no input binds)."""
+    return bool(free_unbacked_symbols(val))
 
 
 # Pointwise ops whose meta kernels build the result in several steps and so lose
@@ -431,7 +602,7 @@ def _dtypes_supported(args, out_meta) -> bool:
 def _with_meta(result, out_meta):
     """Gives a rule's result the exact metadata (strides) eager produces."""
     if isinstance(result, TensorValue) and isinstance(out_meta, torch.Tensor):
-        if list(result.meta.shape) != list(out_meta.shape) or result.dtype != out_meta.dtype:
+        if not _same_shape(result.meta.shape, out_meta.shape) or result.dtype != out_meta.dtype:
             raise LoweringError(
                 f"rule produced {list(result.meta.shape)} {result.dtype}, "
                 f"but the op gives {list(out_meta.shape)} {out_meta.dtype}"

@@ -17,7 +17,7 @@ def _check_device(ctx: LoweringContext, device) -> None:
 
 def _constant_tensor(ctx: LoweringContext, value, dtype: torch.dtype):
     shape = list(ctx.out_meta.shape)
-    return ctx.pointwise_body(shape, dtype, lambda idx: ops.constant(value, dtype))
+    return ctx.pointwise_body(shape, dtype, lambda idx: ctx.scalar(value, dtype))
 
 
 @lowering(aten.full.default)
@@ -58,9 +58,9 @@ def _ramp(ctx: LoweringContext, start, step, dtype: torch.dtype):
         position = ops.Scalar(i, torch.int64)
         if dtype.is_floating_point:
             # ATen computes start + i * step in double for floating arange.
-            value = ops.add(ops.constant(start, torch.float64), ops.mul(ops.cast(position, torch.float64), ops.constant(step, torch.float64)))
+            value = ops.add(ctx.scalar(start, torch.float64), ops.mul(ops.cast(position, torch.float64), ctx.scalar(step, torch.float64)))
         else:
-            value = ops.add(ops.constant(start, torch.int64), ops.mul(position, ops.constant(step, torch.int64)))
+            value = ops.add(ctx.scalar(start, torch.int64), ops.mul(position, ctx.scalar(step, torch.int64)))
         return value
 
     return ctx.pointwise_body(shape, dtype, body)

@@ -236,9 +236,9 @@ def where(ctx: LoweringContext, cond, a, b):
         def value(x):
             if isinstance(x, TensorValue):
                 return ops.cast(ctx.load_broadcast(x, shape, indices), out_dtype)
-            return ops.constant(x, out_dtype)
+            return ctx.scalar(x, out_dtype)
 
-        c = ctx.load_broadcast(cond, shape, indices) if isinstance(cond, TensorValue) else ops.constant(cond, torch.bool)
+        c = ctx.load_broadcast(cond, shape, indices) if isinstance(cond, TensorValue) else ctx.scalar(cond, torch.bool)
         return ops.where(c, value(a), value(b))
 
     return ctx.pointwise_body(shape, out_dtype, body)

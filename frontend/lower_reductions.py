@@ -8,6 +8,7 @@ import torch
 
 from . import scalar_ops as ops
 from .lowering import LoweringContext, TensorValue, Unsupported, aten, lowering
+from .sizes import is_symbolic
 
 
 def _dims(dim) -> list[int] | None:
@@ -72,7 +73,7 @@ def mean(ctx: LoweringContext, x, dim=None, keepdim=False, *, dtype=None):
     for d in dims:
         count *= x.shape[d % x.rank]
     (total,) = ctx.reduction(x, dims, keepdim, "sum", acc)
-    return ctx.pointwise([total], lambda s: ops.truediv(s, ops.constant(count, s.dtype)), out_dtype=out_dtype)
+    return ctx.pointwise([total], lambda s: ops.truediv(s, ctx.scalar(count, s.dtype)), out_dtype=out_dtype)
 
 
 @lowering(aten.amax.default)
@@ -158,6 +159,10 @@ def _var(ctx: LoweringContext, x: TensorValue, dim, correction, keepdim: bool):
     for d in dims:
         count *= x.shape[d % x.rank]
     mean_, m2, _weight = ctx.reduction(x, dims, keepdim, "welford", acc)
+    if is_symbolic(count):
+        divisor = torch.sym_max(count - correction, 0) if correction else count
+        var = ctx.pointwise([m2], lambda v: ops.truediv(v, ctx.scalar(divisor, v.dtype)), out_dtype=acc)
+        return mean_, var
     divisor = max(count - correction, 0)
     var = ctx.pointwise([m2], lambda v: ops.truediv(v, ops.constant(float(divisor), v.dtype)), out_dtype=acc)
     return mean_, var

@@ -9,6 +9,7 @@ indirect loads.
 
 from __future__ import annotations
 
+import sympy
 import torch
 from torch._prims_common import is_non_overlapping_and_dense_or_false
 
@@ -16,35 +17,70 @@ from coil.mlir import arith, ir
 
 from . import scalar_ops as ops
 from .lowering import LoweringContext, TensorValue, Unsupported, aten, index_constant, lowering
+from .sizes import is_one, is_symbolic, same_size, size_expr
 
 
-def _contiguous_strides(shape) -> list[int]:
+def _contiguous_strides(shape) -> list:
+    """Row-major strides of `shape` (ints, or sympy expressions for symbolic sizes)."""
     strides, running = [], 1
     for size in reversed(shape):
         strides.append(running)
-        running *= max(int(size), 1)
+        running = running * (max(int(size), 1) if _static(size) else size)
     return list(reversed(strides))
 
 
-def _delinearize(flat, shape, strides_order=None):
-    """Indices of a dense row-major tensor of `shape` for the flat affine position `flat`."""
+def _static(size) -> bool:
+    return isinstance(size, int) or (isinstance(size, sympy.Basic) and size.is_Integer)
+
+
+def _plain_affine(v):
+    return int(v)
+
+
+def _delinearize(flat, shape, affine=_plain_affine):
+    """Indices of a dense row-major tensor of `shape` for the flat affine position `flat`.
+
+    `affine` turns a symbolic size into an affine expression of the map.
+    """
     strides = _contiguous_strides(shape)
     exprs = []
     for k, (size, stride) in enumerate(zip(shape, strides)):
-        if size == 1:
+        if _static(size) and int(size) == 1:
             exprs.append(0)
             continue
-        e = ir.AffineExpr.get_floor_div(flat, stride) if stride != 1 else flat
+        unit = _static(stride) and int(stride) == 1
+        e = flat if unit else ir.AffineExpr.get_floor_div(flat, _affine_of(affine, stride))
         if k != 0:
-            e = e % size
+            e = e % _affine_of(affine, size)
         exprs.append(e)
     return exprs
 
 
-def reshape_index_map(old_shape, new_shape):
-    """fn(new dims) -> old indices, grouping dims whose products match (no div/mod across groups)."""
-    old_shape, new_shape = [int(s) for s in old_shape], [int(s) for s in new_shape]
-    if 0 in old_shape or 0 in new_shape:
+def _affine_of(affine, v):
+    """An int for a static size (the map folds constants), else affine(v)."""
+    return int(v) if _static(v) else affine(v)
+
+
+def _exprs(shape) -> list:
+    """Sizes as sympy expressions (Integers for static ones)."""
+    return [sympy.Integer(int(s)) if size_expr(s) is None else sympy.sympify(size_expr(s)) for s in shape]
+
+
+def _divides(a, b) -> bool:
+    """a divides b as polynomials in the symbols (b / a has no denominator)."""
+    _, den = sympy.fraction(sympy.cancel(b / a))
+    return den == 1
+
+
+def reshape_index_map(old_shape, new_shape, affine=_plain_affine):
+    """fn(new dims) -> old indices, grouping dims whose products match (no div/mod across groups).
+
+    Symbolic sizes (SymInts) group when their products are provably equal;
+    what cannot be matched is delinearized as one group, which is always right.
+    `affine` binds symbolic sizes as symbols of the map (`ctx.affine`).
+    """
+    old_shape, new_shape = _exprs(old_shape), _exprs(new_shape)
+    if any(s == 0 for s in old_shape) or any(s == 0 for s in new_shape):
         return lambda dims: [0] * len(old_shape)
     old_nz = [k for k, s in enumerate(old_shape) if s != 1]
     new_nz = [k for k, s in enumerate(new_shape) if s != 1]
@@ -54,14 +90,28 @@ def reshape_index_map(old_shape, new_shape):
         og, ng = [old_nz[i]], [new_nz[j]]
         po, pn = old_shape[old_nz[i]], new_shape[new_nz[j]]
         i, j = i + 1, j + 1
-        while po != pn:
-            if po < pn:
+        while sympy.expand(po - pn) != 0:
+            if po.is_Integer and pn.is_Integer:
+                grow_old = po < pn
+            elif _divides(po, pn):
+                grow_old = True
+            elif _divides(pn, po):
+                grow_old = False
+            else:
+                grow_old = None
+            if grow_old is None or (grow_old and i >= len(old_nz)) or (not grow_old and j >= len(new_nz)):
+                # Not provably matching: the rest is one group.
+                og += old_nz[i:]
+                ng += new_nz[j:]
+                i, j = len(old_nz), len(new_nz)
+                break
+            if grow_old:
                 og.append(old_nz[i])
-                po *= old_shape[old_nz[i]]
+                po = po * old_shape[old_nz[i]]
                 i += 1
             else:
                 ng.append(new_nz[j])
-                pn *= new_shape[new_nz[j]]
+                pn = pn * new_shape[new_nz[j]]
                 j += 1
         groups.append((og, ng))
 
@@ -74,10 +124,10 @@ def reshape_index_map(old_shape, new_shape):
             flat = None
             new_sizes = [new_shape[k] for k in ng]
             for k, stride in zip(ng, _contiguous_strides(new_sizes)):
-                term = dims[k] * stride if stride != 1 else dims[k]
+                term = dims[k] if _static(stride) and int(stride) == 1 else dims[k] * _affine_of(affine, stride)
                 flat = term if flat is None else flat + term
             old_sizes = [old_shape[k] for k in og]
-            for k, e in zip(og, _delinearize(flat, old_sizes)):
+            for k, e in zip(og, _delinearize(flat, old_sizes, affine)):
                 result[k] = e
         return result
 
@@ -87,7 +137,7 @@ def reshape_index_map(old_shape, new_shape):
 @lowering(aten.view.default, aten._unsafe_view.default, aten.reshape.default, aten.view_copy.default)
 def view(ctx: LoweringContext, x: TensorValue, size):
     shape = list(ctx.out_meta.shape)
-    return ctx.view(x, shape, reshape_index_map(x.shape, shape))
+    return ctx.view(x, shape, reshape_index_map(x.shape, shape, ctx.affine))
 
 
 @lowering(aten.alias.default, aten.detach.default, aten.lift_fresh_copy.default)
@@ -131,15 +181,21 @@ def expand(ctx: LoweringContext, x: TensorValue, size, *, implicit=False):
     offset = len(shape) - x.rank
 
     def index_map(out):
-        return [0 if (x.shape[k] == 1 and shape[offset + k] != 1) else out[offset + k] for k in range(x.rank)]
+        return [
+            0 if (not same_size(x.shape[k], shape[offset + k]) and is_one(x.shape[k])) else out[offset + k]
+            for k in range(x.rank)
+        ]
 
     return ctx.view(x, shape, index_map)
 
 
 def _slice_bounds(size: int, start, end) -> tuple[int, int]:
-    """Python-style slice bounds (None, negative, out of range) clamped to [0, size], start <= end."""
+    """Python-style slice bounds (None, negative, out of range) clamped to [0, size], start <= end.
+
+    With a symbolic size, comparisons guard as in tracing (which made the same ones)."""
     start = 0 if start is None else start
-    end = size if end is None else end
+    # An end past any size (x[1:] passes 2**63 - 1) is the size, without comparing.
+    end = size if end is None or (isinstance(end, int) and end >= 2**62) else end
     if start < 0:
         start += size
     if end < 0:
@@ -151,13 +207,19 @@ def _slice_bounds(size: int, start, end) -> tuple[int, int]:
 @lowering(aten.slice.Tensor)
 def slice_(ctx: LoweringContext, x: TensorValue, dim=0, start=None, end=None, step=1):
     dim = dim % x.rank
-    start, end = _slice_bounds(x.shape[dim], start, end)
+    start, _ = _slice_bounds(x.shape[dim], start, end)
+    return _slice_view(ctx, x, dim, start, ctx.out_meta.shape[dim], step)
+
+
+def _slice_view(ctx: LoweringContext, x: TensorValue, dim: int, start, length, step=1):
+    """x[start : start + length * step : step] along `dim`; start and length may be SymInts."""
     shape = list(x.shape)
-    shape[dim] = max(0, -(-(end - start) // step))
+    shape[dim] = length
 
     def index_map(out):
         source = list(out)
-        source[dim] = out[dim] * step + start if step != 1 else out[dim] + start
+        first = ctx.affine(start)
+        source[dim] = out[dim] * step + first if step != 1 else out[dim] + first
         return source
 
     return ctx.view(x, shape, index_map)
@@ -168,19 +230,19 @@ def select(ctx: LoweringContext, x: TensorValue, dim, index):
     dim = dim % x.rank
     index = index + x.shape[dim] if index < 0 else index
     shape = list(ctx.out_meta.shape)
-    return ctx.view(x, shape, lambda out: list(out[:dim]) + [index] + list(out[dim:]))
+    return ctx.view(x, shape, lambda out: list(out[:dim]) + [ctx.affine(index)] + list(out[dim:]))
 
 
 @lowering(aten.squeeze.default, aten.squeeze.dim, aten.squeeze.dims)
 def squeeze(ctx: LoweringContext, x: TensorValue, dim=None):
     shape = list(ctx.out_meta.shape)
-    return ctx.view(x, shape, reshape_index_map(x.shape, shape))
+    return ctx.view(x, shape, reshape_index_map(x.shape, shape, ctx.affine))
 
 
 @lowering(aten.unsqueeze.default)
 def unsqueeze(ctx: LoweringContext, x: TensorValue, dim):
     shape = list(ctx.out_meta.shape)
-    return ctx.view(x, shape, reshape_index_map(x.shape, shape))
+    return ctx.view(x, shape, reshape_index_map(x.shape, shape, ctx.affine))
 
 
 @lowering(aten.split_with_sizes.default, aten.split.Tensor)
@@ -189,13 +251,15 @@ def split(ctx: LoweringContext, x: TensorValue, split_sizes, dim=0):
     results, start = [], 0
     for meta in ctx.out_meta:
         length = meta.shape[dim]
-        results.append(slice_(ctx, x, dim, start, start + length))
+        results.append(_slice_view(ctx, x, dim, start, length))
         start += length
     return results
 
 
 @lowering(aten.unbind.int)
 def unbind(ctx: LoweringContext, x: TensorValue, dim=0):
+    if is_symbolic(x.shape[dim % x.rank]):
+        raise Unsupported("unbind along a symbolic dimension")
     return [select(ctx, x, dim, i) for i in range(x.shape[dim % x.rank])]
 
 
@@ -208,6 +272,8 @@ def as_strided(ctx: LoweringContext, x: TensorValue, size, stride, storage_offse
     like a transposed or permuted tensor).
     """
     meta = x.meta
+    if any(is_symbolic(v) for v in (*size, *stride, storage_offset or 0, *meta.shape, *meta.stride())):
+        raise Unsupported("as_strided with symbolic sizes or strides")
     if not is_non_overlapping_and_dense_or_false(meta):
         raise Unsupported("as_strided of a tensor with gaps or overlaps in its storage")
     offset = (storage_offset if storage_offset is not None else meta.storage_offset()) - meta.storage_offset()
@@ -268,15 +334,30 @@ def unfold(ctx: LoweringContext, x: TensorValue, dimension, size, step):
 # -- copies built from loads ------------------------------------------------------
 
 
-def _clamp_index(value: ir.Value, low: int, high: int) -> ir.Value:
-    value = arith.maxsi(value, index_constant(low))
-    return arith.minsi(value, index_constant(high))
+def _clamp_index(ctx: LoweringContext, value: ir.Value, low, high) -> ir.Value:
+    value = arith.maxsi(value, ctx.index(low))
+    return arith.minsi(value, ctx.index(high))
 
 
-def _shift(value: ir.Value, offset: int) -> ir.Value:
-    if offset == 0:
+def _shift(ctx: LoweringContext, value: ir.Value, offset) -> ir.Value:
+    """value + offset (offset an int or SymInt)."""
+    if is_symbolic(offset):
+        return arith.addi(value, ctx.index(offset))
+    if int(offset) == 0:
         return value
     return arith.addi(value, index_constant(offset))
+
+
+def _unshift(ctx: LoweringContext, value: ir.Value, start) -> ir.Value:
+    """value - start (start an int or SymInt)."""
+    if is_symbolic(start):
+        return arith.subi(value, ctx.index(start))
+    return _shift(ctx, value, -start)
+
+
+def _last(size):
+    """The largest index of a dimension (0 for an empty one)."""
+    return size - 1 if is_symbolic(size) else max(int(size) - 1, 0)
 
 
 @lowering(aten.cat.default)
@@ -299,13 +380,13 @@ def cat(ctx: LoweringContext, tensors, dim=0):
         value = None
         for t, start in reversed(parts):
             local = list(indices)
-            local[dim] = _clamp_index(_shift(indices[dim], -start), 0, t.shape[dim] - 1)
+            local[dim] = _clamp_index(ctx, _unshift(ctx, indices[dim], start), 0, t.shape[dim] - 1)
             loaded = ops.cast(ctx.load(t, local), out_dtype)
             if value is None:
                 value = loaded
             else:
                 end = start + t.shape[dim]
-                inside = arith.cmpi(arith.CmpIPredicate.slt, indices[dim], index_constant(end))
+                inside = arith.cmpi(arith.CmpIPredicate.slt, indices[dim], ctx.index(end))
                 value = ops.where(ops.Scalar(inside, torch.bool), loaded, value)
         return value
 
@@ -324,13 +405,13 @@ def constant_pad_nd(ctx: LoweringContext, x: TensorValue, pad, value=0):
         inside = None
         source = []
         for d in range(rank):
-            shifted = _shift(indices[d], -lefts[d])
+            shifted = _shift(ctx, indices[d], -lefts[d])
             if lefts[d] > 0 or shape[d] - lefts[d] > x.shape[d]:
                 ok_low = arith.cmpi(arith.CmpIPredicate.sge, shifted, index_constant(0))
-                ok_high = arith.cmpi(arith.CmpIPredicate.slt, shifted, index_constant(x.shape[d]))
+                ok_high = arith.cmpi(arith.CmpIPredicate.slt, shifted, ctx.index(x.shape[d]))
                 ok = arith.andi(ok_low, ok_high)
                 inside = ok if inside is None else arith.andi(inside, ok)
-                shifted = _clamp_index(shifted, 0, max(x.shape[d] - 1, 0))
+                shifted = _clamp_index(ctx, shifted, 0, _last(x.shape[d]))
             source.append(shifted)
         if x.meta.numel() == 0:
             return ops.constant(value, x.dtype)
@@ -342,12 +423,12 @@ def constant_pad_nd(ctx: LoweringContext, x: TensorValue, pad, value=0):
     return ctx.pointwise_body(shape, x.dtype, body)
 
 
-def _as_index(s: ops.Scalar, size: int) -> ir.Value:
+def _as_index(ctx: LoweringContext, s: ops.Scalar, size) -> ir.Value:
     """A loaded integer index as an `index`, wrapping negatives like ATen."""
     wide = ops.cast(s, torch.int64)
     idx = arith.index_cast(ir.IndexType.get(), wide.value)
     negative = arith.cmpi(arith.CmpIPredicate.slt, idx, index_constant(0))
-    return arith.select(negative, arith.addi(idx, index_constant(size)), idx)
+    return arith.select(negative, arith.addi(idx, ctx.index(size)), idx)
 
 
 @lowering(aten.gather.default)
@@ -358,7 +439,7 @@ def gather(ctx: LoweringContext, x: TensorValue, dim, index: TensorValue, *, spa
     def body(indices):
         source = list(indices)
         if x.rank:
-            source[dim] = _as_index(ctx.load(index, indices), x.shape[dim])
+            source[dim] = _as_index(ctx, ctx.load(index, indices), x.shape[dim])
         return ctx.load(x, source)
 
     return ctx.pointwise_body(shape, x.dtype, body)
@@ -392,7 +473,7 @@ def index(ctx: LoweringContext, x: TensorValue, indices):
             else:
                 t = indices[d]
                 loaded = ctx.load_broadcast(t, index_shape, b_idx)
-                source.append(_as_index(loaded, x.shape[d]))
+                source.append(_as_index(ctx, loaded, x.shape[d]))
         return ctx.load(x, source)
 
     return ctx.pointwise_body(shape, x.dtype, body)
@@ -411,16 +492,16 @@ def _scatter_into(ctx: LoweringContext, x: TensorValue, src: TensorValue, dim: i
         local = list(indices)
         if length == 0:
             return ctx.load(x, indices)
-        relative = _shift(j, -start)
+        relative = _unshift(ctx, j, start)
         if step != 1:
             relative = arith.divsi(relative, index_constant(step))
-        local[dim] = _clamp_index(relative, 0, length - 1)
+        local[dim] = _clamp_index(ctx, relative, 0, length - 1)
         inside = arith.andi(
-            arith.cmpi(arith.CmpIPredicate.sge, j, index_constant(start)),
-            arith.cmpi(arith.CmpIPredicate.slt, j, index_constant(start + (length - 1) * step + 1)),
+            arith.cmpi(arith.CmpIPredicate.sge, j, ctx.index(start)),
+            arith.cmpi(arith.CmpIPredicate.slt, j, ctx.index(start + (length - 1) * step + 1)),
         )
         if step != 1:
-            offset = arith.remsi(_shift(j, -start), index_constant(step))
+            offset = arith.remsi(_unshift(ctx, j, start), index_constant(step))
             inside = arith.andi(inside, arith.cmpi(arith.CmpIPredicate.eq, offset, index_constant(0)))
         written = ops.cast(ctx.load(src, local), out_dtype)
         return ops.where(ops.Scalar(inside, torch.bool), written, ops.cast(ctx.load(x, indices), out_dtype))
@@ -459,7 +540,9 @@ def scatter(ctx: LoweringContext, x: TensorValue, dim, index: TensorValue, src):
         raise Unsupported("scatter of a 0-d tensor")
     dim = dim % x.rank
     count = index.shape[dim]
-    if count > _SCATTER_MAX_INDICES or any(index.shape[d] != x.shape[d] for d in range(x.rank) if d != dim):
+    if is_symbolic(count) or count > _SCATTER_MAX_INDICES or any(
+        not same_size(index.shape[d], x.shape[d]) for d in range(x.rank) if d != dim
+    ):
         raise Unsupported("scatter with many indices per row or a partial index")
     out_dtype = ctx.out_meta.dtype
 
@@ -468,7 +551,7 @@ def scatter(ctx: LoweringContext, x: TensorValue, dim, index: TensorValue, src):
         for k in range(count):
             position = list(indices)
             position[dim] = index_constant(k)
-            target = _as_index(ctx.load(index, position), x.shape[dim])
+            target = _as_index(ctx, ctx.load(index, position), x.shape[dim])
             hit = arith.cmpi(arith.CmpIPredicate.eq, target, indices[dim])
             if isinstance(src, TensorValue):
                 written = ops.cast(ctx.load(src, position), out_dtype)

@@ -16,10 +16,13 @@ import torch
 from torch._prims_common import ELEMENTWISE_TYPE_PROMOTION_KIND, elementwise_dtypes
 
 from coil.dialects import builders
+from coil.errors import LoweringError
+from coil.dialects.ops import DYNAMIC
 from coil.mlir import arith, ir
 
 from . import scalar_ops as ops
 from .scalar_ops import Scalar
+from .sizes import SizeMaterializer, is_one, is_symbolic, same_size, size_expr
 
 aten = torch.ops.aten
 prims = torch.ops.prims
@@ -80,6 +83,8 @@ class TensorValue:
 
 
 def index_constant(value: int) -> ir.Value:
+    if isinstance(value, torch.SymInt):
+        raise TypeError(f"symbolic size {value} used as a constant (use ctx.index)")
     return arith.constant(ir.IndexType.get(), int(value))
 
 
@@ -88,7 +93,7 @@ def broadcast_indices(shape: Sequence[int], out_shape: Sequence[int], indices: S
     offset = len(out_shape) - len(shape)
     result = []
     for j, size in enumerate(shape):
-        if size == 1 and out_shape[offset + j] != 1:
+        if not same_size(size, out_shape[offset + j]) and is_one(size):
             result.append(index_constant(0))
         else:
             result.append(indices[offset + j])
@@ -98,11 +103,76 @@ def broadcast_indices(shape: Sequence[int], out_shape: Sequence[int], indices: S
 class LoweringContext:
     """What a rule sees of the node it lowers, and the helpers that build IR."""
 
-    def __init__(self, node: torch.fx.Node, out_meta, location: ir.Location, device: torch.device):
+    def __init__(
+        self,
+        node: torch.fx.Node,
+        out_meta,
+        location: ir.Location,
+        device: torch.device,
+        sizes: SizeMaterializer | None = None,
+        fake_mode=None,
+    ):
         self.node = node
         self.out_meta = out_meta
         self.location = location
         self.device = device
+        # Symbolic graphs only: builds index values for SymInt sizes; creates metas.
+        self.sizes = sizes
+        self.fake_mode = fake_mode
+        self._view_symbols: list[ir.Value] | None = None
+
+    # -- sizes -------------------------------------------------------------
+
+    def size(self, v):
+        """A size (int or SymInt) as an int when known, else an `index` value (never specialized)."""
+        if not is_symbolic(v):
+            return int(size_expr(v)) if size_expr(v) is not None else int(v)
+        if self.sizes is None:
+            raise LoweringError(f"symbolic size {v} in a graph without symbol arguments", self.node)
+        self.sizes.node = self.node
+        return self.sizes.size(v)
+
+    def mixed(self, shape: Sequence) -> list:
+        """Sizes for builders: ints, and `index` values for symbolic ones."""
+        return [self.size(s) for s in shape]
+
+    def index(self, v) -> ir.Value:
+        """An `index` value for an int or SymInt (constants at the insertion point)."""
+        s = self.size(v)
+        return s if isinstance(s, ir.Value) else index_constant(s)
+
+    def scalar(self, v, dtype: torch.dtype) -> Scalar:
+        """A Python number or SymInt as a scalar of `dtype` in a body."""
+        if isinstance(v, (torch.SymFloat, torch.SymBool)):
+            raise Unsupported(f"symbolic {type(v).__name__} operand")
+        if not is_symbolic(v):
+            return ops.constant(int(size_expr(v)) if isinstance(v, torch.SymInt) else v, dtype)
+        i = arith.index_cast(ir.IntegerType.get_signless(64), self.index(v))
+        return ops.cast(Scalar(i, torch.int64), dtype)
+
+    def affine(self, v) -> ir.AffineExpr:
+        """v (int, SymInt or AffineExpr) in the affine map being built by `view`:
+        a symbolic size becomes a symbol of the map bound to its index value."""
+        if isinstance(v, ir.AffineExpr):
+            return v
+        s = self.size(v)
+        if not isinstance(s, ir.Value):
+            return ir.AffineExpr.get_constant(s)
+        if self._view_symbols is None:
+            raise LoweringError("symbolic size used outside of a view map", self.node)
+        for k, known in enumerate(self._view_symbols):
+            if known == s:
+                return ir.AffineExpr.get_symbol(k)
+        self._view_symbols.append(s)
+        return ir.AffineExpr.get_symbol(len(self._view_symbols) - 1)
+
+    def empty_meta(self, shape: Sequence, dtype: torch.dtype) -> torch.Tensor:
+        """A contiguous tensor carrying metadata only (fake, for symbolic shapes)."""
+        shape = list(shape)
+        if any(is_symbolic(s) for s in shape):
+            with self.fake_mode:
+                return torch.empty(shape, dtype=dtype, device=self.device)
+        return torch.empty([int(s) for s in shape], dtype=dtype, device="meta")
 
     # -- bodies ------------------------------------------------------------
 
@@ -121,13 +191,14 @@ class LoweringContext:
         body: Callable[[list[ir.Value]], Scalar],
     ) -> TensorValue:
         """A `coil.pointwise` of `shape` and `dtype`; `body(indices)` returns a Scalar."""
-        shape = [int(s) for s in shape]
+        shape = list(shape)
+        sizes = self.mixed(shape)
 
         def build(indices):
             return ops.cast(body(indices), dtype).value
 
-        value = builders.pointwise(shape, ops.element_type(dtype), build)
-        return TensorValue(value, torch.empty(shape, dtype=dtype, device="meta"))
+        value = builders.pointwise(sizes, ops.element_type(dtype), build)
+        return TensorValue(value, self.empty_meta(shape, dtype))
 
     def pointwise(
         self,
@@ -168,7 +239,7 @@ class LoweringContext:
                 if isinstance(x, TensorValue):
                     value = ops.cast(self.load_broadcast(x, shape, indices), operand_dtype(position, x))
                 else:
-                    value = ops.constant(x, operand_dtype(position, x))
+                    value = self.scalar(x, operand_dtype(position, x))
                 scalars.append(ops.cast(value, compute))
             return fn(*scalars)
 
@@ -228,24 +299,32 @@ class LoweringContext:
             return ops.cast(value, acc_dtype).value
 
         values = builders.reduction(
-            out_shape,
-            reduction_ranges,
+            self.mixed(out_shape),
+            self.mixed(reduction_ranges),
             reduction_type,
             [ops.element_type(t) for t in result_dtypes],
             body,
         )
-        return [
-            TensorValue(v, torch.empty(out_shape, dtype=t, device="meta")) for v, t in zip(values, result_dtypes)
-        ]
+        return [TensorValue(v, self.empty_meta(out_shape, t)) for v, t in zip(values, result_dtypes)]
 
     def view(self, x: TensorValue, shape: Sequence[int], index_map: Callable[[list[ir.AffineExpr]], list]) -> TensorValue:
-        """A `coil.view` of `x` with `shape`; `index_map(dims)` gives x's index as affine exprs."""
-        shape = [int(s) for s in shape]
+        """A `coil.view` of `x` with `shape`; `index_map(dims)` gives x's index as affine exprs.
+
+        Symbolic sizes in the map (through `ctx.affine`, or as entries of the
+        returned list) become symbols of the map, bound to index values.
+        """
+        shape = list(shape)
+        static = [DYNAMIC if isinstance(s, ir.Value) else s for s in self.mixed(shape)]
         dims = [ir.AffineExpr.get_dim(i) for i in range(len(shape))]
-        exprs = [e if isinstance(e, ir.AffineExpr) else ir.AffineExpr.get_constant(int(e)) for e in index_map(dims)]
-        amap = ir.AffineMap.get(len(shape), 0, exprs)
-        value = builders.view(x.value, amap, shape)
-        return TensorValue(value, torch.empty(shape, dtype=x.dtype, device="meta"))
+        outer, self._view_symbols = self._view_symbols, []
+        try:
+            exprs = [self.affine(e) for e in index_map(dims)]
+            symbols = self._view_symbols
+        finally:
+            self._view_symbols = outer
+        amap = ir.AffineMap.get(len(shape), len(symbols), exprs)
+        value = builders.view(x.value, amap, static, symbols=symbols)
+        return TensorValue(value, self.empty_meta(shape, x.dtype))
 
 
 def register_pointwise(

@@ -77,6 +77,9 @@ class Scalar:
 
 
 def constant(x, dtype: torch.dtype) -> Scalar:
+    if isinstance(x, (torch.SymInt, torch.SymFloat, torch.SymBool)):
+        # int() would specialize the graph to this size: symbolic values go through ctx.scalar.
+        raise TypeError(f"symbolic value {x} used as a constant")
     t = mlir_scalar_type(dtype)
     if dtype == torch.bool:
         return Scalar(arith.constant(t, int(bool(x))), dtype)
