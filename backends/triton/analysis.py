@@ -12,6 +12,14 @@
 
 The kernel function is cloned before welford is expanded, so analysis never
 changes the caller's module.
+
+Symbolic sizes: a loop-nest range may be DYNAMIC, its extent an `index`
+operand (a kernel argument, or arith on them before the nest); a buffer may
+have `?` dims and `?` strides. Like an MLIR memref descriptor, each stride
+the type does not give becomes an extra i64 kernel parameter after the
+buffer's pointer (`%argK_strideD`, the tensor's `stride(D)` at launch), and
+is an opaque atom of the offsets. A `?` offset is the tensor's storage
+offset, which the data pointer the host passes already includes.
 """
 
 from __future__ import annotations
@@ -19,14 +27,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from coil.dialects.ops import int_list
+from coil.dialects.ops import int_list, is_dynamic, mixed_ranges
 from coil.dialects.types import strides_and_offset
 from coil.mlir import ir
 from coil.passes.registry import PassFailure
 from coil.passes.walk import operands_among
 from coil.passes.welford import expand_welford
 
-from .indexing import IndexSpace, Lin, Opaque, Var, atom, const, linear_coefficients
+from .indexing import UNBOUNDED, IndexSpace, Lin, Opaque, Var, atom, const, linear_coefficients
 
 
 class TritonLoweringError(PassFailure):
@@ -83,18 +91,50 @@ class KernelInfo:
     space: IndexSpace | None = None
     symbolic: dict = field(default_factory=dict)  # ir.Value -> Lin
     accesses: list[Access] = field(default_factory=list)
+    # Symbolic sizes: the mixed ranges (int, or the `index` value of a DYNAMIC
+    # entry), each range's extent as an index expression, and per buffer
+    # argument its strides (int, or an opaque i64 parameter) and the dims of
+    # the strides passed as parameters.
+    mixed: list = field(default_factory=list)
+    reduction_mixed: list = field(default_factory=list)
+    extents: list = field(default_factory=list)  # Lin per range
+    reduction_extents: list = field(default_factory=list)  # Lin per reduction range
+    strides: dict = field(default_factory=dict)  # arg index -> [int | Lin]
+    stride_params: dict = field(default_factory=dict)  # arg index -> [dim, ...]
 
     @property
     def is_reduction(self) -> bool:
         return bool(self.reduction_ranges)
 
     @property
+    def dynamic_ranges(self) -> bool:
+        return any(is_dynamic(e) for e in self.ranges)
+
+    @property
+    def dynamic_reduction(self) -> bool:
+        return any(is_dynamic(e) for e in self.reduction_ranges)
+
+    @property
+    def is_dynamic(self) -> bool:
+        """Whether any range or buffer stride is known only at launch (then offsets are 64-bit)."""
+        return self.dynamic_ranges or self.dynamic_reduction or any(self.stride_params.values())
+
+    @property
     def xnumel(self) -> int:
-        return math.prod(self.ranges)
+        """Output points; a dynamic range counts as UNBOUNDED (use `xnumel_expr` to index)."""
+        return math.prod(UNBOUNDED if is_dynamic(e) else e for e in self.ranges)
 
     @property
     def rnumel(self) -> int:
-        return math.prod(self.reduction_ranges)
+        """Reduction points; a dynamic range counts as UNBOUNDED (use `rnumel_expr` to index)."""
+        return math.prod(UNBOUNDED if is_dynamic(e) else e for e in self.reduction_ranges)
+
+    def xnumel_expr(self) -> Lin:
+        """The number of output points as an index expression (symbolic sizes as atoms)."""
+        return _product(self.space, self.extents)
+
+    def rnumel_expr(self) -> Lin:
+        return _product(self.space, self.reduction_extents)
 
     def dim_names(self) -> list[str]:
         return [f"d{i}" for i in range(len(self.ranges))]
@@ -106,8 +146,38 @@ class KernelInfo:
         return TritonLoweringError(self.name, message, op)
 
 
+def _product(space: IndexSpace, extents: list[Lin]) -> Lin:
+    total = const(1)
+    for e in extents:
+        total = space.mul(total, e)
+    return total
+
+
 def _writes_memory(op: ir.OpView) -> bool:
     return op.operation.name == "coil.store"
+
+
+def above_one(extent: int) -> bool:
+    """Whether a range may have more than one point (a symbolic one may)."""
+    return is_dynamic(extent) or extent > 1
+
+
+def buffer_strides(t: ir.MemRefType) -> tuple[list[int | None], list[int]]:
+    """(strides with None where the type leaves one to launch time, those dims).
+
+    An identity layout with `?` dims is row-major over unknown sizes: a stride
+    is static only when every size after it is.
+    """
+    if isinstance(t.layout, ir.StridedLayoutAttr):
+        strides, _ = t.get_strides_and_offset()
+        strides = [None if is_dynamic(s) else s for s in strides]
+    else:
+        strides, running = [], 1
+        for size in reversed(list(t.shape)):
+            strides.append(running)
+            running = None if running is None or is_dynamic(size) else running * max(size, 1)
+        strides.reverse()
+    return strides, [k for k, s in enumerate(strides) if s is None]
 
 
 def analyze_kernel(fn: ir.OpView) -> KernelInfo:
@@ -123,11 +193,11 @@ def analyze_kernel(fn: ir.OpView) -> KernelInfo:
     for i, arg in enumerate(block.arguments):
         t = arg.type
         if isinstance(t, ir.MemRefType):
-            if not t.has_static_shape:
-                raise TritonLoweringError(name, f"argument #{i} has a dynamic shape: {t}")
-            strides, offset = strides_and_offset(t)
-            if offset != 0 or any(ir.ShapedType.is_dynamic_size(s) for s in strides):
-                raise TritonLoweringError(name, f"argument #{i} needs static strides and offset 0, found {t}")
+            t = ir.MemRefType(t)
+            if isinstance(t.layout, ir.StridedLayoutAttr):
+                _, offset = t.get_strides_and_offset()
+                if offset != 0 and not is_dynamic(offset):
+                    raise TritonLoweringError(name, f"argument #{i} needs offset 0 or '?' (the pointer's), found {t}")
             arg_kinds.append("buffer")
         elif isinstance(t, ir.IndexType):
             arg_kinds.append("index")
@@ -153,13 +223,15 @@ def analyze_kernel(fn: ir.OpView) -> KernelInfo:
     nest = nests[0]
     ranges = int_list(nest.attributes["ranges"])
     reduction_ranges = int_list(nest.attributes["reduction_ranges"])
+    mixed = mixed_ranges(nest, "ranges")
+    reduction_mixed = mixed_ranges(nest, "reduction_ranges")
     body = nest.regions[0].blocks[0]
     for op in body.operations:
         if len(op.operation.regions):
             raise TritonLoweringError(name, "ops with regions inside the loop nest are not supported", op)
     try:
         with fn.context, ir.Location.unknown():
-            expand_welford(body, reduction_ranges)
+            expand_welford(body, reduction_mixed)
     except PassFailure as failure:
         raise TritonLoweringError(name, failure.message) from None
     args = list(body.arguments)
@@ -176,7 +248,14 @@ def analyze_kernel(fn: ir.OpView) -> KernelInfo:
         ops=list(body.operations)[:-1],
         outer_args=args[: len(ranges)],
         reduction_args=args[len(ranges) :],
+        mixed=mixed,
+        reduction_mixed=reduction_mixed,
     )
+    for i, t in enumerate(arg_types):
+        if isinstance(t, ir.MemRefType):
+            strides, params = buffer_strides(ir.MemRefType(t))
+            info.strides[i] = [atom(Opaque(("stride", i, k), f"arg{i}_stride{k}")) if s is None else s for k, s in enumerate(strides)]
+            info.stride_params[i] = params
     _analyze_levels(info)
     _analyze_indices(info, list(block.arguments))
     return info
@@ -275,7 +354,16 @@ def _affine_expression(space: IndexSpace, expr: ir.AffineExpr, dims: list[Lin], 
         return space.add(lhs, rhs)
     if isinstance(expr, ir.AffineMulExpr):
         return space.mul(lhs, rhs)
-    if not rhs.is_const or rhs.const <= 0:
+    if not rhs.is_const:
+        # Semi-affine: division by a symbol (a size, positive as affine maps require).
+        if isinstance(expr, ir.AffineFloorDivExpr):
+            return space.floordiv_by(lhs, rhs)
+        if isinstance(expr, ir.AffineCeilDivExpr):
+            return space.floordiv_by(space.add(space.sub(lhs, const(1)), rhs), rhs)
+        if isinstance(expr, ir.AffineModExpr):
+            return space.mod_by(lhs, rhs)
+        return None
+    if rhs.const <= 0:
         return None
     if isinstance(expr, ir.AffineFloorDivExpr):
         return space.floordiv(lhs, rhs.const)
@@ -286,9 +374,13 @@ def _affine_expression(space: IndexSpace, expr: ir.AffineExpr, dims: list[Lin], 
     return None
 
 
+def _dim_bounds(extent: int) -> tuple[int, int]:
+    return (0, UNBOUNDED) if is_dynamic(extent) else (0, max(extent - 1, 0))
+
+
 def _analyze_indices(info: KernelInfo, fn_args: list[ir.Value]) -> None:
-    bounds = {n: (0, max(e - 1, 0)) for n, e in zip(info.dim_names(), info.ranges)}
-    bounds.update({n: (0, max(e - 1, 0)) for n, e in zip(info.reduction_dim_names(), info.reduction_ranges)})
+    bounds = {n: _dim_bounds(e) for n, e in zip(info.dim_names(), info.ranges)}
+    bounds.update({n: _dim_bounds(e) for n, e in zip(info.reduction_dim_names(), info.reduction_ranges)})
     space = IndexSpace(bounds)
     symbolic: dict = {}
     for i, a in enumerate(info.outer_args):
@@ -311,6 +403,16 @@ def _analyze_indices(info: KernelInfo, fn_args: list[ir.Value]) -> None:
             expr = atom(Opaque(op.results[0], f"i{opaque_count}"))
         symbolic[op.results[0]] = expr
     info.space, info.symbolic = space, symbolic
+
+    def extent(e) -> Lin:
+        if isinstance(e, int):
+            return const(e)
+        if e not in symbolic:
+            raise info.error("a dynamic range's size must be a kernel argument or computed before the loop nest")
+        return symbolic[e]
+
+    info.extents = [extent(e) for e in info.mixed]
+    info.reduction_extents = [extent(e) for e in info.reduction_mixed]
     arg_index = {a: i for i, a in enumerate(fn_args)}
     dims = info.dim_names() + info.reduction_dim_names()
     extents = info.ranges + info.reduction_ranges
@@ -325,19 +427,26 @@ def _analyze_indices(info: KernelInfo, fn_args: list[ir.Value]) -> None:
             raise info.error("loads and stores must address a kernel argument", op)
         if not isinstance(buffer.type, ir.MemRefType):
             raise info.error(f"cannot address a value of type {buffer.type}", op)
-        strides, _ = strides_and_offset(ir.MemRefType(buffer.type))
-        offset = const(0)
-        for index, stride in zip(indices, strides):
-            if stride == 0:
-                continue
-            offset = space.add(offset, space.scale(symbolic[index], stride))
+        offset = access_offset(space, info.strides[arg_index[buffer]], [symbolic[i] for i in indices])
         coefficients = linear_coefficients(offset, dims)
         contiguous = None
         if coefficients is not None:
             for d, name in enumerate(dims):
-                if coefficients[name] == 1 and extents[d] > 1:
+                if coefficients[name] == 1 and above_one(extents[d]):
                     contiguous = d
         info.accesses.append(Access(op, arg_index[buffer], offset, is_store, contiguous, _unit_stride_dim(offset, dims, extents)))
+
+
+def access_offset(space: IndexSpace, strides: list, indices: list[Lin]) -> Lin:
+    """sum(index_k * stride_k), a stride an int or (symbolic) a Lin."""
+    offset = const(0)
+    for index, stride in zip(indices, strides):
+        if isinstance(stride, int):
+            if stride:
+                offset = space.add(offset, space.scale(index, stride))
+        else:
+            offset = space.add(offset, space.mul(index, stride))
+    return offset
 
 
 def _unit_stride_dim(offset: Lin, dims: list[str], extents: list[int]) -> int | None:
@@ -348,7 +457,7 @@ def _unit_stride_dim(offset: Lin, dims: list[str], extents: list[int]) -> int | 
             nested |= {n.name for n in Lin(0, ((a, 1),)).atoms() if isinstance(n, Var)}
     found = None
     for d, name in enumerate(dims):
-        if extents[d] > 1 and name not in nested and offset.coefficient(Var(name)) == 1:
+        if above_one(extents[d]) and name not in nested and offset.coefficient(Var(name)) == 1:
             found = d
     return found
 
@@ -360,8 +469,11 @@ def pointwise_tiling(info: KernelInfo) -> tuple[list[int], list[int]]:
     load is contiguous along another dimension (a transpose), that one becomes
     Y's innermost, so both walk memory in order within a [YBLOCK, XBLOCK] tile.
     """
-    big = [d for d, e in enumerate(info.ranges) if e > 1]
+    big = [d for d, e in enumerate(info.ranges) if above_one(e)]
     if not big:
+        return [], list(range(len(info.ranges)))
+    if info.is_dynamic:
+        # 1-D only: a Y axis's program count could pass CUDA's 65535 at some size.
         return [], list(range(len(info.ranges)))
     stores = [a.contiguous_dim for a in info.accesses if a.is_store and a.contiguous_dim is not None]
     loads = [a.contiguous_dim for a in info.accesses if not a.is_store and a.contiguous_dim is not None]
@@ -380,8 +492,8 @@ def is_column_reduction(info: KernelInfo) -> bool:
     """Whether a reduction reads contiguously along its innermost output dim but not its reduction dim."""
     if not info.is_reduction or not info.ranges:
         return False
-    inner_out = max((d for d, e in enumerate(info.ranges) if e > 1), default=None)
-    inner_red = max((d for d, e in enumerate(info.reduction_ranges) if e > 1), default=None)
+    inner_out = max((d for d, e in enumerate(info.ranges) if above_one(e)), default=None)
+    inner_red = max((d for d, e in enumerate(info.reduction_ranges) if above_one(e)), default=None)
     if inner_out is None or inner_red is None:
         return False
     inner_red += len(info.ranges)

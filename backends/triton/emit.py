@@ -67,6 +67,16 @@ that set them are the lead's, float32, coil vs Inductor):
 Index math is simplified before it is emitted (see `indexing`), offsets are
 32-bit unless some address needs 64, and the text is value-numbered, hoisted
 and free of dead code and file locations (Triton hashes it for its cache).
+
+Symbolic sizes (`?` dims, DYNAMIC ranges with `index` size operands): the
+kernel takes its `index` arguments as i64 scalars and, after each buffer
+pointer, the strides its type leaves open; every offset is 64-bit; every
+symbolic axis is masked against its runtime extent; the grid is an
+expression over the arguments, evaluated at launch (`launch`). The config
+never depends on a symbolic size: a reduction over a symbolic range is
+always looped (its RBLOCK could not cover every size), a pointwise kernel is
+tiled 1-D (a Y grid could pass 65535), and a symbolic output range counts as
+large.
 """
 
 from __future__ import annotations
@@ -84,6 +94,7 @@ from .analysis import (
     looped_passes,
     pointwise_tiling,
 )
+from .launch import HostExpressionError, grid_function, host_expression, product
 from .lowering import MAX_GRID_Y, KernelEmitter, NeedsInt64, cdiv, next_pow2
 
 __all__ = [
@@ -106,7 +117,8 @@ MAX_BLOCK = 4096  # elements per tile in the default configs
 COLUMN_TILE = 2048  # elements of a column reduction's [RBLOCK, XBLOCK] tile
 COLUMN_MIN_XBLOCK = 32
 TARGET_PROGRAMS = 2 * 132  # two programs per SM of an H100
-
+# A row reduction over a symbolic range: looped, rows of unknown width.
+DYNAMIC_ROW_CONFIG = (1, 1024, 8)  # (XBLOCK, RBLOCK, warps)
 
 
 @dataclass(frozen=True)
@@ -124,11 +136,30 @@ class TritonConfig:
 class TritonKernel:
     name: str  # tt.func symbol (the coil kernel's symbol name)
     ttir: str  # a complete `module { tt.func public @name(...) {...} }`, no loc(...) file paths
-    grid: tuple[int, int, int]
+    # Static kernels: the grid. Dynamic ones: per dimension an int or a Python
+    # expression over the arguments `arg0, arg1, ...` (what `grid_fn` evaluates).
+    grid: tuple
     num_warps: int
     config: TritonConfig
     arg_kinds: list[str]  # per coil kernel argument: "buffer" (-> !tt.ptr) or "index" (-> i64 scalar)
     index_bits: int = 32  # width of the offsets the kernel computes
+    # Where each TTIR parameter comes from: ("arg", i) or ("stride", i, k) (`t.stride(k)` of argument i).
+    params: list = None
+    grid_fn: object = None  # dynamic grids: f(*args) -> (gx, gy, gz)
+
+    @property
+    def expands_args(self) -> bool:
+        """Whether Triton takes other parameters than the coil arguments (strides of `?` layouts)."""
+        return any(p[0] != "arg" for p in self.params)
+
+    def launch_grid(self, args) -> tuple[int, int, int]:
+        """The grid for these arguments (checked against CUDA's limits when computed at launch)."""
+        if self.grid_fn is None:
+            return self.grid
+        grid = tuple(int(g) for g in self.grid_fn(*args))
+        if grid[0] >= 1 << 31 or grid[1] > MAX_GRID_Y or grid[2] > MAX_GRID_Y:
+            raise TritonLoweringError(self.name, f"grid {grid} exceeds CUDA's limits (2^31-1, 65535)")
+        return grid
 
 
 def _in_kernel_context(api):
@@ -166,6 +197,10 @@ def _tile_sizes(info: KernelInfo) -> tuple[int, int] | None:
 
 
 def _config_for(info: KernelInfo) -> TritonConfig:
+    """A symbolic range counts as UNBOUNDED here (`KernelInfo.xnumel`): large, so never persistent."""
+    if info.dynamic_reduction and not is_column_reduction(info):
+        xblock, rblock, warps = DYNAMIC_ROW_CONFIG
+        return TritonConfig(xblock=xblock, rblock=rblock, num_warps=warps, persistent=False)
     if not info.is_reduction:
         sizes = _tile_sizes(info)
         if sizes:
@@ -262,6 +297,10 @@ def candidate_configs(fn) -> list[TritonConfig]:
             for x, r in ((1, 1024), (1, 2048), (8, 512), (64, 16)):
                 x, r = min(x, xpow), min(r, rpow // 2)
                 found.append(TritonConfig(xblock=x, rblock=r, num_warps=_warps(x * r), persistent=False))
+    elif info.dynamic_reduction:
+        # Rows of unknown width: looped, wide chunks and several narrow rows a program.
+        for x, r, warps in ((1, 2048, 16), (1, 4096, 16), (4, 512, 8), (16, 64, 4), (64, 16, 4)):
+            found.append(TritonConfig(xblock=x, rblock=r, num_warps=warps, persistent=False))
     else:
         # Wide rows, one a program: the row in registers (one read) with
         # Inductor's warps or half, Inductor's looped config (RBLOCK 2048,
@@ -295,12 +334,46 @@ def _check_config(info: KernelInfo, config: TritonConfig) -> TritonConfig:
     if info.is_reduction:
         if config.yblock != 1:
             raise info.error("reductions are tiled [XBLOCK, RBLOCK]: yblock must be 1")
-        if config.persistent and config.rblock != next_pow2(info.rnumel):
+        if info.dynamic_reduction:
+            # No RBLOCK covers every size of a symbolic range: loop over it.
+            if config.persistent:
+                config = TritonConfig(config.xblock, 1, config.rblock, config.num_warps, False)
+        elif config.persistent and config.rblock != next_pow2(info.rnumel):
             # A persistent reduction covers the whole reduction range with one block.
             config = TritonConfig(config.xblock, 1, next_pow2(info.rnumel), config.num_warps, True)
     elif config.rblock != 1:
         raise info.error("pointwise kernels have no reduction block: rblock must be 1")
+    elif config.yblock > 1 and info.is_dynamic:
+        raise info.error("kernels with symbolic sizes are tiled 1-D: yblock must be 1")
     return config
+
+
+def _launch(info: KernelInfo, emitter: KernelEmitter, config: TritonConfig):
+    """(grid, grid function or None, TTIR parameter sources) of an emitted kernel."""
+    params = []
+    for i, kind in enumerate(info.arg_kinds):
+        params.append(("arg", i))
+        params += [("stride", i, k) for k in info.stride_params.get(i, ())]
+    grid = emitter.grid()
+    if grid is not None:
+        return grid, None, params
+    # Only the x axis (every output range) is symbolic: dynamic kernels are never 2-D tiled.
+    fn_args = list(info.fn.regions[0].blocks[0].arguments)
+    terms = []
+    static = 1
+    for extent in info.mixed:
+        if isinstance(extent, int):
+            static *= extent
+        else:
+            try:
+                terms.append(host_expression(extent, fn_args))
+            except HostExpressionError as error:
+                raise info.error(str(error)) from None
+    if static != 1:
+        terms.append(str(static))
+    numel = product(terms)
+    grid = (f"cdiv({numel}, {config.xblock})" if config.xblock > 1 else numel, "1", "1")
+    return grid, grid_function(grid, len(fn_args)), params
 
 
 @_in_kernel_context
@@ -312,20 +385,24 @@ def emit_kernel(fn, config: TritonConfig | None = None, aligned: frozenset[int] 
     """
     info = analyze_kernel(fn)
     config = _check_config(info, config or _config_for(info))
-    emitter = KernelEmitter(info, config, aligned, index64=False)
+    # Symbolic sizes: 64-bit offsets throughout (no bound proves 32 bits enough).
+    emitter = KernelEmitter(info, config, aligned, index64=info.is_dynamic)
     try:
         text = emitter.run()
     except NeedsInt64:
         emitter = KernelEmitter(info, config, aligned, index64=True)
         text = emitter.run()
+    grid, grid_fn, params = _launch(info, emitter, config)
     return TritonKernel(
         name=info.name,
         ttir=text,
-        grid=emitter.grid(),
+        grid=grid,
         num_warps=config.num_warps,
         config=config,
         arg_kinds=list(info.arg_kinds),
         index_bits=64 if emitter.index64 else 32,
+        params=params,
+        grid_fn=grid_fn,
     )
 
 

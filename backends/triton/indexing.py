@@ -18,6 +18,14 @@ FloorDiv/ModularIndexing identities with bounds:
 
 The last rule is what merges adjacent loop dimensions whose strides agree in
 an access: a contiguous access collapses to `base + x`.
+
+Symbolic sizes (Dynamo's symbols, passed as i64 kernel arguments) are opaque
+atoms; a product of non-constant expressions is a `Prod` atom (the offset of
+an index along a symbolic stride, `d0 * stride0`), and a floor division or
+modulus by a non-constant is `SymDiv`/`SymMod` (a flat index split into the
+digits of a symbolic range, `x // s1`, `x % s1`, or a semi-affine map). They
+are kept as written, not simplified further: their bounds are unknown, which
+is also what makes every offset that uses them 64-bit.
 """
 
 from __future__ import annotations
@@ -76,7 +84,39 @@ class MinMax:
         return f"{self.op}({self.lhs.key()},{self.rhs.key()})"
 
 
-Atom = Var | Opaque | FloorDiv | Mod | MinMax
+@dataclass(frozen=True)
+class Prod:
+    """A product of two or more non-constant atoms (sorted by key)."""
+
+    factors: tuple
+
+    def key(self) -> str:
+        return "*".join(f"[{f.key()}]" for f in self.factors)
+
+
+@dataclass(frozen=True)
+class SymDiv:
+    """floor(num / den) for a non-constant `den` (a symbolic size; positive where it is used)."""
+
+    num: "Lin"
+    den: "Lin"
+
+    def key(self) -> str:
+        return f"({self.num.key()})//({self.den.key()})"
+
+
+@dataclass(frozen=True)
+class SymMod:
+    """num mod den (floor semantics, in [0, den)) for a non-constant positive `den`."""
+
+    num: "Lin"
+    den: "Lin"
+
+    def key(self) -> str:
+        return f"({self.num.key()})%({self.den.key()})"
+
+
+Atom = Var | Opaque | FloorDiv | Mod | MinMax | Prod | SymDiv | SymMod
 
 
 @dataclass(frozen=True)
@@ -105,6 +145,12 @@ class Lin:
             elif isinstance(atom, MinMax):
                 yield from atom.lhs.atoms()
                 yield from atom.rhs.atoms()
+            elif isinstance(atom, Prod):
+                for f in atom.factors:
+                    yield from Lin(0, ((f, 1),)).atoms()
+            elif isinstance(atom, (SymDiv, SymMod)):
+                yield from atom.num.atoms()
+                yield from atom.den.atoms()
 
     def coefficient(self, atom) -> int:
         for a, c in self.terms:
@@ -159,6 +205,21 @@ class IndexSpace:
             if 0 <= lo and hi < a.den:
                 return lo, hi
             return 0, a.den - 1
+        if isinstance(a, Prod):
+            lo, hi = 1, 1
+            for f in a.factors:
+                flo, fhi = self.atom_bounds(f, var_bounds)
+                corners = [lo * flo, lo * fhi, hi * flo, hi * fhi]
+                lo, hi = max(min(corners), -UNBOUNDED), min(max(corners), UNBOUNDED)
+            return lo, hi
+        if isinstance(a, (SymDiv, SymMod)):
+            nlo, nhi = self.bounds(a.num, var_bounds)
+            dlo, dhi = self.bounds(a.den, var_bounds)
+            if dlo < 1:
+                return -UNBOUNDED, UNBOUNDED
+            if isinstance(a, SymMod):
+                return (0, min(dhi - 1, nhi)) if nlo >= 0 else (0, dhi - 1)
+            return (0, nhi // dlo) if nlo >= 0 else (min(nlo // dlo, 0), max(nhi // dlo, 0))
         lhs, rhs = self.bounds(a.lhs, var_bounds), self.bounds(a.rhs, var_bounds)
         pick = max if a.op == "max" else min
         return pick(lhs[0], rhs[0]), pick(lhs[1], rhs[1])
@@ -179,13 +240,37 @@ class IndexSpace:
     def sub(self, a: Lin, b: Lin) -> Lin:
         return self.add(a, self.scale(b, -1))
 
-    def mul(self, a: Lin, b: Lin) -> Lin | None:
-        """a * b when one side is a constant, else None (not an index form)."""
+    def mul(self, a: Lin, b: Lin) -> Lin:
+        """a * b; products of non-constant terms become `Prod` atoms (distributed over the sums)."""
         if b.is_const:
             return self.scale(a, b.const)
         if a.is_const:
             return self.scale(b, a.const)
-        return None
+        result = self.add(self.scale(b, a.const), self.scale(Lin(0, a.terms), b.const))
+        for x, cx in a.terms:
+            for y, cy in b.terms:
+                factors = (x.factors if isinstance(x, Prod) else (x,)) + (y.factors if isinstance(y, Prod) else (y,))
+                product = Prod(tuple(sorted(factors, key=lambda f: f.key())))
+                result = self.add(result, Lin(0, ((product, cx * cy),)))
+        return result
+
+    def floordiv_by(self, e: Lin, d: Lin) -> Lin:
+        """e // d (floor) for a divisor that may be symbolic (then assumed positive)."""
+        if d.is_const:
+            return self.floordiv(e, d.const)
+        if e.is_const and e.const == 0:
+            return const(0)
+        if e == d:
+            return const(1)
+        return atom(SymDiv(e, d))
+
+    def mod_by(self, e: Lin, d: Lin) -> Lin:
+        """e mod d (floor) for a divisor that may be symbolic (then assumed positive)."""
+        if d.is_const:
+            return self.mod(e, d.const)
+        if (e.is_const and e.const == 0) or e == d:
+            return const(0)
+        return atom(SymMod(e, d))
 
     def floordiv(self, e: Lin, d: int) -> Lin:
         if d <= 0:
@@ -284,6 +369,15 @@ class IndexSpace:
             return self.floordiv(self.substitute(a.num, mapping), a.den)
         if isinstance(a, Mod):
             return self.mod(self.substitute(a.num, mapping), a.den)
+        if isinstance(a, Prod):
+            result = const(1)
+            for f in a.factors:
+                result = self.mul(result, self._substitute_atom(f, mapping))
+            return result
+        if isinstance(a, SymDiv):
+            return self.floordiv_by(self.substitute(a.num, mapping), self.substitute(a.den, mapping))
+        if isinstance(a, SymMod):
+            return self.mod_by(self.substitute(a.num, mapping), self.substitute(a.den, mapping))
         return self.minmax(a.op, self.substitute(a.lhs, mapping), self.substitute(a.rhs, mapping))
 
 

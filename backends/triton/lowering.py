@@ -31,11 +31,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from coil.dialects.types import strides_and_offset
+from coil.dialects.ops import DYNAMIC, is_dynamic
 from coil.mlir import ir
 
-from .analysis import KernelInfo, TritonLoweringError, is_column_reduction, online_softmax_pairs, pointwise_tiling
-from .indexing import FloorDiv, IndexSpace, Lin, MinMax, Mod, Opaque, Var, atom, const
+from .analysis import (
+    KernelInfo,
+    TritonLoweringError,
+    access_offset,
+    above_one,
+    is_column_reduction,
+    online_softmax_pairs,
+    pointwise_tiling,
+)
+from .indexing import UNBOUNDED, FloorDiv, IndexSpace, Lin, MinMax, Mod, Opaque, Prod, SymDiv, SymMod, Var, atom, const
 from .tensor_ops import TileOps, combine, reduction_init
 from .ttir import Builder, Printer, TType, Value
 
@@ -57,6 +65,11 @@ class Axis:
     numel: int
     pos: int  # position in the tile shape
     pid: int | None  # program id dimension; None for the reduction axis
+    extent: Lin | None = None  # the number of points as an index expression (symbolic sizes)
+
+    @property
+    def dynamic(self) -> bool:
+        return is_dynamic(self.numel)
 
 
 def compute_elem(t: ir.Type, index_elem: str) -> str:
@@ -126,6 +139,8 @@ class KernelEmitter:
         info, config = self.info, self.config
         dim_names = info.dim_names()
         mapping: dict[str, Lin] = {n: const(0) for n in dim_names + info.reduction_dim_names()}
+        xnumel = DYNAMIC if info.dynamic_ranges else info.xnumel
+        rnumel = DYNAMIC if info.dynamic_reduction else info.rnumel
         if info.is_reduction:
             xdims, ydims = list(range(len(info.ranges))), []
             # Column reductions (loads contiguous along the output index): an
@@ -134,8 +149,8 @@ class KernelEmitter:
             self.r_pos = 0 if (config.xblock > 1 and is_column_reduction(info)) else 1
             x_pos = 1 - self.r_pos
             self.axes = [
-                Axis("x", config.xblock, info.xnumel, x_pos, 0),
-                Axis("r", config.rblock, info.rnumel, self.r_pos, None),
+                Axis("x", config.xblock, xnumel, x_pos, 0, info.xnumel_expr()),
+                Axis("r", config.rblock, rnumel, self.r_pos, None, info.rnumel_expr()),
             ]
             self.axes.sort(key=lambda a: a.pos)
             self.tile = (config.rblock, config.xblock) if self.r_pos == 0 else (config.xblock, config.rblock)
@@ -144,7 +159,7 @@ class KernelEmitter:
             ydims, xdims = pointwise_tiling(info)
             if config.yblock > 1:
                 if not ydims:
-                    big = [d for d, e in enumerate(info.ranges) if e > 1]
+                    big = [d for d, e in enumerate(info.ranges) if above_one(e)]
                     if len(big) < 2:
                         raise info.error(f"2-D tiling (yblock={config.yblock}) needs two dimensions larger than 1")
                     ydims, xdims = big[:-1], big[-1:]
@@ -157,31 +172,49 @@ class KernelEmitter:
             else:
                 xdims = ydims + xdims
                 ydims = []
-                self.axes = [Axis("x", config.xblock, info.xnumel, 0, 0)]
+                self.axes = [Axis("x", config.xblock, xnumel, 0, 0, info.xnumel_expr())]
                 self.tile = (config.xblock,)
         self.axis_by_name = {a.name: a for a in self.axes}
         bounds, padded = {}, {}
         for a in self.axes:
+            if a.dynamic:
+                bounds[a.name] = padded[a.name] = (0, UNBOUNDED)
+                continue
             bounds[a.name] = (0, max(a.numel - 1, 0))
             padded[a.name] = (0, max(cdiv(a.numel, a.block) * a.block - 1, 0))
         self.space = IndexSpace(bounds)
         self.padded = padded
-        self._decompose(mapping, "x", [dim_names[d] for d in xdims], [info.ranges[d] for d in xdims])
+        self._decompose(mapping, "x", [dim_names[d] for d in xdims], [info.extents[d] for d in xdims])
         if ydims:
-            self._decompose(mapping, "y", [dim_names[d] for d in ydims], [info.ranges[d] for d in ydims])
+            self._decompose(mapping, "y", [dim_names[d] for d in ydims], [info.extents[d] for d in ydims])
         if info.is_reduction:
-            self._decompose(mapping, "r", info.reduction_dim_names(), info.reduction_ranges)
+            self._decompose(mapping, "r", info.reduction_dim_names(), info.reduction_extents)
         self.dim_map = mapping
 
-    def _decompose(self, mapping: dict, axis: str, names: list[str], extents: list[int]) -> None:
-        """Row-major digits of a flat axis index: dim k = (axis // prod(extents after k)) % extent_k."""
-        flat = atom(Var(axis))
-        stride = 1
-        for name, extent in reversed(list(zip(names, extents))):
-            mapping[name] = self.space.mod(self.space.floordiv(flat, stride), max(extent, 1))
-            stride *= max(extent, 1)
+    def _decompose(self, mapping: dict, axis: str, names: list[str], extents: list[Lin]) -> None:
+        """Row-major digits of a flat axis index: dim k = (axis // prod(extents after k)) % extent_k.
 
-    def grid(self) -> tuple[int, int, int]:
+        A symbolic extent divides symbolically; the outermost digit of a
+        symbolic range takes no modulus (in-range lanes are below it anyway).
+        """
+        flat = atom(Var(axis))
+        stride = const(1)
+        items = list(zip(names, extents))
+        for k in reversed(range(len(items))):
+            name, extent = items[k]
+            digit = self.space.floordiv_by(flat, stride)
+            if extent.is_const:
+                extent = const(max(extent.const, 1))
+                digit = self.space.mod(digit, extent.const)
+            elif k:
+                digit = self.space.mod_by(digit, extent)
+            mapping[name] = digit
+            stride = self.space.mul(stride, extent)
+
+    def grid(self) -> tuple[int, int, int] | None:
+        """The launch grid; None when it depends on symbolic sizes (`emit` builds it from the arguments)."""
+        if any(a.dynamic for a in self.axes if a.pid is not None):
+            return None
         grid = [1, 1, 1]
         for a in self.axes:
             if a.pid is not None:
@@ -197,7 +230,7 @@ class KernelEmitter:
         t = self.t
         if self.idx == "i32" and self.padded[axis.name][1] >= INT32_LIMIT:
             raise NeedsInt64()
-        if axis.block == 1 and axis.numel > 0:
+        if axis.block == 1 and (axis.dynamic or axis.numel > 0):
             # One index per program: a scalar, so what depends only on it is loaded and computed once.
             return self._axis_offset(axis) or t.const(0, self.idx)
         index = self.builder.op(
@@ -225,6 +258,9 @@ class KernelEmitter:
         return offset
 
     def axis_mask(self, axis: Axis) -> Value | None:
+        """Lanes below the axis's extent; always a comparison for a symbolic extent."""
+        if axis.dynamic:
+            return self.t.cmpi("slt", self.axis_value(axis), self.t.to_int(self.materialize(axis.extent), self.idx))
         if axis.numel > 0 and axis.numel % axis.block == 0:
             return None
         return self.t.cmpi("slt", self.axis_value(axis), self.t.const(axis.numel, self.idx))
@@ -294,6 +330,23 @@ class KernelEmitter:
         if isinstance(a, MinMax):
             lhs, rhs = self._materialize(a.lhs, elem), self._materialize(a.rhs, elem)
             return t.binary("arith.maxsi" if a.op == "max" else "arith.minsi", lhs, rhs)
+        if isinstance(a, Prod):
+            product = None
+            for f in a.factors:
+                v = self._materialize_atom(f, elem)
+                product = v if product is None else t.binary("arith.muli", product, v)
+            return product
+        if isinstance(a, (SymDiv, SymMod)):
+            # Floor semantics for a positive divisor: divsi/remsi when the numerator is nonnegative.
+            num, den = self._materialize(a.num, elem), self._materialize(a.den, elem)
+            nonnegative = self.space.bounds(a.num)[0] >= 0
+            if isinstance(a, SymDiv):
+                return t.binary("arith.divsi" if nonnegative else "arith.floordivsi", num, den)
+            rem = t.binary("arith.remsi", num, den)
+            if nonnegative:
+                return rem
+            negative = t.cmpi("slt", rem, t.const(0, elem))
+            return t.select(negative, t.binary("arith.addi", rem, t.broadcast(den, rem.shape)), rem)
         num = self._materialize(a.num, elem)
         den = t.const(a.den, elem)
         nonnegative = self.space.bounds(a.num)[0] >= 0
@@ -344,12 +397,8 @@ class KernelEmitter:
         return k, Value(f"%arg{k}", TType(f"!tt.ptr<{elem}>")), elem
 
     def _offset(self, buffer: ir.Value, indices) -> Lin:
-        strides, _ = strides_and_offset(ir.MemRefType(buffer.type))
-        offset = const(0)
-        for index, stride in zip(indices, strides):
-            if stride:
-                offset = self.space.add(offset, self.space.scale(self.index_lin(index), stride))
-        return offset
+        k = next(i for i, a in enumerate(self.info.fn.regions[0].blocks[0].arguments) if a == buffer)
+        return access_offset(self.space, self.info.strides[k], [self.index_lin(i) for i in indices])
 
     def _pointer(self, base: Value, offset: Value) -> Value:
         t = self.t
@@ -457,6 +506,9 @@ class KernelEmitter:
         for i, a in enumerate(block.arguments):
             if isinstance(a.type, ir.IndexType):
                 self.env[("opaque", a)] = Value(f"%arg{i}", TType("i64"))
+        for i, dims in info.stride_params.items():
+            for k in dims:
+                self.env[("opaque", ("stride", i, k))] = Value(f"%arg{i}_stride{k}", TType("i64"))
         for op in info.prelude:
             self.lower(op)
         if not info.is_reduction:
@@ -546,12 +598,16 @@ class KernelEmitter:
             if rtype in ("argmax", "argmin"):
                 inits.append(t.const(0, self.idx, self.tile))
         inits += [t.const(0.0, "f32", self.tile) for _ in online]
-        rnumel, rblock = info.rnumel, self.config.rblock
-        if self.idx == "i32" and cdiv(rnumel, rblock) * rblock >= INT32_LIMIT:
-            raise NeedsInt64()
-        iv, accs = self.builder.open_for(
-            t.const(0, self.idx), t.const(rnumel, self.idx), t.const(rblock, self.idx), inits
-        )
+        r_axis = self.axis_by_name["r"]
+        rnumel, rblock = r_axis.numel, self.config.rblock
+        lower = t.const(0, self.idx)
+        if r_axis.dynamic:
+            upper = t.to_int(self.materialize(r_axis.extent), self.idx)
+        else:
+            if self.idx == "i32" and cdiv(rnumel, rblock) * rblock >= INT32_LIMIT:
+                raise NeedsInt64()
+            upper = t.const(rnumel, self.idx)
+        iv, accs = self.builder.open_for(lower, upper, t.const(rblock, self.idx), inits)
         saved, self.env = self.env, dict(self.env)
         self.r_offset = iv
         self.domain, self.r_pass = self.tile, True
@@ -607,10 +663,13 @@ class KernelEmitter:
             scaled = t.select(self._is_neg_inf(m), t.const(0.0, "f32", self.tile), scaled)
             (total,) = self._tt_reduce("sum", [scaled])
             total = t.expand_dims(total, self.r_pos)
-            if rnumel > 0:
-                # A row of -inf: eager's exp(x - max) is exp(nan), its sum nan.
+            if r_axis.dynamic or rnumel > 0:
+                # A row of -inf: eager's exp(x - max) is exp(nan), its sum nan (an empty row sums to 0).
                 row = self.env[pair.max_op.results[0]]
-                total = t.select(self._is_neg_inf(row), t.const(float("nan"), "f32", row.shape), total)
+                cond = self._is_neg_inf(row)
+                if r_axis.dynamic:
+                    cond = t.binary("arith.andi", cond, t.broadcast(t.cmpi("sgt", upper, t.const(0, self.idx)), cond.shape))
+                total = t.select(cond, t.const(float("nan"), "f32", row.shape), total)
             self.env[pair.sum_op.results[0]] = total
         return bool(online)
 
@@ -664,6 +723,7 @@ class KernelEmitter:
             if self.aligned is None or i in self.aligned:
                 attrs = " {tt.divisibility = 16 : i32}"
             args.append(f"%arg{i}: !tt.ptr<{elem}>{attrs}")
+            args += [f"%arg{i}_stride{k}: i64" for k in self.info.stride_params.get(i, ())]
         return f"tt.func public @{self.info.name}({', '.join(args)})"
 
     def _print(self) -> str:

@@ -20,6 +20,12 @@ it is launched.
   and timed on the device at the kernel's first launch (on copies of the
   buffers it writes, so in-place kernels are not run twice on live data), and
   the winner is cached in process and on disk (`$COIL_CACHE_DIR/autotune`).
+- Symbolic sizes. One compiled kernel serves every size: its grid is computed
+  per call from the `index` arguments (`emit.TritonKernel.launch_grid`) and a
+  buffer whose type leaves strides open is passed as its pointer followed by
+  `t.stride(k)` (`launch.expand`). Autotuning times the candidates at the
+  first call's sizes (every candidate is correct at every size; the choice
+  may be slower at others) and keeps the winner.
 """
 
 from __future__ import annotations
@@ -111,13 +117,29 @@ class _Launch:
     def __init__(self, kernel: emit.TritonKernel, compiled):
         self.kernel = kernel
         self.compiled = compiled
+        self.dynamic = kernel.grid_fn is not None
+        self.params = kernel.params if kernel.expands_args else None
+        if self.dynamic:
+            return
         self.grid = kernel.grid
         self.empty = any(g == 0 for g in kernel.grid)
         self.runner = None if self.empty else compiled[kernel.grid]
 
     def __call__(self, args) -> None:
-        if not self.empty:
-            self.runner(*args)
+        if self.dynamic:
+            grid = self.kernel.launch_grid(args)
+            if any(g == 0 for g in grid):
+                return
+            runner = self.compiled[grid]  # a closure over the grid: cheap, no cache to grow with sizes
+        elif self.empty:
+            return
+        else:
+            runner = self.runner
+        if self.params is not None:
+            from .launch import expand
+
+            args = expand(self.params, args)
+        runner(*args)
 
 
 def _load_tuned(path: str) -> emit.TritonConfig | None:

@@ -1,0 +1,122 @@
+"""Launch-time values of a dynamic kernel: its grid and its expanded arguments.
+
+A kernel over symbolic sizes gets its grid from the `index` arguments the
+host passes (Python ints): the extents of its loop nest are those arguments
+or arith on them before the nest, which is written out here as a Python
+expression over the kernel's argument names (`cdiv(arg2 * 64, 1024)`) and
+compiled once into the grid function. The same expression is what
+coil-translate prints in a kernel's header.
+
+A buffer with strides the type leaves open (`?`) is passed, like an MLIR
+memref descriptor, as its pointer followed by those strides: `params` lists
+where each TTIR parameter comes from, and `expand` builds the argument list
+Triton's launcher takes from the one the host passes.
+"""
+
+from __future__ import annotations
+
+from coil.mlir import ir
+
+_BINARY = {
+    "arith.addi": "({} + {})",
+    "arith.subi": "({} - {})",
+    "arith.muli": "({} * {})",
+    "arith.floordivsi": "({} // {})",
+    "arith.ceildivsi": "cdiv({}, {})",
+    "arith.ceildivui": "cdiv({}, {})",
+    "arith.divsi": "_divsi({}, {})",
+    "arith.divui": "({} // {})",
+    "arith.remsi": "_remsi({}, {})",
+    "arith.remui": "({} % {})",
+    "arith.maxsi": "max({}, {})",
+    "arith.minsi": "min({}, {})",
+}
+
+
+def cdiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _divsi(a: int, b: int) -> int:
+    """C's truncating division (arith.divsi)."""
+    q = abs(a) // abs(b)
+    return q if (a < 0) == (b < 0) else -q
+
+
+def _remsi(a: int, b: int) -> int:
+    return a - b * _divsi(a, b)
+
+
+NAMESPACE = {"cdiv": cdiv, "_divsi": _divsi, "_remsi": _remsi, "max": max, "min": min}
+
+
+class HostExpressionError(ValueError):
+    """An index value the host cannot compute from the kernel's arguments."""
+
+
+def host_expression(value: ir.Value, fn_args: list[ir.Value]) -> str:
+    """`value` (an `index` value at function level) as a Python expression over `arg0, arg1, ...`."""
+    for i, a in enumerate(fn_args):
+        if a == value:
+            return f"arg{i}"
+    if not isinstance(value, ir.OpResult):
+        raise HostExpressionError("a size must be a kernel argument or computed from them")
+    op = value.owner
+    name = op.name
+    if name == "arith.constant":
+        return str(ir.IntegerAttr(op.attributes["value"]).value)
+    operands = [host_expression(v, fn_args) for v in op.operands]
+    if name in ("arith.index_cast", "arith.index_castui"):
+        return operands[0]
+    if name in _BINARY:
+        return _BINARY[name].format(*operands)
+    if name == "affine.apply":
+        amap = ir.AffineMapAttr(op.attributes["map"]).value
+        if len(amap.results) != 1:
+            raise HostExpressionError("affine.apply with several results")
+        return _affine(amap.results[0], operands[: amap.n_dims], operands[amap.n_dims :])
+    raise HostExpressionError(f"'{name}' cannot compute a launch size")
+
+
+def _affine(expr: ir.AffineExpr, dims: list[str], symbols: list[str]) -> str:
+    """An affine expression in Python (floordiv and mod are Python's floor semantics)."""
+    if isinstance(expr, ir.AffineConstantExpr):
+        return str(expr.value)
+    if isinstance(expr, ir.AffineDimExpr):
+        return dims[expr.position]
+    if isinstance(expr, ir.AffineSymbolExpr):
+        return symbols[expr.position]
+    lhs, rhs = _affine(expr.lhs, dims, symbols), _affine(expr.rhs, dims, symbols)
+    if isinstance(expr, ir.AffineAddExpr):
+        return f"({lhs} + {rhs})"
+    if isinstance(expr, ir.AffineMulExpr):
+        return f"({lhs} * {rhs})"
+    if isinstance(expr, ir.AffineFloorDivExpr):
+        return f"({lhs} // {rhs})"
+    if isinstance(expr, ir.AffineCeilDivExpr):
+        return f"cdiv({lhs}, {rhs})"
+    if isinstance(expr, ir.AffineModExpr):
+        return f"({lhs} % {rhs})"
+    raise HostExpressionError(f"unsupported affine expression {expr}")
+
+
+def product(terms: list[str]) -> str:
+    return " * ".join(terms) if terms else "1"
+
+
+def grid_function(grid: tuple[str, str, str], n_args: int):
+    """A function of the kernel's arguments (as the host passes them) returning the grid."""
+    names = ", ".join(f"arg{i}" for i in range(n_args))
+    source = f"lambda {names}: ({', '.join(grid)},)"
+    return eval(source, dict(NAMESPACE))  # noqa: S307 - our own expression over argument names
+
+
+def expand(params: list[tuple], args) -> list:
+    """The TTIR parameters' values: an argument as is, or a tensor argument's stride."""
+    out = []
+    for p in params:
+        if p[0] == "arg":
+            out.append(args[p[1]])
+        else:
+            out.append(args[p[1]].stride(p[2]))
+    return out
