@@ -1,7 +1,7 @@
 """coil's benchmark suite: eager vs Inductor vs coil on one device, in one process.
 
     python benchmarks/suite.py --device cpu|cuda [--dtype float32|bfloat16 ...]
-        [--only NAME ...] [--json out.json] [--chart out.png] [--quick] [--no-warm]
+        [--only NAME ...] [--json out.json] [--chart out.png] [--quick] [--no-warm] [--threads N]
 
 For every workload and backend (eager, Inductor, coil) it reports:
 
@@ -40,7 +40,10 @@ state lists, as torch.optim's foreach implementation) compiled whole. The
 training step compiles the model and loss (forward and backward graphs); the
 optimizer step (torch.optim.AdamW, foreach) runs eagerly after it.
 
-Timings are measurements, never tests: run on a quiet machine.
+Timings are measurements, never tests: run on a quiet machine. On a shared
+CPU, OpenMP regions wait for descheduled threads (a 20 us kernel can take
+8 ms): the header prints the load average, and --threads N (OMP_NUM_THREADS,
+COIL_THREADS and torch.set_num_threads) makes fewer threads wait.
 """
 
 from __future__ import annotations
@@ -61,8 +64,18 @@ def _fresh_cache_dirs() -> str:
     return root
 
 
-if __name__ == "__main__" and "--warm-worker" not in sys.argv:
-    _fresh_cache_dirs()
+def _threads_from_argv(argv: list[str]) -> None:
+    """--threads N sets OpenMP's and coil's thread counts, which are read when torch and coil load."""
+    for i, arg in enumerate(argv):
+        value = argv[i + 1] if arg == "--threads" and i + 1 < len(argv) else arg.partition("=")[2] if arg.startswith("--threads=") else None
+        if value:
+            os.environ["OMP_NUM_THREADS"] = os.environ["COIL_THREADS"] = value
+
+
+if __name__ == "__main__":
+    _threads_from_argv(sys.argv)
+    if "--warm-worker" not in sys.argv:
+        _fresh_cache_dirs()
 
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402
@@ -450,7 +463,8 @@ def _warm_compile(options, names: list[str]) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         path = f.name
     command = [sys.executable, os.path.abspath(__file__), "--warm-worker", "--device", options.device,
-               "--json", path, "--dtype", *options.dtype, "--only", *names] + (["--quick"] if options.quick else [])
+               "--json", path, "--dtype", *options.dtype,
+               *(["--threads", str(options.threads)] if options.threads else []), "--only", *names] + (["--quick"] if options.quick else [])
     try:
         done = subprocess.run(command, env=os.environ.copy(), capture_output=True, text=True)
         if done.returncode != 0:
@@ -575,6 +589,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--chart", default=None, help="write a PNG chart of the speedups over eager to this file")
     parser.add_argument("--quick", action="store_true", help="tiny sizes and short timing loops (a smoke run)")
     parser.add_argument("--no-warm", action="store_true", help="skip the warm-compile second process")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for eager, Inductor and coil (default: torch's default, every core)")
     parser.add_argument("--list", action="store_true", help="list the workloads and exit")
     parser.add_argument("--warm-worker", action="store_true", help=argparse.SUPPRESS)
     return parser
@@ -582,6 +598,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     options = _parser().parse_args(argv)
+    if options.threads:
+        torch.set_num_threads(options.threads)
     if options.warm_worker:
         return warm_worker(options)
     device = options.device
@@ -603,8 +621,15 @@ def main(argv=None) -> int:
     suite_start = time.perf_counter()
     copy_gbs = copy_bandwidth_gbs(device, quick=options.quick)
     machine = torch.cuda.get_device_name() if device == "cuda" else f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     print(f"torch {torch.__version__}, {device} ({machine}), {torch.get_num_threads()} threads;"
+          + (f" load average {load:.1f};" if load is not None else "")
+          +
           f" copy bandwidth {copy_gbs:.1f} GB/s; dtypes {' '.join(options.dtype)}{'; quick' if options.quick else ''}")
+    if device == "cpu" and load is not None and load > 0.5 * (os.cpu_count() or 1):
+        print(f"warning: load average {load:.1f} on {os.cpu_count()} cores: other processes share this machine, and"
+              " multi-threaded kernels wait for descheduled threads; timings are unreliable (--threads 1 helps)",
+              file=sys.stderr)
     startup = _warm_up_compilers(device)
     print(f"compiler start-up (trivial graph, not counted below): inductor {startup['inductor']:.1f} s,"
           f" coil {startup['coil']:.1f} s", file=sys.stderr)
@@ -651,6 +676,7 @@ def main(argv=None) -> int:
     if options.json:
         report = {
             "device": device, "machine": machine, "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "load_average_at_start": load, "load_average_at_end": os.getloadavg()[0] if load is not None else None,
             "dtypes": options.dtype, "quick": options.quick, "copy_gbs": copy_gbs,
             "timing": "triton.testing.do_bench median, L2 flushed" if device == "cuda" else "median of timeit loops",
             "compile_cold": "first call in this process with empty cache dirs, after torch._dynamo.reset()"

@@ -1,0 +1,69 @@
+"""Smoke test of benchmarks/suite.py: its CPU path, --quick, on a few tiny workloads.
+
+Checks that the suite runs end to end in a subprocess (fresh caches, the
+warm-compile second process) and that its JSON has every field; it asserts
+nothing about timings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+SUITE = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "suite.py")
+WORKLOADS = ["pointwise_chain", "layernorm", "sum_cols"]
+
+
+def test_suite_quick_cpu_json(tmp_path):
+    out, chart = tmp_path / "suite.json", tmp_path / "suite.png"
+    done = subprocess.run(
+        [sys.executable, SUITE, "--device", "cpu", "--quick", "--only", *WORKLOADS,
+         "--json", str(out), "--chart", str(chart)],
+        capture_output=True, text=True, timeout=300,
+        # One Inductor compile thread: no worker pool to start and stop, a good part of a tiny run.
+        env={**os.environ, "COIL_STRICT": "0", "TORCHINDUCTOR_COMPILE_THREADS": "1"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    # The printed table has one line per workload.
+    for name in WORKLOADS:
+        assert any(line.startswith(name) for line in done.stdout.splitlines()), done.stdout
+
+    report = json.loads(out.read_text())
+    for key in ("device", "machine", "torch", "dtypes", "quick", "copy_gbs", "timing", "compile_cold",
+                "compile_warm", "peak_memory", "geomean", "rows"):
+        assert key in report, key
+    assert report["device"] == "cpu" and report["quick"] is True and report["copy_gbs"] > 0
+    assert "WARNING" not in report["compile_cold"]  # the suite ran on fresh cache directories
+
+    assert [row["workload"] for row in report["rows"]] == WORKLOADS
+    for row in report["rows"]:
+        assert row["dtype"] == "float32"
+        assert "inductor_over_coil" in row
+        for backend in ("eager", "inductor", "coil"):
+            result = row[backend]
+            assert "status" in result, (row["workload"], backend, result)
+            if result["status"].startswith("failed"):
+                continue  # reported as failed; the suite went on
+            for key in ("ms", "bytes", "gbs", "peak_mib"):
+                assert key in result, (row["workload"], backend, key)
+            assert result["ms"] > 0
+            if backend != "eager":
+                for key in ("compile_cold_s", "compile_warm_s", "kernels", "max_abs_err", "matches_eager",
+                            "speedup_vs_eager"):
+                    assert key in result, (row["workload"], backend, key)
+        if not row["coil"]["status"].startswith("failed"):
+            assert "planned_peak_bytes" in row["coil"] and "fallbacks" in row["coil"]
+
+    summary = report["geomean"]["float32"]
+    for key in ("inductor_over_coil", "coil_speedup_vs_eager", "inductor_speedup_vs_eager",
+                "compile_cold_inductor_over_coil", "workloads"):
+        assert key in summary
+
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "matplotlib is not installed" in done.stderr
+    else:
+        assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
