@@ -6,18 +6,25 @@ compiled kernel, `coil.extern` a call of the ATen overload, a host
 `coil.view` an `as_strided` view, and `coil.dealloc` a `del`. The source is
 kept (and written to the debug directory) so a user can read exactly what a
 compiled graph does.
+
+Symbolic sizes: each `index` argument of the host function is bound to a
+Python int at the top of the program (`s77 = arg0`, or `s77 = arg2.size(0)`
+per `symbol_args`), the arith ops on `index` values become Python int
+expressions, and buffers with `?` dims are allocated from those ints; kernels
+receive index values as ints.
 """
 
 from __future__ import annotations
 
 import linecache
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
 from coil.dialects import region_args
-from coil.dialects.ops import OperandRefAttr, TorchObjectAttr
+from coil.dialects.ops import OperandRefAttr, TorchObjectAttr, is_dynamic, mixed_shape
 from coil.dialects.types import dtype_name_for_element_type, normalized_strides, strides_and_offset
 from coil.mlir import func, ir
 from coil.passes.walk import storage_root
@@ -68,15 +75,92 @@ def _dtype_expr(t: ir.MemRefType) -> str:
     return f"torch.{dtype_name_for_element_type(t.element_type)}"
 
 
+# Index ops of the host function as Python: the binary ones as templates on
+# the operands' names (each result gets its own variable, so operands are atoms).
+_INDEX_BINARY = {
+    "arith.addi": "{a} + {b}",
+    "arith.subi": "{a} - {b}",
+    "arith.muli": "{a} * {b}",
+    "arith.floordivsi": "{a} // {b}",
+    "arith.ceildivsi": "-(-{a} // {b})",
+    "arith.divsi": "trunc_div({a}, {b})",
+    "arith.remsi": "trunc_rem({a}, {b})",
+    "arith.divui": "{a} // {b}",
+    "arith.remui": "{a} % {b}",
+    "arith.maxsi": "max({a}, {b})",
+    "arith.minsi": "min({a}, {b})",
+}
+_INDEX_CASTS = ("arith.index_cast", "arith.index_castui")
+
+
+def _is_index(value: ir.Value) -> bool:
+    return isinstance(value.type, ir.IndexType)
+
+
+def _affine_expr(expr, dims: Sequence[str], symbols: Sequence[str]) -> str:
+    """An affine expression as Python on int operands (affine mod/floordiv are Python's % and //)."""
+    if isinstance(expr, ir.AffineDimExpr):
+        return dims[expr.position]
+    if isinstance(expr, ir.AffineSymbolExpr):
+        return symbols[expr.position]
+    if isinstance(expr, ir.AffineConstantExpr):
+        return str(expr.value)
+    a, b = _affine_expr(expr.lhs, dims, symbols), _affine_expr(expr.rhs, dims, symbols)
+    if isinstance(expr, ir.AffineAddExpr):
+        return f"({a} + {b})"
+    if isinstance(expr, ir.AffineMulExpr):
+        return f"({a} * {b})"
+    if isinstance(expr, ir.AffineModExpr):
+        return f"({a} % {b})"
+    if isinstance(expr, ir.AffineFloorDivExpr):
+        return f"({a} // {b})"
+    if isinstance(expr, ir.AffineCeilDivExpr):
+        return f"(-(-{a} // {b}))"
+    raise ValueError(f"host codegen cannot evaluate affine expression {expr}")
+
+
+def _tuple(items: Sequence[str]) -> str:
+    """A Python tuple display of expression strings."""
+    if len(items) == 1:
+        return f"({items[0]},)"
+    return "(" + ", ".join(items) + ")"
+
+
+def _product(factors: Sequence[str]) -> str:
+    """The product of int expressions, constants folded: ["s0", "4", "2"] -> "s0 * 8"."""
+    constant, names = 1, []
+    for f in factors:
+        try:
+            constant *= int(f)
+        except ValueError:
+            names.append(f)
+    if constant == 0:
+        return "0"
+    if constant != 1 or not names:
+        names.append(str(constant))
+    return " * ".join(names)
+
+
 class HostCodegen:
     """Writes the Python source of one host function."""
 
-    def __init__(self, host: func.FuncOp, device: str, placeholders: int, tensor_args: dict[int, int], outputs: list[OutputBinding]):
+    def __init__(
+        self,
+        host: func.FuncOp,
+        device: str,
+        placeholders: int,
+        tensor_args: dict[int, int],
+        outputs: list[OutputBinding],
+        symbol_args: dict[int, tuple] | None = None,
+    ):
         self.host = host
         self.device = device
         self.placeholders = placeholders
         self.tensor_args = tensor_args  # host argument index -> placeholder index
         self.outputs = outputs
+        # host `index` argument index -> ("input", placeholder) | ("size"|"stride", placeholder, dim)
+        self.symbol_args = symbol_args or {}
+        self.index_count = 0
         self.names: dict[ir.Value, str] = {}
         self.reused_from: dict[ir.Value, ir.Value] = {}
         self.lines: list[str] = []
@@ -94,21 +178,109 @@ class HostCodegen:
         return name
 
 
+    def _symbol_name(self, host_index: int, arg: ir.Value) -> str:
+        """The symbol's own name (`s77`) where it is a fresh identifier, else `sym<i>`."""
+        name = None
+        attrs = self.host.attributes["arg_attrs"] if "arg_attrs" in self.host.attributes else None
+        if attrs is not None and host_index < len(attrs):
+            entry = ir.DictAttr(attrs[host_index])
+            if "coil.symbol" in entry:
+                name = ir.StringAttr(entry["coil.symbol"]).value
+        taken = set(self.names.values())
+        # Dynamo's symbols look like s77 or u3; anything else could shadow a name of the program.
+        if not name or not re.fullmatch(r"[a-z]{1,2}\d+", name) or name in taken:
+            name = f"sym{host_index}"
+        return name
+
+    def _new_index(self, value: ir.Value, expr: str) -> None:
+        name = f"size{self.index_count}"
+        self.index_count += 1
+        self.names[value] = name
+        self.emit(f"{name} = {expr}")
+
+    def _sizes(self, value: ir.Value) -> list[str]:
+        """The sizes of buffer `value` as Python expressions (names of index values for `?` dims)."""
+        shape = mixed_shape(value)
+        sizes = []
+        for k, size in enumerate(shape):
+            if isinstance(size, int):
+                sizes.append(str(size))
+            elif size is None:
+                raise ValueError(f"host codegen cannot name size {k} of {value.type}")
+            else:
+                sizes.append(self._name(size))
+        return sizes
+
+    def _strides(self, t: ir.MemRefType, sizes: list[str]) -> list[str]:
+        """Strides of a buffer we allocate: the layout's, or row-major from `sizes` (runtime ints)."""
+        if isinstance(t.layout, ir.StridedLayoutAttr):
+            strides, _ = t.get_strides_and_offset()
+            if any(is_dynamic(st) for st in strides):
+                raise ValueError(f"host codegen cannot allocate a buffer with symbolic strides: {t}")
+            return [str(st) for st in strides]
+        return [_product(sizes[k + 1 :]) for k in range(len(sizes))]
+
+    def _emit_index_op(self, op) -> bool:
+        """Emits an op computing an `index` value; False if `op` is not one."""
+        name = op.name
+        results = list(op.results)
+        if len(results) != 1 or not _is_index(results[0]):
+            return False
+        result = results[0]
+        if name == "arith.constant":
+            self.names[result] = str(ir.IntegerAttr(op.attributes["value"]).value)
+        elif name in _INDEX_BINARY:
+            a, b = (self._name(v) for v in op.operands)
+            self._new_index(result, _INDEX_BINARY[name].format(a=a, b=b))
+        elif name in _INDEX_CASTS:
+            self.names[result] = self._name(op.operands[0])
+        elif name == "affine.apply":
+            amap = op.attributes["map"].value
+            operands = [self._name(v) for v in op.operands]
+            dims, symbols = operands[: amap.n_dims], operands[amap.n_dims :]
+            self._new_index(result, _affine_expr(amap.results[0], dims, symbols))
+        else:
+            return False
+        return True
+
     def emit(self, line: str) -> None:
         self.lines.append("    " + line)
 
     def generate(self) -> str:
         block = self.host.regions[0].blocks[0]
         placeholder_names = ["_"] * self.placeholders
+        symbols = []
         for host_index, arg in enumerate(block.arguments):
+            if host_index in self.tensor_args:
+                continue
+            symbols.append((host_index, arg))
+        for host_index, arg in enumerate(block.arguments):
+            if host_index not in self.tensor_args:
+                continue
             placeholder = self.tensor_args[host_index]
             name = f"arg{placeholder}"
             self.names[arg] = name
             placeholder_names[placeholder] = name
+        bindings = []
+        for host_index, arg in symbols:
+            if host_index not in self.symbol_args:
+                raise ValueError(f"host argument {host_index} ({arg.type}) is neither a tensor nor a bound symbol")
+            source = self.symbol_args[host_index]
+            name = self._symbol_name(host_index, arg)
+            self.names[arg] = name
+            kind, placeholder = source[0], source[1]
+            if kind == "input":
+                placeholder_names[placeholder] = f"arg{placeholder}"
+                bindings.append(f"{name} = arg{placeholder}")
+            elif kind in ("size", "stride"):
+                bindings.append(f"{name} = arg{placeholder}.{kind}({source[2]})")
+            else:
+                raise ValueError(f"unknown source {source!r} of host argument {host_index}")
         header = ["def call(args):"]
         if self.placeholders:
             header.append("    " + ", ".join(placeholder_names) + ", = args")
             header.append("    args.clear()  # the caller's list no longer keeps the inputs alive")
+        header += ["    " + line for line in bindings]
         for op in block.operations:
             self.emit_op(op)
         counts = []
@@ -122,7 +294,18 @@ class HostCodegen:
 
     def emit_op(self, op) -> None:
         name = op.name
-        if name == "coil.alloc":
+        if self._emit_index_op(op):
+            return
+        if name == "coil.alloc" and not op.results[0].type.has_static_shape:
+            t = op.results[0].type
+            sizes = self._sizes(op.results[0])
+            strides = self._strides(t, sizes)
+            buf = self._new_buffer(op.results[0])
+            self.emit(
+                f"{buf} = empty_strided({_tuple(sizes)}, {_tuple(strides)}, "
+                f"dtype={_dtype_expr(t)}, device={self.device!r})"
+            )
+        elif name == "coil.alloc":
             t = op.results[0].type
             strides, _ = strides_and_offset(t)
             buf = self._new_buffer(op.results[0])
@@ -162,6 +345,8 @@ class HostCodegen:
                 self.emit(f"{buf} = {self._layout_checked(call, result.type)}")
         elif name == "coil.get":
             pass  # unpacked right after its extern call
+        elif name == "coil.view" and _has_dynamic_layout(op.results[0].type):
+            self._emit_dynamic_view(op)
         elif name == "coil.view":
             t = op.results[0].type
             strides, offset = strides_and_offset(t)
@@ -175,6 +360,15 @@ class HostCodegen:
                 names.append(self._name(value))
                 value = self.reused_from.pop(value, None)
             self.emit(f"del {', '.join(names)}")
+        elif name == "coil.reuse" and not op.results[0].type.has_static_shape:
+            t = op.results[0].type
+            sizes = self._sizes(op.results[0])
+            strides = self._strides(t, sizes)
+            self.reused_from[op.results[0]] = op.operands[0]
+            source = self._name(op.operands[0])
+            buf = self._new_buffer(op.results[0])
+            how = "in place" if "coil.inplace" in op.attributes else "reuse"
+            self.emit(f"{buf} = reinterpret({source}, {_tuple(sizes)}, {_tuple(strides)}, 0)  # {how}")
         elif name == "coil.reuse":
             buf = self._new_buffer(op.results[0])
             t = op.results[0].type
@@ -197,8 +391,42 @@ class HostCodegen:
             raise ValueError(f"host codegen cannot emit '{name}'")
 
     def _layout_checked(self, expr: str, t: ir.MemRefType) -> str:
+        if _has_dynamic_layout(t):
+            if not isinstance(t.layout, ir.StridedLayoutAttr):
+                return f"ensure_contiguous({expr})"
+            strides, _ = t.get_strides_and_offset()
+            expected = tuple(None if is_dynamic(st) else st for st in strides)
+            return f"ensure_strides({expr}, {expected})"
         strides, _ = strides_and_offset(t)
         return f"ensure_layout({expr}, {tuple(normalized_strides(t.shape, strides))})"
+
+    def _emit_dynamic_view(self, op) -> None:
+        """A host view whose sizes or strides are symbolic: its strides and offset are
+        computed at run time by evaluating the (linear) index map on unit vectors
+        against the source's actual strides; each `?` size must be that of a source
+        dimension the map passes through unchanged (a permutation)."""
+        t = op.results[0].type
+        amap = op.attributes["map"].value
+        source = self._name(op.operands[0])
+        symbols = [self._name(v) for v in list(op.operands)[1:]]
+        dims = [f"d{k}" for k in range(amap.n_dims)]
+        sizes = []
+        for k, size in enumerate(t.shape):
+            if not is_dynamic(size):
+                sizes.append(str(size))
+                continue
+            position = next(
+                (j for j, e in enumerate(amap.results) if isinstance(e, ir.AffineDimExpr) and e.position == k), None
+            )
+            if position is None:
+                raise ValueError(
+                    f"host codegen cannot size dimension {k} of view {t}: coil.view does not list its result sizes"
+                )
+            sizes.append(f"{source}.size({position})")
+        results = ", ".join(_affine_expr(e, dims, symbols) for e in amap.results)
+        index_map = f"lambda {', '.join(dims)}: ({results},)" if dims else f"lambda: ({results},)"
+        buf = self._new_buffer(op.results[0])
+        self.emit(f"{buf} = linear_view({source}, {_tuple(sizes)}, {index_map})")
 
 
 # -- runtime helpers the generated code calls -----------------------------------------
@@ -207,6 +435,59 @@ class HostCodegen:
 def reinterpret(root: torch.Tensor, size, stride, offset: int) -> torch.Tensor:
     """A view of `root`'s storage; `offset` counts from root's first element."""
     return torch.as_strided(root, size, stride, root.storage_offset() + offset)
+
+
+def _has_dynamic_layout(t: ir.Type) -> bool:
+    if not isinstance(t, ir.MemRefType) or not t.has_static_shape:
+        return isinstance(t, ir.MemRefType)
+    if not isinstance(t.layout, ir.StridedLayoutAttr):
+        return False
+    strides, offset = t.get_strides_and_offset()
+    return is_dynamic(offset) or any(is_dynamic(st) for st in strides)
+
+
+def trunc_div(a: int, b: int) -> int:
+    """arith.divsi: the quotient rounded toward zero."""
+    q = abs(a) // abs(b)
+    return q if (a < 0) == (b < 0) else -q
+
+
+def trunc_rem(a: int, b: int) -> int:
+    """arith.remsi: the remainder with the dividend's sign."""
+    return a - b * trunc_div(a, b)
+
+
+def linear_view(source: torch.Tensor, size, index_map) -> torch.Tensor:
+    """The view `result[idx] = source[index_map(*idx)]` for a linear map, as as_strided."""
+    rank = len(size)
+    source_strides = source.stride()
+
+    def element(idx) -> int:
+        return sum(i * st for i, st in zip(index_map(*idx), source_strides))
+
+    origin = element([0] * rank)
+    strides = [element([1 if j == k else 0 for j in range(rank)]) - origin for k in range(rank)]
+    return torch.as_strided(source, size, strides, source.storage_offset() + origin)
+
+
+def ensure_contiguous(t: torch.Tensor) -> torch.Tensor:
+    """`t` itself if row-major (size-1 dims aside), else a row-major copy."""
+    return t if t.is_contiguous() else t.contiguous()
+
+
+def ensure_strides(t: torch.Tensor, strides) -> torch.Tensor:
+    """`t` if its strides match the static ones (None: any), else a copy with those
+    strides and row-major ones elsewhere."""
+    if all(e is None or size <= 1 or s == e for size, s, e in zip(t.shape, t.stride(), strides)):
+        return t
+    contiguous, running = [], 1
+    for size in reversed(t.shape):
+        contiguous.insert(0, running)
+        running *= max(size, 1)
+    wanted = [c if e is None else e for c, e in zip(contiguous, strides)]
+    out = torch.empty_strided(t.shape, wanted, dtype=t.dtype, device=t.device)
+    out.copy_(t)
+    return out
 
 
 def ensure_layout(t: torch.Tensor, strides) -> torch.Tensor:
@@ -233,6 +514,11 @@ def build_host_program(source: str, kernels: dict, filename: str, output_constan
         "empty_strided": torch.empty_strided,
         "reinterpret": reinterpret,
         "ensure_layout": ensure_layout,
+        "ensure_contiguous": ensure_contiguous,
+        "ensure_strides": ensure_strides,
+        "linear_view": linear_view,
+        "trunc_div": trunc_div,
+        "trunc_rem": trunc_rem,
         "count_run": count_run,
         "OUTPUT_CONSTANTS": output_constants,
     }

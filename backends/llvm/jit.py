@@ -26,11 +26,11 @@ import threading
 from dataclasses import dataclass
 
 from coil.dialects import make_context
-from coil.dialects.ops import int_list
+from coil.dialects.ops import DYNAMIC, is_dynamic, mixed_ranges
 from coil.mlir import ExecutionEngine, ir
 
 from . import parallel
-from .lower_loops import kernel_functions, parallel_dim
+from .lower_loops import dynamic_buffer_fields, is_dynamic_buffer, kernel_functions, parallel_dim
 from .pipeline import lower_kernels_to_llvm
 
 # Launches with fewer (point x reduction) iterations than this run on one
@@ -60,12 +60,27 @@ class KernelArgumentError(TypeError):
 
 @dataclass(frozen=True)
 class ArgSpec:
-    """One kernel argument: a buffer (element type, shape, strides) or an index scalar."""
+    """One kernel argument: a buffer (element type, shape, strides) or an index scalar.
+
+    A symbolic size or stride is DYNAMIC in `shape`/`strides`; the kernel then
+    takes `t.size(k)` for each k in `size_dims` and `t.stride(k)` for each k in
+    `stride_dims` as extra int64 arguments (see lower_loops.dynamic_buffer_fields).
+    """
 
     kind: str  # "buffer" or "index"
     element_type: str = ""
     shape: tuple[int, ...] = ()
     strides: tuple[int, ...] = ()
+    size_dims: tuple[int, ...] = ()
+    stride_dims: tuple[int, ...] = ()
+
+    @property
+    def dynamic(self) -> bool:
+        return self.kind == "buffer" and is_dynamic_buffer_spec(self)
+
+
+def is_dynamic_buffer_spec(spec: ArgSpec) -> bool:
+    return any(is_dynamic(s) for s in spec.shape) or any(is_dynamic(s) for s in spec.strides)
 
 
 @dataclass
@@ -103,11 +118,12 @@ def _arg_spec(t: ir.Type) -> ArgSpec:
     if not isinstance(t, ir.MemRefType):
         raise ValueError(f"CPU kernels take memrefs and index scalars, found {t}")
     m = ir.MemRefType(t)
-    if not m.has_static_shape:
-        raise ValueError(f"CPU kernels need static shapes, found {t}")
     strides, offset = m.get_strides_and_offset()
-    if offset != 0:
+    if offset != 0 and not is_dynamic(offset):
         raise ValueError(f"CPU kernel buffers must have offset 0 (pass the element's pointer), found {t}")
+    if is_dynamic_buffer(m):
+        size_dims, stride_dims = dynamic_buffer_fields(m)
+        return ArgSpec("buffer", str(m.element_type), tuple(m.shape), tuple(strides), size_dims, stride_dims)
     return ArgSpec("buffer", str(m.element_type), tuple(m.shape), tuple(strides))
 
 
@@ -116,9 +132,23 @@ class _KernelInfo:
     name: str
     key: str  # the text with the symbol name normalized: the cache key
     args: tuple[ArgSpec, ...]
-    slice_extent: int  # extent of the parallel dimension (1 if none)
+    slice_extent: int  # extent of the parallel dimension (1 if none; DYNAMIC if symbolic)
     slice_innermost: bool  # the parallel dimension is the innermost range
-    work: int  # points x reduction points
+    work: int  # points x reduction points (the static factor where some extents are symbolic)
+    # Symbolic extents, as positions of the kernel's index arguments (None: not an argument).
+    slice_extent_arg: int | None = None
+    work_args: tuple[int | None, ...] = ()
+
+    @property
+    def dynamic(self) -> bool:
+        """Whether the launch depends on sizes known only at call time."""
+        return is_dynamic(self.slice_extent) or bool(self.work_args) or any(a.dynamic for a in self.args)
+
+    def llvm_kinds(self) -> tuple[str, ...]:
+        """The lowered function's argument kinds, slice bounds excluded: the kernel's own
+        arguments, then the sizes and strides of its dynamic buffers."""
+        extra = sum(len(a.size_dims) + len(a.stride_dims) for a in self.args)
+        return tuple(a.kind for a in self.args) + ("index",) * extra
 
 
 def _kernel_info(fn: ir.OpView) -> _KernelInfo:
@@ -129,26 +159,44 @@ def _kernel_info(fn: ir.OpView) -> _KernelInfo:
     if len(fn_type.results):
         raise ValueError(f"kernel @{name} must return nothing")
     args = tuple(_arg_spec(t) for t in fn_type.inputs)
+    block_args = list(fn.regions[0].blocks[0].arguments)
     ranges, reduction_ranges = [], []
     for op in fn.regions[0].blocks[0].operations:
         if op.operation.name == "coil.loop_nest":
-            ranges = int_list(op.attributes["ranges"])
-            reduction_ranges = int_list(op.attributes["reduction_ranges"])
+            ranges = mixed_ranges(op, "ranges")
+            reduction_ranges = mixed_ranges(op, "reduction_ranges")
             break
-    dim = parallel_dim(ranges)
-    points = 1
+
+    def arg_position(value: ir.Value) -> int | None:
+        for k, a in enumerate(block_args):
+            if a == value:
+                return k
+        return None
+
+    static = [e if isinstance(e, int) else DYNAMIC for e in ranges]
+    dim = parallel_dim(static)
+    points, rpoints, work_args = 1, 1, []
     for extent in ranges:
-        points *= extent
-    rpoints = 1
+        if isinstance(extent, int):
+            points *= extent
+        else:
+            work_args.append(arg_position(extent))
     for extent in reduction_ranges:
-        rpoints *= extent
+        if isinstance(extent, int):
+            rpoints *= extent
+        else:
+            work_args.append(arg_position(extent))
+    work = points * max(rpoints, 1)
+    extent = 1 if dim is None else static[dim]
     return _KernelInfo(
         name=name,
         key=key,
         args=args,
-        slice_extent=1 if dim is None else ranges[dim],
+        slice_extent=extent,
         slice_innermost=dim is not None and dim == len(ranges) - 1,
-        work=points * max(rpoints, 1),
+        work=work,
+        slice_extent_arg=arg_position(ranges[dim]) if dim is not None and is_dynamic(extent) else None,
+        work_args=tuple(work_args),
     )
 
 
@@ -173,7 +221,7 @@ class _CompiledKernel:
         address = unit.engine.raw_lookup(symbol)
         if not address:
             raise RuntimeError(f"the JIT has no entry point for kernel {symbol}")
-        arg_types = [ctypes.c_void_p if a.kind == "buffer" else ctypes.c_int64 for a in info.args]
+        arg_types = [ctypes.c_void_p if kind == "buffer" else ctypes.c_int64 for kind in info.llvm_kinds()]
         self.function = ctypes.CFUNCTYPE(None, *arg_types, ctypes.c_int64, ctypes.c_int64)(address)
         # The OpenMP slice body (parallel.slice_body_text), when the unit has one.
         self.slice_body = unit.engine.raw_lookup(_slice_body_name(symbol)) if unit.openmp else 0
@@ -204,10 +252,63 @@ def _call_method(kinds: tuple[str, ...], parallel: bool):
         f"    if self.check: self.validate({packed})\n"
         f"    {launch}\n"
     )
+    return _exec_call(source, kinds)
+
+
+def _exec_call(source: str, tag) -> object:
     namespace: dict = {}
-    exec(compile(source, f"<coil cpu kernel call {kinds}>", "exec"), namespace)
+    exec(compile(source, f"<coil cpu kernel call {tag}>", "exec"), namespace)
     namespace["__call__"].__doc__ = "Runs the kernel on tensors (one per buffer) and ints (one per index)."
     return namespace["__call__"]
+
+
+# Slice end passed when a symbolic extent is no kernel argument: the kernel
+# clamps its slice to the extent it computes.
+_UNKNOWN_EXTENT = 1 << 62
+
+
+def _dynamic_call_method(info: _KernelInfo):
+    """`__call__` for a kernel whose sizes are known only at call time.
+
+    Besides one `data_ptr()` per tensor it passes `t.size(k)`/`t.stride(k)` of
+    each dynamic buffer and computes the parallel extent and the work from the
+    index arguments, to decide at each call whether and how to split:
+        def __call__(self, a0, a1, a2):
+            if self.check: self.validate((a0, a1, a2))
+            extent = a2
+            values = (a0.data_ptr(), a1.data_ptr(), a2, a0.size(0), a1.stride(0))
+            if self._parallel and extent > 1 and self._work * a2 >= self._min_work:
+                self._run_dynamic(values, extent)
+            else:
+                self._function(*values, 0, extent)
+    """
+    kinds = tuple(a.kind for a in info.args)
+    params = [f"a{i}" for i in range(len(kinds))]
+    values = [f"a{i}.data_ptr()" if kind == "buffer" else f"a{i}" for i, kind in enumerate(kinds)]
+    for i, spec in enumerate(info.args):
+        values += [f"a{i}.size({k})" for k in spec.size_dims]
+        values += [f"a{i}.stride({k})" for k in spec.stride_dims]
+    if is_dynamic(info.slice_extent):
+        extent = f"a{info.slice_extent_arg}" if info.slice_extent_arg is not None else str(_UNKNOWN_EXTENT)
+    else:
+        extent = str(info.slice_extent)
+    if any(k is None for k in info.work_args) or info.slice_extent == 1:
+        work = "0"  # unknown: run on one thread
+    else:
+        work = " * ".join(["self._work"] + [f"a{k}" for k in info.work_args])
+    signature = ", ".join(["self", *params])
+    packed = "(" + "".join(f"{p}, " for p in params) + ")"
+    source = (
+        f"def __call__({signature}):\n"
+        f"    if self.check: self.validate({packed})\n"
+        f"    extent = {extent}\n"
+        f"    values = ({''.join(f'{v}, ' for v in values)})\n"
+        f"    if self._parallel and extent > 1 and {work} >= self._min_work:\n"
+        f"        self._run_dynamic(values, extent)\n"
+        f"    else:\n"
+        f"        self._function(*values, 0, extent)\n"
+    )
+    return _exec_call(source, (kinds, "dynamic"))
 
 
 _call_classes: dict[tuple, type] = {}
@@ -228,11 +329,16 @@ class CpuKernel:
 
     def __new__(cls, compiled: _CompiledKernel, info: _KernelInfo, threads: int | None = None, check: bool = False):
         if cls is CpuKernel:
-            kinds = tuple(a.kind for a in info.args)
-            parallel = len(_plan_slices(info, _thread_count(threads))) > 1
-            key = (kinds, parallel)
+            if info.dynamic:
+                key = ("dynamic", info.args, info.slice_extent, info.slice_extent_arg, info.work_args)
+                make = lambda: _dynamic_call_method(info)  # noqa: E731
+            else:
+                kinds = tuple(a.kind for a in info.args)
+                parallel = len(_plan_slices(info, _thread_count(threads))) > 1
+                key = (kinds, parallel)
+                make = lambda: _call_method(kinds, parallel)  # noqa: E731
             if key not in _call_classes:
-                _call_classes[key] = type("CpuKernel", (CpuKernel,), {"__call__": _call_method(kinds, parallel)})
+                _call_classes[key] = type("CpuKernel", (CpuKernel,), {"__call__": make()})
             cls = _call_classes[key]
         return super().__new__(cls)
 
@@ -242,15 +348,23 @@ class CpuKernel:
         self.name = info.name
         self.arg_specs = info.args
         self.check = check
-        self._slices = _plan_slices(info, _thread_count(threads))
+        self._dynamic = info.dynamic
+        self._threads = _thread_count(threads)
+        self._slices = [(0, 1)] if info.dynamic else _plan_slices(info, self._threads)
         self._begin, self._end = self._slices[0]
         self._extent, self._align = info.slice_extent, _slice_align(info)
         self._slice_body = compiled.slice_body
         self._openmp = parallel.openmp_parallel() if compiled.slice_body else None
+        # What the dynamic __call__ reads to decide on a split (see _dynamic_call_method).
+        self._parallel = info.dynamic and self._threads > 1
+        self._work = info.work
+        self._min_work = PARALLEL_MIN_WORK
 
     @property
     def threads(self) -> int:
-        """How many slices (threads) one call runs as."""
+        """How many slices (threads) one call runs as (at most, for a kernel with symbolic sizes)."""
+        if self._dynamic:
+            return self._threads if self._parallel else 1
         return len(self._slices)
 
     @property
@@ -268,6 +382,16 @@ class CpuKernel:
         else:
             parallel.workers.run(self._function, values, self._slices)
 
+    def _run_dynamic(self, values: tuple, extent: int) -> None:
+        """One call split into slices of an extent known only now (as _run_slices does)."""
+        n = min(self._threads, -(-extent // self._align))
+        if self._openmp is not None:
+            context = (ctypes.c_int64 * (len(values) + 2))(*values, extent, self._align)
+            self._openmp(self._slice_body, ctypes.addressof(context), n, 0)
+        else:
+            slices = [parallel.slice_bounds(extent, self._align, n, k) for k in range(n)]
+            parallel.workers.run(self._function, values, slices)
+
     def validate(self, args) -> None:
         """Checks the arguments against the compiled signature; raises KernelArgumentError."""
         if len(args) != len(self.arg_specs):
@@ -283,12 +407,16 @@ class CpuKernel:
             dtype = str(a.dtype).removeprefix("torch.")
             if dtype not in _TORCH_DTYPES.get(spec.element_type, ()):
                 raise KernelArgumentError(f"{where} has dtype {dtype}, the kernel expects {spec.element_type}")
-            if tuple(a.shape) != spec.shape:
-                raise KernelArgumentError(f"{where} has shape {tuple(a.shape)}, the kernel expects {spec.shape}")
-            if 0 in spec.shape:
+            shape = tuple(a.shape)
+            if len(shape) != len(spec.shape) or any(
+                s != e and not is_dynamic(e) for s, e in zip(shape, spec.shape)
+            ):
+                expected = tuple("?" if is_dynamic(e) else e for e in spec.shape)
+                raise KernelArgumentError(f"{where} has shape {shape}, the kernel expects {expected}")
+            if 0 in shape:
                 continue  # an empty buffer is never read or written
-            for size, stride, expected in zip(spec.shape, a.stride(), spec.strides):
-                if size > 1 and stride != expected:
+            for size, stride, expected in zip(shape, a.stride(), spec.strides):
+                if size > 1 and stride != expected and not is_dynamic(expected):
                     raise KernelArgumentError(
                         f"{where} has strides {tuple(a.stride())}, the kernel expects {spec.strides}"
                     )
@@ -395,8 +523,8 @@ def compile_cpu_kernels(
                 symbols[key] = symbol
                 # Named so that raw_lookup(symbol) finds the kernel itself (see _CompiledKernel).
                 llvm_name = "_mlir_" + symbol
-                arity[llvm_name] = len(group[0].args) + 2
-                slice_bodies[symbol] = tuple(a.kind for a in group[0].args)
+                arity[llvm_name] = len(group[0].llvm_kinds()) + 2
+                slice_bodies[symbol] = group[0].llvm_kinds()
                 parts.append(group[0].key.replace("@kernel(", f"@{llvm_name}(", 1))
             unit = _JitUnit("module {\n" + "\n".join(parts) + "\n}\n", arity, slice_bodies)
             _stats.engines += 1

@@ -41,7 +41,7 @@ import math as _pymath
 from collections.abc import Sequence
 from contextlib import ExitStack
 
-from coil.dialects.ops import int_list
+from coil.dialects.ops import DYNAMIC, int_list, is_dynamic, mixed_ranges
 from coil.dialects.types import is_float
 from coil.mlir import arith, ir, memref, scf
 from coil.passes.registry import PassFailure, register_pass
@@ -64,10 +64,12 @@ def kernel_functions(module: ir.Operation) -> list[ir.OpView]:
 def parallel_dim(ranges: Sequence[int]) -> int | None:
     """The outer dimension a launch is split along: the first with more than one point.
 
+    A symbolic (DYNAMIC) extent counts as more than one point: the split is
+    fixed at compile time, and the runtime sizes the slices at each call.
     None for a kernel with no such dimension (a 0-d output, or all extents <= 1).
     """
     for d, extent in enumerate(ranges):
-        if extent > 1:
+        if is_dynamic(extent) or extent > 1:
             return d
     return None
 
@@ -210,14 +212,18 @@ class _NestLowering:
 
     def __init__(self, nest: ir.OpView, slice_bounds: tuple[ir.Value, ir.Value] | None):
         self.nest = nest
-        self.ranges = int_list(nest.attributes["ranges"])
-        self.reduction_ranges = int_list(nest.attributes["reduction_ranges"])
+        # Mixed extents: an int, or the `index` value of a symbolic extent.
+        self.ranges = mixed_ranges(nest, "ranges")
+        self.reduction_ranges = mixed_ranges(nest, "reduction_ranges")
         self.slice_bounds = slice_bounds
         self.body = nest.regions[0].blocks[0]
         for inner in ops_named(nest.operation, "coil.reduce"):
             if inner.operation.parent != nest.operation:
                 raise PassFailure("'coil.reduce' must be directly in the loop nest's body", inner.location)
-        _expand_welford(self.body, self.reduction_ranges)
+        if all(isinstance(e, int) for e in self.reduction_ranges):
+            _expand_welford(self.body, self.reduction_ranges)
+        else:
+            _expand_welford_dynamic(self.body, self.reduction_ranges)
         self.ops = list(self.body.operations)[:-1]
         args = list(self.body.arguments)
         self.outer_args = args[: len(self.ranges)]
@@ -294,6 +300,24 @@ class _NestLowering:
                 self.constants[key] = _const(t, value)
         return self.constants[key]
 
+    def _extent(self, extent) -> ir.Value:
+        """An extent as an `index` value: the symbolic size itself, or a constant."""
+        if isinstance(extent, ir.Value):
+            return extent
+        return self._entry_const(ir.IndexType.get(), extent)
+
+    def _entry_mul(self, a, b):
+        """a * b for mixed sizes, folded when both are ints, else computed before all loops."""
+        if isinstance(a, int) and isinstance(b, int):
+            return a * b
+        if isinstance(a, int) and a == 1:
+            return b
+        if isinstance(b, int) and b == 1:
+            return a
+        lhs, rhs = self._extent(a), self._extent(b)
+        with ir.InsertionPoint(self.anchor), self.nest.location:
+            return arith.muli(lhs, rhs)
+
     def _emit_stage(self, level: int, mapping: dict) -> None:
         for op in self.ops:
             if op in self.hoisted or op in self.reduce_loop or self.op_rdep[op]:
@@ -306,9 +330,9 @@ class _NestLowering:
         position = None
         stride = 1
         for iv, extent in reversed(list(zip(ivs, self.reduction_ranges))):
-            term = iv if stride == 1 else arith.muli(iv, self._entry_const(ir.IndexType.get(), stride))
+            term = iv if isinstance(stride, int) and stride == 1 else arith.muli(iv, self._extent(stride))
             position = term if position is None else arith.addi(position, term)
-            stride *= extent
+            stride = self._entry_mul(stride, extent)
         return arith.index_cast(ir.IntegerType.get_signless(64), position)
 
     def _emit_reduction_loop(self, level: int, mapping: dict) -> None:
@@ -324,7 +348,7 @@ class _NestLowering:
         carried = inits
         stack = ExitStack()
         for extent in self.reduction_ranges:
-            loop = scf.ForOp(zero, self._entry_const(index, extent), one, carried)
+            loop = scf.ForOp(zero, self._extent(extent), one, carried)
             loops.append(loop)
             carried = list(loop.inner_iter_args)
             stack.enter_context(ir.InsertionPoint(loop.body))
@@ -393,10 +417,18 @@ class _NestLowering:
     def _range_bounds(self, d: int) -> tuple[ir.Value, ir.Value]:
         """Bounds of outer range d: the slice arguments on the parallel dimension."""
         index = ir.IndexType.get()
-        split = parallel_dim(self.ranges) if self.slice_bounds is not None else None
+        split = parallel_dim(self._static_ranges()) if self.slice_bounds is not None else None
         if d == split:
-            return self.slice_bounds
-        return self._entry_const(index, 0), self._entry_const(index, self.ranges[d])
+            begin, end = self.slice_bounds
+            if isinstance(self.ranges[d], ir.Value):
+                # The runtime may pass an end past a symbolic extent it cannot compute.
+                with ir.InsertionPoint(self.anchor), self.nest.location:
+                    end = arith.minsi(end, self.ranges[d])
+            return begin, end
+        return self._entry_const(index, 0), self._extent(self.ranges[d])
+
+    def _static_ranges(self) -> list[int]:
+        return [e if isinstance(e, int) else DYNAMIC for e in self.ranges]
 
     def _emit_loops(self, mapping: dict) -> None:
         """One scf.for per outer range, then everything for one point inside."""
@@ -550,7 +582,7 @@ class _ColumnNestLowering(_NestLowering):
         loops = []
         with ExitStack() as stack:
             for extent in self.reduction_ranges:
-                loop = scf.ForOp(self._entry_const(index, 0), self._entry_const(index, extent), self._entry_const(index, 1))
+                loop = scf.ForOp(self._entry_const(index, 0), self._extent(extent), self._entry_const(index, 1))
                 loops.append(loop)
                 stack.enter_context(ir.InsertionPoint(loop.body))
             ivs = [loop.induction_variable for loop in loops]
@@ -588,7 +620,7 @@ def _prefers_column_order(nest: ir.OpView) -> bool:
     """
     ranges = int_list(nest.attributes["ranges"])
     reduction_ranges = int_list(nest.attributes["reduction_ranges"])
-    if not ranges or not reduction_ranges or ranges[-1] <= 1:
+    if not ranges or not reduction_ranges or (ranges[-1] <= 1 and not is_dynamic(ranges[-1])):
         return False
     if not ops_named(nest.operation, "coil.reduce"):
         return False
@@ -676,10 +708,110 @@ def _lower_memory_accesses(fn: ir.OpView) -> None:
         op.erase()
 
 
+def is_dynamic_buffer(t: ir.Type) -> bool:
+    """Whether memref type `t` has a `?` size, stride or offset (so no bare pointer can carry it)."""
+    if not isinstance(t, ir.MemRefType):
+        return False
+    m = ir.MemRefType(t)
+    if not m.has_static_shape:
+        return True
+    strides, offset = m.get_strides_and_offset()
+    if 0 in list(m.shape):
+        return False  # _legalize_buffer_types gives these static strides
+    return is_dynamic(offset) or any(is_dynamic(s) for s in strides)
+
+
+def dynamic_buffer_fields(t: ir.MemRefType) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(dims whose size, dims whose stride) a dynamic buffer argument takes as extra int64s.
+
+    The runtime passes `t.size(k)` for the first and `t.stride(k)` for the
+    second, in this order, after all of the kernel's own arguments. A `?`
+    offset takes no argument: the pointer passed is the first element's.
+    """
+    m = ir.MemRefType(t)
+    strides, _ = m.get_strides_and_offset()
+    sizes = tuple(k for k, s in enumerate(m.shape) if is_dynamic(s))
+    dyn_strides = tuple(k for k, s in enumerate(strides) if is_dynamic(s))
+    return sizes, dyn_strides
+
+
+def _expand_dynamic_buffers(fn: ir.OpView) -> None:
+    """Each buffer argument with `?` sizes or strides becomes a 0-d memref (a bare
+    pointer) plus trailing `index` arguments for those sizes and strides; a
+    `memref.reinterpret_cast` at entry rebuilds the dynamic memref, so the body
+    is unchanged. This is the memref descriptor, spelled out for the bare-pointer
+    calling convention (see `dynamic_buffer_fields` for the argument order)."""
+    block = fn.regions[0].blocks[0]
+    index = ir.IndexType.get()
+    dynamic = [arg for arg in block.arguments if is_dynamic_buffer(arg.type)]
+    if not dynamic:
+        return
+    first = block.operations[0]
+    for arg in dynamic:
+        t = ir.MemRefType(arg.type)
+        size_dims, stride_dims = dynamic_buffer_fields(t)
+        sizes = {k: block.add_argument(index, fn.location) for k in size_dims}
+        strides_v = {k: block.add_argument(index, fn.location) for k in stride_dims}
+        static_strides, offset = t.get_strides_and_offset()
+        with ir.InsertionPoint(first), fn.location:
+            zero = arith.constant(index, 0) if is_dynamic(offset) else None
+            view = memref.reinterpret_cast(
+                t,
+                arg,
+                [zero] if zero is not None else [],
+                [sizes[k] for k in size_dims],
+                [strides_v[k] for k in stride_dims],
+                [offset],
+                list(t.shape),
+                list(static_strides),
+            )
+        arg.replace_all_uses_except(view, view.owner.operation)
+        arg.set_type(ir.MemRefType.get([], t.element_type, memory_space=t.memory_space, loc=fn.location))
+    _update_function_type(fn)
+
+
+def _expand_welford_dynamic(body: ir.Block, reduction_ranges: Sequence) -> None:
+    """expand_welford for symbolic reduction ranges: the count n is computed from the sizes.
+
+    (passes/welford.py takes ints only; this is its twin for mixed sizes.)
+    """
+    welfords = [
+        op
+        for op in body.operations
+        if op.operation.name == "coil.reduce" and op.attributes["reduction_type"].value == "welford"
+    ]
+    if not welfords:
+        return
+    from coil.dialects import builders
+
+    index = ir.IndexType.get()
+    for op in welfords:
+        x = op.operands[0]
+        t = x.type
+        if not is_float(t):
+            raise PassFailure(f"'welford' reduces floats, found {t}", op.location)
+        with ir.InsertionPoint(op), op.location:
+            n = None
+            for extent in reduction_ranges:
+                value = extent if isinstance(extent, ir.Value) else arith.constant(index, extent)
+                n = value if n is None else arith.muli(n, value)
+            count = arith.index_cast(ir.IntegerType.get_signless(64), n)
+            weight = arith.sitofp(t, count)
+            total = builders.reduce(x, "sum", [t])[0]
+            mean = arith.divf(total, weight)
+            deviation = arith.subf(x, mean)
+            m2 = builders.reduce(arith.mulf(deviation, deviation), "sum", [t])[0]
+        for old, new in zip(op.results, (mean, m2, weight)):
+            old.replace_all_uses_with(new)
+        op.erase()
+
+
 def lower_kernel(fn: ir.OpView, outer_slice: bool = False) -> None:
     """Lowers every `coil.loop_nest` of kernel function `fn` to scf loops."""
     nests = [op for op in fn.regions[0].blocks[0].operations if op.operation.name == "coil.loop_nest"]
     slice_bounds = None
+    _legalize_buffer_types(fn)
+    _expand_dynamic_buffers(fn)
     if outer_slice:
         if len(nests) > 1:
             raise PassFailure("outer-slice needs one 'coil.loop_nest' per kernel", fn.location)
@@ -691,7 +823,6 @@ def lower_kernel(fn: ir.OpView, outer_slice: bool = False) -> None:
         slice_bounds = (begin, end)
         dim = parallel_dim(int_list(nests[0].attributes["ranges"])) if nests else None
         fn.attributes[SLICE_DIM_ATTR] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), -1 if dim is None else dim)
-    _legalize_buffer_types(fn)
     for nest in nests:
         lowering = _ColumnNestLowering if _prefers_column_order(nest) else _NestLowering
         lowering(nest, slice_bounds).run()
