@@ -54,8 +54,9 @@ class OutputSpec:
     """Graph output i: result `result_index` of @graph, input `input_index`, or a constant.
 
     A symbolic size output (AOT forward graphs return sizes the backward needs)
-    is kind "symbol": `value` is its sympy expression over Dynamo's symbols and
-    `index` the @graph index argument when it is exactly one symbol (else -1).
+    is kind "symbol": `value` is the SymInt (`value.node.expr`, its sympy
+    expression over Dynamo's symbols) and `index` the @graph index argument
+    when it is exactly one symbol (else -1).
     """
 
     kind: str  # "result", "input", "value" or "symbol"
@@ -128,6 +129,31 @@ def _tensor_type(shape, dtype) -> ir.RankedTensorType:
 
 def _strides_attr(strides) -> ir.ArrayAttr:
     return builders.i64_array(_static_dims(strides))
+
+
+def _symbolic_contiguous(shape, strides) -> bool:
+    """Symbolic strides that are the row-major strides of the (symbolic) shape.
+
+    `coil.strides` writes both s1 and an unrelated s2 as `?`; this says which.
+    """
+    if not any(is_symbolic(s) for s in strides):
+        return False
+    expected = 1
+    for size, stride in reversed(list(zip(shape, strides))):
+        if not (same_size(size, 1) or same_size(stride, expected)):
+            return False
+        expected = expected * size
+    return True
+
+
+def _layout_attrs(shape, strides) -> dict:
+    """`coil.strides` (`?` where symbolic), and `coil.contiguous` where symbolic
+    strides are provably the row-major ones, so bufferization may use the
+    identity layout."""
+    attrs = {"coil.strides": _strides_attr(strides)}
+    if _symbolic_contiguous(shape, strides):
+        attrs["coil.contiguous"] = ir.UnitAttr.get()
+    return attrs
 
 
 def _location_for(node: torch.fx.Node) -> ir.Location:
@@ -213,7 +239,7 @@ class GraphImporter:
                         raise LoweringError(f"input of dtype {value.dtype} is not supported", node)
                     input_specs.append(InputSpec("tensor", arg_index=len(arg_types)))
                     arg_types.append(_tensor_type(value.shape, value.dtype))
-                    arg_attrs.append(ir.DictAttr.get({"coil.strides": _strides_attr(value.stride())}))
+                    arg_attrs.append(ir.DictAttr.get(_layout_attrs(value.shape, value.stride())))
                 elif isinstance(value, torch.SymInt) and isinstance(value.node.expr, sympy.Symbol):
                     if value.node.expr in symbol_args:  # the same symbol twice: a plain value
                         input_specs.append(InputSpec("value", value=value))
@@ -264,7 +290,7 @@ class GraphImporter:
                 ir.FunctionType.get(arg_types, [r.value.type for r in results])
             )
             if results:
-                attrs = [{"coil.strides": _strides_attr(m[1])} for m in result_meta]
+                attrs = [_layout_attrs(m[0], m[1]) for m in result_meta]
                 for (arg_index, _), attr in zip(self.mutations.items(), attrs[len(attrs) - len(self.mutations) :]):
                     attr["coil.mutates"] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), arg_index)
                 fn.result_attrs = ir.ArrayAttr.get([ir.DictAttr.get(a) for a in attrs])
@@ -455,6 +481,10 @@ class GraphImporter:
         extern_op.attributes["coil.result_strides"] = ir.ArrayAttr.get(
             [_strides_attr(outs[i].stride()) for i in tensor_positions]
         )
+        if any(_symbolic_contiguous(outs[i].shape, outs[i].stride()) for i in tensor_positions):
+            extern_op.attributes["coil.result_contiguous"] = ir.ArrayAttr.get(
+                [ir.BoolAttr.get(_symbolic_contiguous(outs[i].shape, outs[i].stride())) for i in tensor_positions]
+            )
         if isinstance(out_meta, (list, tuple)) and (
             tensor_positions != list(range(len(tensor_positions))) or len(tensor_positions) == 1
         ):
@@ -502,7 +532,7 @@ class GraphImporter:
                 if is_symbolic(v):
                     expr = size_expr(v)
                     arg = self._symbol_args.get(expr, -1) if isinstance(expr, sympy.Symbol) else -1
-                    outputs.append(OutputSpec("symbol", index=arg, value=expr))
+                    outputs.append(OutputSpec("symbol", index=arg, value=v))
                     continue
                 outputs.append(OutputSpec("value", value=v))
         # Then the new values of mutated inputs, one result each (after the

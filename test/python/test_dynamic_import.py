@@ -197,9 +197,26 @@ def test_select_and_unsqueeze():
 
 
 def test_training_graphs():
-    model = nn.Sequential(nn.Linear(8, 8), nn.Tanh())
-    results = import_all(lambda x: model(x).sum(), torch.randn(5, 8, requires_grad=True), training=True)
-    assert results
+    model = nn.Sequential(nn.Linear(12, 32), nn.LayerNorm(32), nn.GELU(), nn.Linear(32, 4))
+
+    def step(x, y):
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        return loss
+
+    forward, backward = import_all(step, torch.randn(6, 12), torch.randint(0, 4, (6,)), training=True)
+    # The forward returns the batch size for the backward: a "symbol" output.
+    imported = forward[0]
+    (symbol,) = [o for o in imported.outputs if o.kind == "symbol"]
+    assert imported.inputs[[i for i, s in enumerate(imported.inputs) if s.kind == "symbol"][0]].arg_index == symbol.index
+    assert "tensor<?x32xf32>" in backward[1]
+
+
+def test_contiguous_symbolic_strides():
+    ((imported, text, _),) = import_all(lambda x, y: (x * 2, y.t() * 2), torch.randn(4, 6), torch.randn(5, 7))
+    # x: [s0, s1] strides (s1, 1) is row-major; y.t() * 2 keeps eager's transposed layout.
+    assert re.search(r"tensor<\?x\?xf32> \{coil.contiguous, coil.strides = \[-9223372036854775808, 1\]\}", text)
+    assert "coil.strides = [1, -9223372036854775808]" in text
 
 
 def test_unbacked_symbol_is_an_error():

@@ -38,7 +38,8 @@ def show(fn, *inputs):
 
 
 # CHECK-LABEL: // TEST: broadcast_add
-# CHECK: func.func @graph(%[[N:.*]]: index {coil.size_hint = 4 : i64, coil.symbol = "[[S:s[0-9]+]]"}, %[[M:.*]]: index {coil.size_hint = 8 : i64, coil.symbol = "s{{[0-9]+}}"}, %[[X:.*]]: tensor<?x?xf32> {coil.strides = [-9223372036854775808, 1]}, %[[Y:.*]]: tensor<?xf32> {coil.strides = [1]}) -> (tensor<?x?xf32> {coil.strides = [-9223372036854775808, 1]})
+# Symbolic strides that are the row-major ones of the symbolic shape: coil.contiguous.
+# CHECK: func.func @graph(%[[N:.*]]: index {coil.size_hint = 4 : i64, coil.symbol = "[[S:s[0-9]+]]"}, %[[M:.*]]: index {coil.size_hint = 8 : i64, coil.symbol = "s{{[0-9]+}}"}, %[[X:.*]]: tensor<?x?xf32> {coil.contiguous, coil.strides = [-9223372036854775808, 1]}, %[[Y:.*]]: tensor<?xf32> {coil.strides = [1]}) -> (tensor<?x?xf32> {coil.contiguous, coil.strides = [-9223372036854775808, 1]})
 # CHECK: "coil.pointwise"(%[[N]], %[[M]]) ({
 # CHECK-NEXT: ^bb0(%[[I:.*]]: index, %[[J:.*]]: index):
 # CHECK-NEXT: "coil.load"(%[[X]], %[[I]], %[[J]]) : (tensor<?x?xf32>, index, index) -> f32
@@ -101,7 +102,7 @@ def mean_divides_by_symbolic_count():
 # CHECK: arith.cmpi slt, %{{.*}}, %[[N]] : index
 # CHECK: }) {ranges = [-9223372036854775808, -9223372036854775808]} : (index, index) -> tensor<?x?xf32>
 # CHECK: "coil.extern"() ({
-# CHECK: kernel = "aten::mm.default"{{.*}} : () -> tensor<?x?xf32>
+# CHECK: coil.result_contiguous = [true], coil.result_strides = {{\[\[}}-9223372036854775808, 1]], kernel = "aten::mm.default"{{.*}} : () -> tensor<?x?xf32>
 @run
 def cat_and_matmul():
     show(lambda x, y: (torch.cat([x, y]) * 2, x @ y.t()), torch.randn(5, 4), torch.randn(3, 4))
