@@ -114,7 +114,10 @@ def _hint(v: torch.SymInt):
 def _symbol_hint(shape_env, sym):
     if shape_env is None:
         return None
-    value = shape_env.var_to_val.get(sym)
+    values = getattr(shape_env, "backed_var_to_val", None)
+    if values is None:
+        values = shape_env.var_to_val
+    value = values.get(sym)
     return int(value) if value is not None else None
 
 

@@ -15,6 +15,12 @@ from .decompositions import decomposition_table
 from .importer import GraphImporter, ImportedGraph
 
 
-def trace_to_coil(fn, *inputs: torch.Tensor) -> ImportedGraph:
-    gm = make_fx(fn, decomposition_table=decomposition_table())(*inputs)
-    return GraphImporter(gm, list(inputs)).run()
+def trace_to_coil(fn, *inputs: torch.Tensor, dynamic: bool = False) -> ImportedGraph:
+    """`dynamic=True` traces with symbolic sizes (make_fx's "symbolic" mode):
+    every input size becomes a symbol, read by @graph from the tensors."""
+    if not dynamic:
+        gm = make_fx(fn, decomposition_table=decomposition_table())(*inputs)
+        return GraphImporter(gm, list(inputs)).run()
+    gm = make_fx(fn, decomposition_table=decomposition_table(), tracing_mode="symbolic")(*inputs)
+    fakes = [n.meta["val"] for n in gm.graph.nodes if n.op == "placeholder"]
+    return GraphImporter(gm, fakes).run()

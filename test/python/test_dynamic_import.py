@@ -27,6 +27,7 @@ from coil.compile_fx import SIMPLIFY_PIPELINE, _run_pipeline
 from coil.errors import LoweringError
 from coil.frontend.decompositions import decomposition_table
 from coil.frontend.importer import GraphImporter
+from coil.frontend.trace import trace_to_coil
 
 
 def capture(fn, *inputs, training=False):
@@ -231,3 +232,15 @@ def test_unbacked_symbol_is_an_error():
     (gm, inputs), *_ = graphs
     with pytest.raises(LoweringError, match="not bound to a graph input"):
         GraphImporter(gm, inputs).run()
+
+
+def test_symbols_read_from_input_shapes():
+    """make_fx's symbolic tracing passes no SymInt placeholders: the symbols
+    become trailing index arguments bound to input sizes (and strides)."""
+    imported = trace_to_coil(lambda x, y: x.t() @ y + x.sum(), torch.randn(5, 3), torch.randn(5, 2), dynamic=True)
+    with imported.context:
+        assert imported.module.operation.verify()
+        text = str(imported.module)
+    assert sorted(imported.symbols.values()) == [("size", 0, 0), ("size", 0, 1), ("size", 1, 1)]
+    for arg in imported.symbols:
+        assert re.search(rf"%arg{arg}: index {{coil.size_hint = \d+ : i64, coil.symbol", text)

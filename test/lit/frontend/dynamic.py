@@ -10,6 +10,7 @@ from torch._dynamo.backends.common import aot_autograd
 
 from coil.frontend.decompositions import decomposition_table
 from coil.frontend.importer import GraphImporter
+from coil.frontend.trace import trace_to_coil
 
 
 def run(fn):
@@ -106,3 +107,18 @@ def mean_divides_by_symbolic_count():
 @run
 def cat_and_matmul():
     show(lambda x, y: (torch.cat([x, y]) * 2, x @ y.t()), torch.randn(5, 4), torch.randn(3, 4))
+
+
+# Symbols that only input shapes carry (make_fx's symbolic tracing has no SymInt
+# placeholders): trailing index arguments, read from the tensors' sizes.
+# CHECK-LABEL: // TEST: symbols_from_input_shapes
+# CHECK: func.func @graph(%[[X:.*]]: tensor<?x?xf32> {coil.contiguous, coil.strides = [-9223372036854775808, 1]}, %[[Y:.*]]: tensor<?xf32> {coil.strides = [1]}, %[[N:.*]]: index {coil.size_hint = 4 : i64, coil.symbol = "s{{[0-9]+}}"}, %[[M:.*]]: index {coil.size_hint = 8 : i64, coil.symbol = "s{{[0-9]+}}"}) -> (tensor<?xf32> {coil.strides = [1]})
+# CHECK: "coil.reduction"(%[[N]], %[[M]]) ({
+# CHECK: }) {ranges = [-9223372036854775808], reduction_ranges = [-9223372036854775808], reduction_type = "sum"} : (index, index) -> tensor<?xf32>
+# CHECK: // symbols: {2: ('size', 0, 0), 3: ('size', 0, 1)}
+@run
+def symbols_from_input_shapes():
+    imported = trace_to_coil(lambda x, y: (x + y).sum(1), torch.randn(4, 8), torch.randn(8), dynamic=True)
+    with imported.context:
+        print(imported.module)
+    print("// symbols:", imported.symbols)
