@@ -101,6 +101,10 @@ class KernelInfo:
     reduction_extents: list = field(default_factory=list)  # Lin per reduction range
     strides: dict = field(default_factory=dict)  # arg index -> [int | Lin]
     stride_params: dict = field(default_factory=dict)  # arg index -> [dim, ...]
+    # (arg, dim) of an open stride -> values it may equal at a launch: tuples
+    # of ("d"|"r", position), the product of those extents (a buffer row-major
+    # over the loop dims that index it), or (("a", i),), index argument i.
+    stride_candidates: dict = field(default_factory=dict)
 
     @property
     def is_reduction(self) -> bool:
@@ -128,6 +132,17 @@ class KernelInfo:
     def rnumel(self) -> int:
         """Reduction points; a dynamic range counts as UNBOUNDED (use `rnumel_expr` to index)."""
         return math.prod(UNBOUNDED if is_dynamic(e) else e for e in self.reduction_ranges)
+
+    def candidate_expr(self, candidate: tuple) -> Lin:
+        """A stride candidate (`stride_candidates`) as an index expression: the product of its extents."""
+        args = list(self.fn.regions[0].blocks[0].arguments)
+        factors = []
+        for kind, j in candidate:
+            if kind == "a":
+                factors.append(self.symbolic[args[j]])
+            else:
+                factors.append((self.extents if kind == "d" else self.reduction_extents)[j])
+        return _product(self.space, factors)
 
     def xnumel_expr(self) -> Lin:
         """The number of output points as an index expression (symbolic sizes as atoms)."""
@@ -413,6 +428,7 @@ def _analyze_indices(info: KernelInfo, fn_args: list[ir.Value]) -> None:
 
     info.extents = [extent(e) for e in info.mixed]
     info.reduction_extents = [extent(e) for e in info.reduction_mixed]
+    index_args = [(("a", i),) for i, a in enumerate(fn_args) if isinstance(a.type, ir.IndexType)]
     arg_index = {a: i for i, a in enumerate(fn_args)}
     dims = info.dim_names() + info.reduction_dim_names()
     extents = info.ranges + info.reduction_ranges
@@ -435,6 +451,36 @@ def _analyze_indices(info: KernelInfo, fn_args: list[ir.Value]) -> None:
                 if coefficients[name] == 1 and above_one(extents[d]):
                     contiguous = d
         info.accesses.append(Access(op, arg_index[buffer], offset, is_store, contiguous, _unit_stride_dim(offset, dims, extents)))
+        _stride_candidates(info, arg_index[buffer], [symbolic[i] for i in indices])
+    # Any size argument, too (a flatten's `d0 floordiv s1` row times a stride equal to s1).
+    for key in [(i, k) for i, dims in info.stride_params.items() for k in dims]:
+        found = info.stride_candidates.setdefault(key, [])
+        found += [c for c in index_args if c not in found]
+
+
+def _stride_candidates(info: KernelInfo, arg: int, indices: list[Lin]) -> None:
+    """Records, for each open stride k of `arg`, the product of the extents of the
+    loop dims indexing dims k+1.. (when each is a plain loop dim): the stride a
+    row-major buffer of exactly the loop's shape has. The runtime checks the
+    equality per call and, where it holds, the emitter uses the extents, so the
+    offset merges into the flat index (see `IndexSpace._recombine_symbolic`).
+    """
+    positions = []
+    for e in indices:
+        name = e.terms[0][0].name if (not e.const and len(e.terms) == 1 and e.terms[0][1] == 1 and isinstance(e.terms[0][0], Var)) else None
+        if name is None:
+            positions.append(None)
+        elif name.startswith("d"):
+            positions.append(("d", int(name[1:])))
+        else:
+            positions.append(("r", int(name[1:])))
+    for k in info.stride_params.get(arg, ()):
+        trailing = positions[k + 1 :]
+        if not trailing or any(p is None for p in trailing):
+            continue
+        found = info.stride_candidates.setdefault((arg, k), [])
+        if tuple(trailing) not in found:
+            found.append(tuple(trailing))
 
 
 def access_offset(space: IndexSpace, strides: list, indices: list[Lin]) -> Lin:

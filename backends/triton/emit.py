@@ -94,7 +94,7 @@ from .analysis import (
     looped_passes,
     pointwise_tiling,
 )
-from .launch import HostExpressionError, grid_function, host_expression, product
+from .launch import HostExpressionError, grid_function, hint_function, host_expression, product
 from .lowering import MAX_GRID_Y, KernelEmitter, NeedsInt64, cdiv, next_pow2
 
 __all__ = [
@@ -146,6 +146,10 @@ class TritonKernel:
     # Where each TTIR parameter comes from: ("arg", i) or ("stride", i, k) (`t.stride(k)` of argument i).
     params: list = None
     grid_fn: object = None  # dynamic grids: f(*args) -> (gx, gy, gz)
+    # Kernels over symbolic sizes: f(*args) -> the hints to specialize a call's
+    # kernel on (`launch.hint_function`); None for static kernels.
+    hint_fn: object = None
+    hints: frozenset = frozenset()  # the hints this text was emitted with
 
     @property
     def expands_args(self) -> bool:
@@ -377,22 +381,27 @@ def _launch(info: KernelInfo, emitter: KernelEmitter, config: TritonConfig):
 
 
 @_in_kernel_context
-def emit_kernel(fn, config: TritonConfig | None = None, aligned: frozenset[int] | None = None) -> TritonKernel:
+def emit_kernel(
+    fn, config: TritonConfig | None = None, aligned: frozenset[int] | None = None, hints: frozenset = frozenset()
+) -> TritonKernel:
     """TTIR for kernel function `fn` under `config` (the default config if None).
 
     `aligned`: indices of the buffer arguments whose pointers are 16-byte
     aligned (only those get `tt.divisibility = 16`); None means all.
+    `hints`: launch specialization of a kernel over symbolic sizes (what its
+    `hint_fn` returns for a call); none by default.
     """
     info = analyze_kernel(fn)
     config = _check_config(info, config or _config_for(info))
     # Symbolic sizes: 64-bit offsets throughout (no bound proves 32 bits enough).
-    emitter = KernelEmitter(info, config, aligned, index64=info.is_dynamic)
+    emitter = KernelEmitter(info, config, aligned, index64=info.is_dynamic, hints=hints)
     try:
         text = emitter.run()
     except NeedsInt64:
-        emitter = KernelEmitter(info, config, aligned, index64=True)
+        emitter = KernelEmitter(info, config, aligned, index64=True, hints=hints)
         text = emitter.run()
     grid, grid_fn, params = _launch(info, emitter, config)
+    hint_fn = hint_function(info, list(info.fn.regions[0].blocks[0].arguments)) if info.is_dynamic else None
     return TritonKernel(
         name=info.name,
         ttir=text,
@@ -403,6 +412,8 @@ def emit_kernel(fn, config: TritonConfig | None = None, aligned: frozenset[int] 
         index_bits=64 if emitter.index64 else 32,
         params=params,
         grid_fn=grid_fn,
+        hint_fn=hint_fn,
+        hints=hints,
     )
 
 

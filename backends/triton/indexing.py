@@ -172,6 +172,13 @@ def _build(constant: int, coeffs: dict) -> Lin:
     return Lin(constant, terms)
 
 
+def _monomial(factors: list):
+    """The atom of a product of atoms: the atom itself, or a `Prod` of them sorted."""
+    if len(factors) == 1:
+        return factors[0]
+    return Prod(tuple(sorted(factors, key=lambda f: f.key())))
+
+
 class IndexSpace:
     """Constructors and bounds for index expressions over variables with known ranges."""
 
@@ -329,10 +336,14 @@ class IndexSpace:
         return atom(MinMax(op, a, b))
 
     def _recombine(self, e: Lin) -> Lin:
-        """k*c*(x // c) + k*(x % c) -> k*x, until no pair is left."""
+        """k*c*(x // c) + k*(x % c) -> k*x, until no pair is left (symbolic c too: `_recombine_symbolic`)."""
         changed = True
         while changed:
             changed = False
+            symbolic = self._recombine_symbolic(e)
+            if symbolic is not None:
+                e, changed = symbolic, True
+                continue
             for a, k in e.terms:
                 if not isinstance(a, Mod):
                     continue
@@ -350,6 +361,33 @@ class IndexSpace:
                 changed = True
                 break
         return e
+
+    def _recombine_symbolic(self, e: Lin) -> Lin | None:
+        """k*F*D*(x // D) + k*F*(x % D) -> k*F*x for a symbolic monomial D and factors F; None if no pair.
+
+        The digits of a flat index over symbolic extents merge back, so a
+        row-major access of an [s0, s1] buffer is the flat index again.
+        """
+        for a, k in e.terms:
+            factors = list(a.factors) if isinstance(a, Prod) else [a]
+            for m in factors:
+                if not isinstance(m, SymMod) or m.den.const or len(m.den.terms) != 1 or m.den.terms[0][1] != 1:
+                    continue
+                rest = list(factors)
+                rest.remove(m)
+                den = m.den.terms[0][0]
+                partner = rest + (list(den.factors) if isinstance(den, Prod) else [den]) + [SymDiv(m.num, m.den)]
+                partner_atom = _monomial(partner)
+                if e.coefficient(partner_atom) != k:
+                    continue
+                coeffs = dict(e.terms)
+                del coeffs[a]
+                del coeffs[partner_atom]
+                scale = const(k)
+                for f in rest:
+                    scale = self.mul(scale, atom(f))
+                return self.add(_build(e.const, coeffs), self.mul(scale, m.num))
+        return None
 
     # -- substitution -----------------------------------------------------
 

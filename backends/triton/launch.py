@@ -111,6 +111,62 @@ def grid_function(grid: tuple[str, str, str], n_args: int):
     return eval(source, dict(NAMESPACE))  # noqa: S307 - our own expression over argument names
 
 
+def hint_function(info, fn_args: list[ir.Value]):
+    """f(*args) -> the launch hints of a call (see `lowering.KernelEmitter`), as Triton's JIT specializes.
+
+    An open stride of 1 is the constant 1 (a unit-stride access stays
+    contiguous); an i64 parameter (an index argument, an open stride) divisible by 16 gets
+    `tt.divisibility`, so masks and row bases keep Triton's vector accesses;
+    an open stride equal to the product of the extents of the loop dims that
+    index the trailing dims (a row-major buffer of the loop's shape) is
+    replaced by them, so the offset merges into the flat index. Kernels are
+    compiled per distinct hint set.
+    """
+    lines, constants = [], {}
+
+    def hint(value) -> str:
+        name = f"_h{len(constants)}"
+        constants[name] = value
+        return name
+
+    for i, a in enumerate(fn_args):
+        if isinstance(a.type, ir.IndexType):
+            lines.append(f"    if arg{i} % 16 == 0: h.append({hint(('div16', ('arg', i)))})")
+    for i, dims in info.stride_params.items():
+        for k in dims:
+            lines.append(f"    st = arg{i}.stride({k})")
+            # One substitution a stride at most: 1, else the first equal candidate.
+            lines.append(f"    if st == 1: h.append({hint(('one', i, k))})")
+            lines.append("    else:")
+            lines.append(f"        if st % 16 == 0: h.append({hint(('div16', ('stride', i, k)))})")
+            keyword = "if"
+            for c, candidate in enumerate(info.stride_candidates.get((i, k), ())):
+                terms, static = [], 1
+                try:
+                    for kind, j in candidate:
+                        if kind == "a":
+                            terms.append(f"arg{j}")
+                            continue
+                        extent = (info.mixed if kind == "d" else info.reduction_mixed)[j]
+                        if isinstance(extent, int):
+                            static *= extent
+                        else:
+                            terms.append(host_expression(extent, fn_args))
+                except HostExpressionError:
+                    continue
+                if static != 1 or not terms:
+                    terms.append(str(static))
+                lines.append(f"        {keyword} st == {product(terms)}: h.append({hint(('eq', i, k, c))})")
+                keyword = "elif"
+    if not lines:
+        return None
+    names = ", ".join(f"arg{i}" for i in range(len(fn_args)))
+    source = f"def hints({names}):\n    h = []\n" + "\n".join(lines) + "\n    return frozenset(h)\n"
+    namespace = dict(NAMESPACE, **constants)
+    exec(source, namespace)  # noqa: S102 - our own expressions over argument names
+    return namespace["hints"]
+
+
 def expand(params: list[tuple], args) -> list:
     """The TTIR parameters' values: an argument as is, or a tensor argument's stride."""
     out = []

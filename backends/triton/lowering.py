@@ -117,10 +117,24 @@ def cdiv(a: int, b: int) -> int:
 
 
 class KernelEmitter:
-    def __init__(self, info: KernelInfo, config, aligned: frozenset[int] | None, index64: bool):
+    def __init__(
+        self, info: KernelInfo, config, aligned: frozenset[int] | None, index64: bool, hints: frozenset = frozenset()
+    ):
         self.info = info
         self.config = config
         self.aligned = aligned
+        # Launch specialization (`launch.hint_function`): ("div16", param) gives an
+        # i64 parameter `tt.divisibility = 16`; ("eq", arg, dim, c) says an open
+        # stride equals its c-th candidate, whose extents then replace it; ("one",
+        # arg, dim) says it is 1 (an eq hint comes only where it is not).
+        self.hints = hints
+        self.strides = {i: list(v) for i, v in info.strides.items()}
+        for hint in hints:
+            if hint[0] == "eq":
+                _, i, k, c = hint
+                self.strides[i][k] = info.candidate_expr(info.stride_candidates[(i, k)][c])
+            elif hint[0] == "one":
+                self.strides[hint[1]][hint[2]] = 1
         self.index64 = index64
         self.idx = "i64" if index64 else "i32"
         self.builder = Builder()
@@ -198,8 +212,19 @@ class KernelEmitter:
         symbolic range takes no modulus (in-range lanes are below it anyway).
         """
         flat = atom(Var(axis))
-        stride = const(1)
         items = list(zip(names, extents))
+        if not all(e.is_const for e in extents):
+            # Symbolic: divide the quotient digit by digit, (x // s2) // s1, so
+            # that a row-major offset merges back into x (IndexSpace._recombine).
+            quotient = flat
+            for k in reversed(range(len(items))):
+                name, extent = items[k]
+                if extent.is_const:
+                    extent = const(max(extent.const, 1))
+                mapping[name] = self.space.mod_by(quotient, extent) if k else quotient
+                quotient = self.space.floordiv_by(quotient, extent)
+            return
+        stride = const(1)
         for k in reversed(range(len(items))):
             name, extent = items[k]
             digit = self.space.floordiv_by(flat, stride)
@@ -398,7 +423,7 @@ class KernelEmitter:
 
     def _offset(self, buffer: ir.Value, indices) -> Lin:
         k = next(i for i, a in enumerate(self.info.fn.regions[0].blocks[0].arguments) if a == buffer)
-        return access_offset(self.space, self.info.strides[k], [self.index_lin(i) for i in indices])
+        return access_offset(self.space, self.strides[k], [self.index_lin(i) for i in indices])
 
     def _pointer(self, base: Value, offset: Value) -> Value:
         t = self.t
@@ -716,15 +741,18 @@ class KernelEmitter:
         args = []
         for i, (kind, t) in enumerate(zip(self.info.arg_kinds, self.info.arg_types)):
             if kind == "index":
-                args.append(f"%arg{i}: i64")
+                args.append(f"%arg{i}: i64{self._divisible(('arg', i))}")
                 continue
             elem = storage_elem(ir.MemRefType(t).element_type)
             attrs = ""
             if self.aligned is None or i in self.aligned:
                 attrs = " {tt.divisibility = 16 : i32}"
             args.append(f"%arg{i}: !tt.ptr<{elem}>{attrs}")
-            args += [f"%arg{i}_stride{k}: i64" for k in self.info.stride_params.get(i, ())]
+            args += [f"%arg{i}_stride{k}: i64{self._divisible(('stride', i, k))}" for k in self.info.stride_params.get(i, ())]
         return f"tt.func public @{self.info.name}({', '.join(args)})"
+
+    def _divisible(self, param: tuple) -> str:
+        return " {tt.divisibility = 16 : i32}" if ("div16", param) in self.hints else ""
 
     def _print(self) -> str:
         ops = self.builder.finish()

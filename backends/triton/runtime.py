@@ -23,7 +23,10 @@ it is launched.
 - Symbolic sizes. One compiled kernel serves every size: its grid is computed
   per call from the `index` arguments (`emit.TritonKernel.launch_grid`) and a
   buffer whose type leaves strides open is passed as its pointer followed by
-  `t.stride(k)` (`launch.expand`). Autotuning times the candidates at the
+  `t.stride(k)` (`launch.expand`). Like Triton's JIT, a call is specialized
+  on its i64 parameters divisible by 16 and on open strides that equal the
+  loop's row-major strides (`launch.hint_function`): one compiled variant
+  per hint set, next to the alignment signature. Autotuning times the candidates at the
   first call's sizes (every candidate is correct at every size; the choice
   may be slower at others) and keeps the winner.
 """
@@ -173,6 +176,9 @@ class GpuKernel:
         default = emit.emit_kernel(fn)
         self.buffers = [i for i, kind in enumerate(default.arg_kinds) if kind == "buffer"]
         self.all_aligned = (True,) * len(self.buffers)
+        self.hint_fn = default.hint_fn
+        if self.hint_fn is not None:
+            self.all_aligned = (self.all_aligned, frozenset())
         self.variants: dict[tuple, _Launch] = {}
         self.tuned: emit.TritonConfig | None = None
         if write_debug is not None:
@@ -188,6 +194,8 @@ class GpuKernel:
     def __call__(self, *args) -> None:
         buffers = self.buffers
         key = tuple(args[i].data_ptr() % POINTER_ALIGNMENT == 0 for i in buffers)
+        if self.hint_fn is not None:
+            key = (key, self.hint_fn(*args))
         launch = self.variants.get(key)
         if launch is None:
             launch = self._specialize(key, args)
@@ -197,17 +205,20 @@ class GpuKernel:
         return frozenset(i for i, ok in zip(self.buffers, key) if ok)
 
     def _specialize(self, key: tuple, args) -> _Launch:
+        hints = frozenset()
+        if self.hint_fn is not None:
+            key, hints = key
         aligned = self._aligned(key)
         config = self.default.config
         if self.autotune:
-            config = self.tuned or self._tune(aligned, args)
+            config = self.tuned or self._tune(aligned, args, hints)
         with self.context:
-            kernel = self.emit.emit_kernel(self.fn, config, aligned)
+            kernel = self.emit.emit_kernel(self.fn, config, aligned, hints)
         launch = _Launch(kernel, compile_ttir(kernel.ttir, self.target, kernel.num_warps))
-        self.variants[key] = launch
+        self.variants[(key, hints) if self.hint_fn is not None else key] = launch
         return launch
 
-    def _tune(self, aligned: frozenset[int], args) -> emit.TritonConfig:
+    def _tune(self, aligned: frozenset[int], args, hints: frozenset = frozenset()) -> emit.TritonConfig:
         """The fastest of the candidate configs on these arguments (cached on disk)."""
         digest = hashlib.sha256(f"{self.default.ttir}\n{self.target!r}".encode()).hexdigest()[:32]
         path = os.path.join(cache_dir(), "autotune", f"{digest}.json")
@@ -225,7 +236,7 @@ class GpuKernel:
                 candidates = self.emit.candidate_configs(self.fn)
             for candidate in candidates:
                 with self.context:
-                    kernel = self.emit.emit_kernel(self.fn, candidate, aligned)
+                    kernel = self.emit.emit_kernel(self.fn, candidate, aligned, hints)
                 launch = _Launch(kernel, compile_ttir(kernel.ttir, self.target, kernel.num_warps))
                 milliseconds = do_bench(lambda: launch(bench_args), warmup=5, rep=20)
                 timings.append((milliseconds, candidate))

@@ -154,6 +154,48 @@ def test_two_d_tiling_is_refused_for_symbolic_sizes():
             emit_kernel(fns["transpose_add"], TritonConfig(xblock=32, yblock=32))
 
 
+def _specialized(fn, args):
+    kernel = emit_kernel(fn)
+    hints = kernel.hint_fn(*args)
+    return hints, emit_kernel(fn, hints=hints)
+
+
+def test_launch_hints_specialize_like_tritons_jit():
+    """Sizes and strides divisible by 16 get tt.divisibility; a stride of 1 or one equal to the
+    loop's row-major stride (or to a size argument) is replaced, so offsets merge into the flat index."""
+    module, fns = _all_kernels()
+    with module.context:
+        out, a, b = torch.empty(32, 64), torch.empty(32, 64), torch.empty(64)
+        hints, kernel = _specialized(fns["transpose_add"], [out, a, b, 32, 64])
+        assert ("div16", ("arg", 3)) in hints and ("div16", ("arg", 4)) in hints
+        assert ("one", 1, 1) in hints and ("eq", 0, 0, 0) in hints and ("eq", 1, 0, 0) in hints
+        assert "%arg3: i64 {tt.divisibility = 16 : i32}" in kernel.ttir
+        # out and a are read at the flat index (no row division left); b[j] keeps x % s1.
+        assert "divsi" not in kernel.ttir and kernel.ttir.count("arith.remsi") == 1
+        # A transposed view: its strides are (1, 32), not the loop's; only what holds is used.
+        hints, kernel = _specialized(fns["transpose_add"], [out, torch.empty(64, 32).t(), b, 32, 64])
+        assert ("one", 1, 0) in hints and ("eq", 1, 0, 0) not in hints
+        assert "arith.divsi" in kernel.ttir
+        # Odd sizes: no divisibility, the equalities still hold.
+        hints, kernel = _specialized(fns["transpose_add"], [torch.empty(3, 5), torch.empty(3, 5), torch.empty(5), 3, 5])
+        assert not any(h[0] == "div16" for h in hints) and ("eq", 0, 0, 0) in hints
+        # A row reduction's row base: stride0 == s1, divisible by 16.
+        hints, kernel = _specialized(fns["row_sum"], [torch.empty(8), torch.empty(8, 4096), 8, 4096])
+        assert hints == {("div16", ("arg", 3)), ("div16", ("stride", 1, 0)), ("eq", 1, 0, 0)}
+        assert "arith.muli %arg3, %" in kernel.ttir and "%arg1_stride0, %" not in kernel.ttir
+        # A flatten (d0 floordiv s1, d0 mod s1) of a contiguous input: the row stride equals s1.
+        hints, kernel = _specialized(fns["flatten"], [torch.empty(12), torch.empty(3, 4), 0, 3, 4])
+        assert ("eq", 1, 0, 2) in hints and "divsi" not in kernel.ttir
+        check_compiles([kernel] + [_specialized(fns[n], args)[1] for n, args in (
+            ("transpose_add", [out, a, b, 32, 64]),
+            ("row_sum", [torch.empty(8), torch.empty(8, 4096), 8, 4096]),
+            ("col_max", [torch.empty(64), torch.empty(32, 64), 32, 64]),
+            ("softmax", [torch.empty(32, 64), torch.empty(32, 64), 32, 64]),
+        )])
+        # Static kernels have no hints.
+        assert emit_kernel(fns["col_sum"]).hint_fn is None or emit_kernel(fns["col_sum"]).grid_fn is None
+
+
 class _FakeCompiled:
     """Triton's CompiledKernel as `_Launch` uses it: `compiled[grid](*args)`."""
 
