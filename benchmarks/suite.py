@@ -21,9 +21,9 @@ For every workload and backend (eager, Inductor, coil) it reports:
   compilers, and reported apart. Warm: a second process (this script with
   --warm-worker) with the same cache directories, after the same warm-up,
   compiles every workload again and times its first call.
-- peak memory: CUDA, `torch.cuda.max_memory_allocated()` over one call after
-  warm-up (everything live then counts: inputs, parameters, optimizer state),
-  and the part above what was allocated before the call. CPU: not measured
+- peak memory: CUDA, `torch.cuda.max_memory_allocated()` over the second
+  call, before timing (everything live then counts: inputs, parameters,
+  optimizer state), and the part above what was allocated before the call. CPU: not measured
   (null); coil's planned peak of live buffers (coil.metrics) is reported
   for coil.
 - kernels generated: coil from coil.metrics, Inductor from
@@ -369,8 +369,9 @@ def _measure(name: str, make: Callable[[], Case], backend: str, device: str, dty
         if not ok:
             row["status"] = "MISMATCH" if row["status"] == "ok" else row["status"] + ", MISMATCH"
     with torch.set_grad_enabled(case.train):
-        row["ms"] = time_ms(run, case.args, device=device, quick=quick)
         if device == "cuda":
+            # A second call (the training step's optimizer state exists by now), before any
+            # timing: do_bench's buffers are not live then.
             gc.collect()
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
@@ -382,6 +383,7 @@ def _measure(name: str, make: Callable[[], Case], backend: str, device: str, dty
             row["peak_over_live_mib"] = (peak - before) / 2**20
         else:
             row["peak_mib"] = None
+        row["ms"] = time_ms(run, case.args, device=device, quick=quick)
     row["bytes"] = case.bytes if case.bytes is not None else (
         None if case.train else nbytes(case.args, out, list(case.fn.parameters()) if isinstance(case.fn, nn.Module) else [],
                                        list(case.fn.buffers()) if isinstance(case.fn, nn.Module) else []))
