@@ -4,9 +4,13 @@ The importer interprets the FX graph node by node. Placeholders become
 arguments of one `func.func @graph`; each `call_function` node is lowered by
 its rule from the lowering table, or becomes a `coil.extern` call to ATen;
 Python arithmetic on sizes is evaluated. Metadata (dtype, sizes, strides) for
-every node comes from running the node's op on meta tensors, so the importer
-works the same whether the sizes came from Dynamo as integers or were
-specialized from symbolic ones at run time.
+every node comes from running the node's op on meta tensors.
+
+With symbolic inputs (FakeTensors with SymInt sizes, SymInt placeholders, as
+`torch.compile(dynamic=True)` gives them) the metadata stays symbolic: it is
+the FakeTensor tracing recorded (`node.meta["val"]`), Dynamo's symbols become
+`index` arguments of @graph, and each size a rule uses becomes an int or an
+`index` value built at the top of @graph (`sizes.SizeMaterializer`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import torch
 import torch.fx
 from torch._guards import detect_fake_mode
 from torch._subclasses.fake_tensor import FakeTensor, FakeTensorMode
-from torch.fx.experimental.symbolic_shapes import free_unbacked_symbols
+from torch.fx.experimental.symbolic_shapes import free_unbacked_symbols, statically_known_true
 
 from coil import config, metrics
 from coil.dialects import builders, make_context
@@ -561,7 +565,8 @@ def _to_meta(x, keep_device: bool = False):
 
 
 def _same_shape(a, b) -> bool:
-    return len(a) == len(b) and all(same_size(x, y) for x, y in zip(a, b))
+    """Equal shapes, symbolic sizes compared without adding guards."""
+    return len(a) == len(b) and all(same_size(x, y) or statically_known_true(x == y) for x, y in zip(a, b))
 
 
 def _unbacked(val) -> bool:

@@ -244,3 +244,48 @@ def test_symbols_read_from_input_shapes():
     assert sorted(imported.symbols.values()) == [("size", 0, 0), ("size", 0, 1), ("size", 1, 1)]
     for arg in imported.symbols:
         assert re.search(rf"%arg{arg}: index {{coil.size_hint = \d+ : i64, coil.symbol", text)
+
+
+def test_size_materializer_arith():
+    """Each kind of size expression becomes index arith, built once per expression."""
+    from torch.utils._sympy import functions as symfn
+
+    from coil.dialects import make_context
+    from coil.frontend.sizes import SizeMaterializer
+    from coil.mlir import func, ir
+
+    s0, s1 = sympy.symbols("s0 s1", integer=True, positive=True)
+    exprs = {
+        "arith.addi": s0 + s1,
+        "arith.subi": s0 - 1,
+        "arith.muli": 2 * s0 * s1,
+        "arith.floordivsi": symfn.FloorDiv(s0, 2),
+        "arith.remsi": symfn.ModularIndexing(s0, 2, 4),
+        "arith.maxsi": symfn.Max(s0, s1),
+        "arith.minsi": symfn.Min(s0, 3),
+    }
+    with make_context(), ir.Location.unknown():
+        module = ir.Module.create()
+        index = ir.IndexType.get()
+        with ir.InsertionPoint(module.body):
+            fn = func.FuncOp("graph", ir.FunctionType.get([index, index], []))
+            entry = fn.add_entry_block()
+        with ir.InsertionPoint(entry):
+            func.ReturnOp([])
+        sizes = SizeMaterializer(entry, {s0: entry.arguments[0], s1: entry.arguments[1]})
+        values = {name: sizes.size(e) for name, e in exprs.items()}
+        # CeilDiv rewrites itself to FloorDiv(a + b - 1, b).
+        assert sizes.size(symfn.CeilDiv(s0, s1)).owner.name in ("arith.ceildivsi", "arith.floordivsi")
+        assert sizes.size(sympy.Integer(7)) == 7 and sizes.size(5) == 5
+        assert sizes.size(s0) == entry.arguments[0]
+        assert sizes.size(s0 + s1) == values["arith.addi"]  # memoized
+        with pytest.raises(LoweringError, match="TruncToInt"):
+            sizes.size(symfn.TruncToInt(symfn.ToFloat(s0)))
+        with pytest.raises(LoweringError, match="not bound"):
+            sizes.size(sympy.Symbol("u0", integer=True) + 1)
+        assert module.operation.verify()
+        ops = [op.name for op in entry.operations]
+    for name, value in values.items():
+        assert value.owner.name == name, (name, value.owner.name)
+    # All size ops precede the graph's own ops (here: the return).
+    assert ops[-1] == "func.return" and all(name.startswith("arith.") for name in ops[:-1])
