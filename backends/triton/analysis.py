@@ -105,6 +105,9 @@ class KernelInfo:
     # of ("d"|"r", position), the product of those extents (a buffer row-major
     # over the loop dims that index it), or (("a", i),), index argument i.
     stride_candidates: dict = field(default_factory=dict)
+    # A launch's bound on a symbolic reduction range (a power of two >= its
+    # size at that call, see launch.hint_function): configs may size RBLOCK by it.
+    rnumel_bound: int | None = None
 
     @property
     def is_reduction(self) -> bool:
@@ -130,7 +133,9 @@ class KernelInfo:
 
     @property
     def rnumel(self) -> int:
-        """Reduction points; a dynamic range counts as UNBOUNDED (use `rnumel_expr` to index)."""
+        """Reduction points; a dynamic range counts as its launch bound, else UNBOUNDED (use `rnumel_expr` to index)."""
+        if self.rnumel_bound is not None and self.dynamic_reduction:
+            return self.rnumel_bound
         return math.prod(UNBOUNDED if is_dynamic(e) else e for e in self.reduction_ranges)
 
     def candidate_expr(self, candidate: tuple) -> Lin:

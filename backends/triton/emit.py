@@ -72,10 +72,13 @@ Symbolic sizes (`?` dims, DYNAMIC ranges with `index` size operands): the
 kernel takes its `index` arguments as i64 scalars and, after each buffer
 pointer, the strides its type leaves open; every offset is 64-bit; every
 symbolic axis is masked against its runtime extent; the grid is an
-expression over the arguments, evaluated at launch (`launch`). The config
-never depends on a symbolic size: a reduction over a symbolic range is
-always looped (its RBLOCK could not cover every size), a pointwise kernel is
-tiled 1-D (a Y grid could pass 65535), and a symbolic output range counts as
+expression over the arguments, evaluated at launch (`launch`). Without
+launch hints a reduction over a symbolic range is looped (no RBLOCK covers
+every size); a call's ("rnumel", bound) hint (the power of two at or above
+its reduction size, `launch.hint_function`) lets the static heuristics pick
+its config as for a range of `bound` points, persistent with RBLOCK = bound
+where they would be, which covers that call. A pointwise kernel is tiled
+1-D (a Y grid could pass 65535), and a symbolic output range counts as
 large.
 """
 
@@ -94,7 +97,7 @@ from .analysis import (
     looped_passes,
     pointwise_tiling,
 )
-from .launch import HostExpressionError, grid_function, hint_function, host_expression, product
+from .launch import MAX_RNUMEL_BUCKET, HostExpressionError, grid_function, hint_function, host_expression, product
 from .lowering import MAX_GRID_Y, KernelEmitter, NeedsInt64, cdiv, next_pow2
 
 __all__ = [
@@ -201,8 +204,9 @@ def _tile_sizes(info: KernelInfo) -> tuple[int, int] | None:
 
 
 def _config_for(info: KernelInfo) -> TritonConfig:
-    """A symbolic range counts as UNBOUNDED here (`KernelInfo.xnumel`): large, so never persistent."""
-    if info.dynamic_reduction and not is_column_reduction(info):
+    """A symbolic range counts as UNBOUNDED here (`KernelInfo.xnumel`), a symbolic reduction
+    range as its launch bound where the call gave one, else it is looped with DYNAMIC_ROW_CONFIG."""
+    if info.dynamic_reduction and info.rnumel_bound is None and not is_column_reduction(info):
         xblock, rblock, warps = DYNAMIC_ROW_CONFIG
         return TritonConfig(xblock=xblock, rblock=rblock, num_warps=warps, persistent=False)
     if not info.is_reduction:
@@ -254,16 +258,27 @@ def _row_warps(rblock: int) -> int:
     return max(4, min(16, rblock // 128))
 
 
-@_in_kernel_context
-def default_config(fn) -> TritonConfig:
-    """Size heuristics (Inductor-like) for kernel function `fn`."""
-    return _config_for(analyze_kernel(fn))
+def _bound_reduction(info: KernelInfo, hints: frozenset) -> None:
+    """A call's ("rnumel", n) hint: its symbolic reduction range has at most n points
+    (n a power of two), so a persistent RBLOCK of n covers it at that call."""
+    for hint in hints:
+        if hint[0] == "rnumel":
+            info.rnumel_bound = hint[1]
 
 
 @_in_kernel_context
-def candidate_configs(fn) -> list[TritonConfig]:
+def default_config(fn, hints: frozenset = frozenset()) -> TritonConfig:
+    """Size heuristics (Inductor-like) for kernel function `fn` (for a call with these launch hints)."""
+    info = analyze_kernel(fn)
+    _bound_reduction(info, hints)
+    return _config_for(info)
+
+
+@_in_kernel_context
+def candidate_configs(fn, hints: frozenset = frozenset()) -> list[TritonConfig]:
     """A few configs to autotune over, the default first."""
     info = analyze_kernel(fn)
+    _bound_reduction(info, hints)
     default = _config_for(info)
     found = [default]
     if not info.is_reduction:
@@ -301,7 +316,7 @@ def candidate_configs(fn) -> list[TritonConfig]:
             for x, r in ((1, 1024), (1, 2048), (8, 512), (64, 16)):
                 x, r = min(x, xpow), min(r, rpow // 2)
                 found.append(TritonConfig(xblock=x, rblock=r, num_warps=_warps(x * r), persistent=False))
-    elif info.dynamic_reduction:
+    elif info.dynamic_reduction and info.rnumel_bound is None:
         # Rows of unknown width: looped, wide chunks and several narrow rows a program.
         for x, r, warps in ((1, 2048, 16), (1, 4096, 16), (4, 512, 8), (16, 64, 4), (64, 16, 4)):
             found.append(TritonConfig(xblock=x, rblock=r, num_warps=warps, persistent=False))
@@ -338,8 +353,9 @@ def _check_config(info: KernelInfo, config: TritonConfig) -> TritonConfig:
     if info.is_reduction:
         if config.yblock != 1:
             raise info.error("reductions are tiled [XBLOCK, RBLOCK]: yblock must be 1")
-        if info.dynamic_reduction:
-            # No RBLOCK covers every size of a symbolic range: loop over it.
+        if info.dynamic_reduction and (info.rnumel_bound is None or info.rnumel_bound > MAX_RNUMEL_BUCKET):
+            # No RBLOCK covers every size of a symbolic range (or every size
+            # above the last bucket): loop over it.
             if config.persistent:
                 config = TritonConfig(config.xblock, 1, config.rblock, config.num_warps, False)
         elif config.persistent and config.rblock != next_pow2(info.rnumel):
@@ -392,6 +408,7 @@ def emit_kernel(
     `hint_fn` returns for a call); none by default.
     """
     info = analyze_kernel(fn)
+    _bound_reduction(info, hints)
     config = _check_config(info, config or _config_for(info))
     # Symbolic sizes: 64-bit offsets throughout (no bound proves 32 bits enough).
     emitter = KernelEmitter(info, config, aligned, index64=info.is_dynamic, hints=hints)

@@ -37,6 +37,17 @@ def cdiv(a: int, b: int) -> int:
     return -(-a // b)
 
 
+# Reduction sizes above this share one bucket (every config is looped there).
+MAX_RNUMEL_BUCKET = 1 << 16
+
+
+def _bucket(n: int) -> int:
+    """The power of two >= n (at least 1), capped: the ("rnumel", bound) hint of a call."""
+    if n > MAX_RNUMEL_BUCKET:
+        return MAX_RNUMEL_BUCKET * 2
+    return 1 << max(n - 1, 0).bit_length()
+
+
 def _divsi(a: int, b: int) -> int:
     """C's truncating division (arith.divsi)."""
     q = abs(a) // abs(b)
@@ -47,7 +58,7 @@ def _remsi(a: int, b: int) -> int:
     return a - b * _divsi(a, b)
 
 
-NAMESPACE = {"cdiv": cdiv, "_divsi": _divsi, "_remsi": _remsi, "max": max, "min": min}
+NAMESPACE = {"cdiv": cdiv, "_divsi": _divsi, "_remsi": _remsi, "_bucket": _bucket, "max": max, "min": min}
 
 
 class HostExpressionError(ValueError):
@@ -119,8 +130,13 @@ def hint_function(info, fn_args: list[ir.Value]):
     `tt.divisibility`, so masks and row bases keep Triton's vector accesses;
     an open stride equal to the product of the extents of the loop dims that
     index the trailing dims (a row-major buffer of the loop's shape) is
-    replaced by them, so the offset merges into the flat index. Kernels are
-    compiled per distinct hint set.
+    replaced by them, so the offset merges into the flat index. A symbolic
+    reduction range gets ("rnumel", bound), the power of two at or above its
+    size (one bucket above MAX_RNUMEL_BUCKET): the call's config is chosen
+    for that bound, persistent where RBLOCK = bound covers the row, so rows
+    of any width get the config their width wants and a persistent RBLOCK
+    never falls short of the size it runs on. Kernels are compiled per
+    distinct hint set.
     """
     lines, constants = [], {}
 
@@ -158,6 +174,19 @@ def hint_function(info, fn_args: list[ir.Value]):
                     terms.append(str(static))
                 lines.append(f"        {keyword} st == {product(terms)}: h.append({hint(('eq', i, k, c))})")
                 keyword = "elif"
+    if info.dynamic_reduction:
+        terms, static = [], 1
+        try:
+            for extent in info.reduction_mixed:
+                if isinstance(extent, int):
+                    static *= extent
+                else:
+                    terms.append(host_expression(extent, fn_args))
+            if static != 1 or not terms:
+                terms.append(str(static))
+            lines.append(f"    h.append(('rnumel', _bucket({product(terms)})))")
+        except HostExpressionError:
+            pass
     if not lines:
         return None
     names = ", ".join(f"arg{i}" for i in range(len(fn_args)))

@@ -20,15 +20,17 @@ it is launched.
   and timed on the device at the kernel's first launch (on copies of the
   buffers it writes, so in-place kernels are not run twice on live data), and
   the winner is cached in process and on disk (`$COIL_CACHE_DIR/autotune`).
-- Symbolic sizes. One compiled kernel serves every size: its grid is computed
+- Symbolic sizes. A kernel is emitted once for every size: its grid is computed
   per call from the `index` arguments (`emit.TritonKernel.launch_grid`) and a
   buffer whose type leaves strides open is passed as its pointer followed by
   `t.stride(k)` (`launch.expand`). Like Triton's JIT, a call is specialized
-  on its i64 parameters divisible by 16 and on open strides that equal the
-  loop's row-major strides (`launch.hint_function`): one compiled variant
-  per hint set, next to the alignment signature. Autotuning times the candidates at the
-  first call's sizes (every candidate is correct at every size; the choice
-  may be slower at others) and keeps the winner.
+  on its i64 parameters divisible by 16, on open strides that are 1 or equal
+  the loop's row-major strides, and on the power-of-two bucket of a symbolic
+  reduction size, which picks its config (`launch.hint_function`): one
+  compiled variant per hint set, next to the alignment signature.
+  Autotuning times the candidates at the first call of each reduction-size
+  bucket (every candidate is correct at every size of its bucket) and keeps
+  the winner.
 """
 
 from __future__ import annotations
@@ -180,7 +182,8 @@ class GpuKernel:
         if self.hint_fn is not None:
             self.all_aligned = (self.all_aligned, frozenset())
         self.variants: dict[tuple, _Launch] = {}
-        self.tuned: emit.TritonConfig | None = None
+        self.tuned: emit.TritonConfig | None = None  # the last tuned config
+        self.tuned_for: dict = {}  # a call's reduction bound hint (or None) -> tuned config
         if write_debug is not None:
             write_debug(f"{self.name}.ttir", default.ttir)
         if not autotune:
@@ -209,18 +212,26 @@ class GpuKernel:
         if self.hint_fn is not None:
             key, hints = key
         aligned = self._aligned(key)
-        config = self.default.config
+        # Symbolic sizes: None, the default config for this call's hints (its
+        # reduction bound); static kernels keep their one config.
+        config = None if self.hint_fn is not None else self.default.config
         if self.autotune:
-            config = self.tuned or self._tune(aligned, args, hints)
+            bound = next((h for h in hints if h[0] == "rnumel"), None)
+            config = self.tuned_for.get(bound) or self._tune(aligned, args, hints, bound)
         with self.context:
             kernel = self.emit.emit_kernel(self.fn, config, aligned, hints)
         launch = _Launch(kernel, compile_ttir(kernel.ttir, self.target, kernel.num_warps))
         self.variants[(key, hints) if self.hint_fn is not None else key] = launch
         return launch
 
-    def _tune(self, aligned: frozenset[int], args, hints: frozenset = frozenset()) -> emit.TritonConfig:
-        """The fastest of the candidate configs on these arguments (cached on disk)."""
-        digest = hashlib.sha256(f"{self.default.ttir}\n{self.target!r}".encode()).hexdigest()[:32]
+    def _tune(self, aligned: frozenset[int], args, hints: frozenset = frozenset(), bound=None) -> emit.TritonConfig:
+        """The fastest of the candidate configs on these arguments (cached on disk).
+
+        Symbolic sizes: tuned once per reduction bound (a power-of-two bucket
+        of the reduction size; once for all sizes without a symbolic reduction).
+        """
+        suffix = "" if bound is None else f"\n{bound!r}"
+        digest = hashlib.sha256(f"{self.default.ttir}\n{self.target!r}{suffix}".encode()).hexdigest()[:32]
         path = os.path.join(cache_dir(), "autotune", f"{digest}.json")
         config = _load_tuned(path)
         if config is None:
@@ -233,7 +244,7 @@ class GpuKernel:
                 bench_args[i] = torch.empty_like(args[i]).copy_(args[i])
             timings = []
             with self.context:
-                candidates = self.emit.candidate_configs(self.fn)
+                candidates = self.emit.candidate_configs(self.fn, hints)
             for candidate in candidates:
                 with self.context:
                     kernel = self.emit.emit_kernel(self.fn, candidate, aligned, hints)
@@ -242,7 +253,7 @@ class GpuKernel:
                 timings.append((milliseconds, candidate))
             config = min(timings, key=lambda t: t[0])[1]
             _atomic_write(path, json.dumps(config.__dict__))
-        self.tuned = config
+        self.tuned = self.tuned_for[bound] = config
         return config
 
 

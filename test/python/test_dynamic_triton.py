@@ -77,9 +77,36 @@ def test_dynamic_kernels_compile(text):
 # the emitter's interface
 
 
-def test_symbolic_reductions_are_never_persistent():
+def test_symbolic_reductions_are_persistent_only_under_a_launch_bound():
+    """Without a call's bound a symbolic reduction range is looped; with ("rnumel", 2^k), the
+    bound covers the call's range, the static heuristics pick the config (persistent where they
+    would be) and the reduction lanes stay masked against the runtime size."""
     module, fns = _all_kernels()
     with module.context:
+        for name in ("row_sum", "softmax", "col_sum", "col_max"):
+            fn = fns[name]
+            assert not default_config(fn).persistent, name
+            assert not any(c.persistent for c in candidate_configs(fn)), name
+            forced = emit_kernel(fn, TritonConfig(xblock=1, rblock=4096, num_warps=8, persistent=True))
+            assert not forced.config.persistent and "scf.for" in forced.ttir, name
+        # A static reduction range over symbolic rows may stay persistent.
+        assert default_config(fns["mean_rows"]).persistent
+        for s1, persistent, rblock in ((5, True, 8), (128, True, 128), (1000, True, 1024), (4096, False, 2048), (10**6, False, 2048)):
+            args = [torch.empty(7, device="meta"), torch.empty(7, s1, device="meta"), 7, s1]
+            hints = emit_kernel(fns["row_sum"]).hint_fn(*args)
+            kernel = emit_kernel(fns["row_sum"], hints=hints)
+            assert (kernel.config.persistent, kernel.config.rblock) == (persistent, rblock), s1
+            if persistent:
+                assert "scf.for" not in kernel.ttir and "tt.splat %arg3 : i64" in kernel.ttir  # the r mask: r < s1
+                # The launch bound is a power of two covering the size: a wrong one is never made persistent.
+                assert kernel.config.rblock >= s1
+            check_compiles([kernel, emit_kernel(fns["softmax"], hints=hints)])
+        # A persistent config asked for above the last bucket is looped.
+        huge = frozenset({("rnumel", 1 << 17)})
+        forced = emit_kernel(fns["row_sum"], TritonConfig(xblock=1, rblock=4096, num_warps=8, persistent=True), hints=huge)
+        assert not forced.config.persistent
+        assert all(not c.persistent for c in candidate_configs(fns["softmax"], huge))
+        assert any(c.persistent for c in candidate_configs(fns["softmax"], frozenset({("rnumel", 256)})))
         for name in ("row_sum", "softmax", "col_sum", "col_max"):
             fn = fns[name]
             assert not default_config(fn).persistent, name
@@ -181,7 +208,7 @@ def test_launch_hints_specialize_like_tritons_jit():
         assert not any(h[0] == "div16" for h in hints) and ("eq", 0, 0, 0) in hints
         # A row reduction's row base: stride0 == s1, divisible by 16.
         hints, kernel = _specialized(fns["row_sum"], [torch.empty(8), torch.empty(8, 4096), 8, 4096])
-        assert hints == {("div16", ("arg", 3)), ("div16", ("stride", 1, 0)), ("eq", 1, 0, 0)}
+        assert hints == {("div16", ("arg", 3)), ("div16", ("stride", 1, 0)), ("eq", 1, 0, 0), ("rnumel", 4096)}
         assert "arith.muli %arg3, %" in kernel.ttir and "%arg1_stride0, %" not in kernel.ttir
         # A flatten (d0 floordiv s1, d0 mod s1) of a contiguous input: the row stride equals s1.
         hints, kernel = _specialized(fns["flatten"], [torch.empty(12), torch.empty(3, 4), 0, 3, 4])
@@ -327,5 +354,7 @@ def test_gpu_autotune_serves_every_size(tmp_path, monkeypatch):
         y = torch.empty_like(x)
         tuned(y, x, s0, s1)
         _close(y, torch.softmax(x, 1))
-    assert tuned.tuned is not None and not tuned.tuned.persistent
+    # Tuned once per reduction-size bucket: 4096, 8, 131072 (everything above 65536).
+    assert set(tuned.tuned_for) == {("rnumel", 4096), ("rnumel", 8), ("rnumel", 1 << 17)}
+    assert not tuned.tuned_for[("rnumel", 1 << 17)].persistent
     assert dataclasses.asdict(tuned.tuned)
