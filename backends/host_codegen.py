@@ -160,6 +160,7 @@ class HostCodegen:
         self.outputs = outputs
         # host `index` argument index -> ("input", placeholder) | ("size"|"stride", placeholder, dim)
         self.symbol_args = symbol_args or {}
+        self.symbol_names: dict[str, str] = {}  # Dynamo's symbol name -> its Python variable
         self.index_count = 0
         self.names: dict[ir.Value, str] = {}
         self.reused_from: dict[ir.Value, ir.Value] = {}
@@ -188,8 +189,11 @@ class HostCodegen:
                 name = ir.StringAttr(entry["coil.symbol"]).value
         taken = set(self.names.values())
         # Dynamo's symbols look like s77 or u3; anything else could shadow a name of the program.
+        symbol = name
         if not name or not re.fullmatch(r"[a-z]{1,2}\d+", name) or name in taken:
             name = f"sym{host_index}"
+        if symbol:
+            self.symbol_names[symbol] = name
         return name
 
     def _new_index(self, value: ir.Value, expr: str) -> None:
@@ -385,10 +389,30 @@ class HostCodegen:
                 elif out.kind == "input":
                     items.append(f"arg{out.index}")
                 else:
-                    items.append(f"OUTPUT_CONSTANTS[{len(items)}]")
+                    symbolic = self._symbolic_output(out.value)
+                    items.append(symbolic if symbolic is not None else f"OUTPUT_CONSTANTS[{len(items)}]")
             self.emit("return [" + ", ".join(items) + "]")
         else:
             raise ValueError(f"host codegen cannot emit '{name}'")
+
+    def _symbolic_output(self, value) -> str | None:
+        """A SymInt output (a size AOTAutograd saves for the backward) as a Python
+        expression on the bound symbols; None if it is no SymInt or uses an unbound symbol.
+
+        The traced value is a SymInt of the compile-time ShapeEnv: returning it as
+        a constant would hand the backward a symbol instead of this call's size.
+        """
+        if not isinstance(value, torch.SymInt):
+            return None
+        import sympy
+        from torch.utils._sympy.printers import PythonPrinter
+
+        expr = value.node.expr
+        bound = self.symbol_names
+        if any(str(sym) not in bound for sym in expr.free_symbols):
+            return None
+        renamed = expr.xreplace({sym: sympy.Symbol(bound[str(sym)], integer=True) for sym in expr.free_symbols})
+        return f"({PythonPrinter().doprint(renamed)})"
 
     def _layout_checked(self, expr: str, t: ir.MemRefType) -> str:
         if _has_dynamic_layout(t):

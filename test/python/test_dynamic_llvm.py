@@ -310,3 +310,51 @@ def test_column_reduction_with_symbolic_sizes_uses_tiles():
         text = str(fn)
     # (printed generically: the host's launches no longer match the lowered signature)
     assert "memref.alloca" in text and "-> memref<256xf32>" in text
+
+
+def test_symint_outputs_are_computed_from_this_calls_sizes():
+    """A SymInt the forward returns (a size saved for the backward) is this call's
+    int, not the compile-time symbol."""
+    import sympy
+    from torch.fx.experimental.symbolic_shapes import ShapeEnv
+
+    env = ShapeEnv()
+    s0 = env.create_symintnode(sympy.Symbol("s0", integer=True, positive=True), hint=3)
+    s1 = env.create_symintnode(sympy.Symbol("s1", integer=True, positive=True), hint=5)
+    saved = [s0, s0 * s1 // 2 + 1]
+    with make_context():
+        module = ir.Module.parse(MODULE)
+        kernels = compile_cpu_kernels(module, threads=1)
+        host = next(op for op in module.body.operations if "coil.host" in op.attributes)
+        outputs = [OutputBinding("result", 1), OutputBinding("value", value=saved[0]), OutputBinding("value", value=saved[1])]
+        source = HostCodegen(host, "cpu", 4, TENSOR_ARGS, outputs, symbol_args=SYMBOL_ARGS).generate()
+    call = build_host_program(source, kernels, "<coil test symint outputs>", [None, *saved])
+    for s0_, s1_ in [(4, 9), (7, 2)]:
+        total, a, b = call(inputs(s0_, s1_))
+        assert (a, b) == (s0_, s0_ * s1_ // 2 + 1) and type(a) is int
+
+
+def test_extent_computed_inside_the_kernel(monkeypatch):
+    """A loop size the kernel derives itself (no argument to read it from) still
+    bounds the loop: the runtime passes an open slice, the kernel clamps it."""
+    monkeypatch.setattr(jit, "PARALLEL_MIN_WORK", 1)
+    src = f"""
+func.func @flat(%out: memref<?xf32>, %x: memref<?x?xf32>, %s0: index, %s1: index) attributes {{coil.kernel}} {{
+  %n = arith.muli %s0, %s1 : index
+  "coil.loop_nest"(%n) ({{
+  ^bb0(%k: index):
+    %i = affine.apply affine_map<(d0)[s0] -> (d0 floordiv s0)>(%k)[%s1]
+    %j = affine.apply affine_map<(d0)[s0] -> (d0 mod s0)>(%k)[%s1]
+    %a = "coil.load"(%x, %i, %j) : (memref<?x?xf32>, index, index) -> f32
+    "coil.store"(%a, %out, %k) : (f32, memref<?xf32>, index) -> ()
+    "coil.yield"() : () -> ()
+  }}) {{ranges = [{DYN}], reduction_ranges = []}} : (index) -> ()
+  return
+}}"""
+    kernel = compile_cpu_kernels(src, threads=4, check=True)["flat"]
+    for s0, s1 in [(1, 1), (3, 7), (40, 33)]:
+        x = torch.randn(s0, s1)
+        out = torch.full((s0 * s1 + 5,), -1.0)
+        kernel(out[: s0 * s1], x, s0, s1)
+        torch.testing.assert_close(out[: s0 * s1], x.flatten())
+        assert (out[s0 * s1 :] == -1).all()
