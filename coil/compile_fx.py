@@ -145,7 +145,13 @@ def compile_static(gm: torch.fx.GraphModule, inputs: list) -> CompiledGraph:
         graph_constants = [spec.value for spec in imported.inputs if spec.kind == "constant"]
         outputs = []
         constants = []
-        for out in imported.outputs:
+        symbol_outputs = []  # (output position, SymInt) computed from the call's inputs
+        for position, out in enumerate(imported.outputs):
+            if out.kind == "symbol":
+                symbol_outputs.append((position, out.value))
+                outputs.append(OutputBinding("value", value=None))
+                constants.append(None)
+                continue
             if out.kind == "result":
                 outputs.append(OutputBinding("result", out.index))
             elif out.kind == "input":
@@ -179,6 +185,8 @@ def compile_static(gm: torch.fx.GraphModule, inputs: list) -> CompiledGraph:
                 args[i] = args[i].to(device, non_blocking=True)
             return program(args)
 
+    if symbol_outputs:
+        call = _with_symbol_outputs(call, imported, symbol_outputs)
     if device.type != "cpu":
         graph_constants = [c.to(device) if isinstance(c, torch.Tensor) and c.device != device else c for c in graph_constants]
     if graph_constants:
@@ -191,6 +199,35 @@ def compile_static(gm: torch.fx.GraphModule, inputs: list) -> CompiledGraph:
     metrics.increment("graphs")
     metrics.increment("kernels", len(kernels))
     return CompiledGraph(call, source, kernels, stages, imported.extern_ops)
+
+
+def _with_symbol_outputs(program, imported, symbol_outputs):
+    """Sizes a forward graph returns for the backward (AOTAutograd saves them):
+    read from this call's inputs, where the host program reads its symbols,
+    and evaluated for expressions of several symbols."""
+    graph = next(op for op in imported.module.body.operations if "coil.host" in op.attributes)
+    names = {}
+    for arg_index, attrs in enumerate(graph.arg_attrs):
+        if "coil.symbol" in attrs:
+            names[arg_index] = attrs["coil.symbol"].value
+    readers = [(names[arg_index], source) for arg_index, source in imported.symbols.items()]
+
+    def read(args, source):
+        kind, placeholder = source[0], source[1]
+        if kind == "input":
+            return int(args[placeholder])
+        tensor = args[placeholder]
+        return int(tensor.size(source[2]) if kind == "size" else tensor.stride(source[2]))
+
+    def call(args):
+        env = {name: read(args, source) for name, source in readers}
+        result = program(args)
+        for position, value in symbol_outputs:
+            expr = value.node.expr
+            result[position] = int(expr.xreplace({s: env[s.name] for s in expr.free_symbols}))
+        return result
+
+    return call
 
 
 def _is_symbolic(x) -> bool:
