@@ -629,8 +629,9 @@ def main(argv=None) -> int:
           +
           f" copy bandwidth {copy_gbs:.1f} GB/s; dtypes {' '.join(options.dtype)}{'; quick' if options.quick else ''}")
     if device == "cpu" and load is not None and load > 0.5 * (os.cpu_count() or 1):
-        print(f"warning: load average {load:.1f} on {os.cpu_count()} cores: other processes share this machine, and"
-              " multi-threaded kernels wait for descheduled threads; timings are unreliable (--threads 1 helps)",
+        print(f"warning: load average {load:.1f} on {os.cpu_count()} cores: other processes share this machine;"
+              " timings are unreliable" + (", and multi-threaded kernels wait for descheduled threads"
+                                           " (--threads 1 helps)" if torch.get_num_threads() > 1 else ""),
               file=sys.stderr)
     startup = _warm_up_compilers(device)
     print(f"compiler start-up (trivial graph, not counted below): inductor {startup['inductor']:.1f} s,"
