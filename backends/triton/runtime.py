@@ -222,6 +222,9 @@ class GpuKernel:
             kernel = self.emit.emit_kernel(self.fn, config, aligned, hints)
         launch = _Launch(kernel, compile_ttir(kernel.ttir, self.target, kernel.num_warps))
         self.variants[(key, hints) if self.hint_fn is not None else key] = launch
+        if self.write_debug is not None and self.hint_fn is not None:
+            # What runs for symbolic sizes is a specialization of the default text.
+            self.write_debug(f"{self.name}.{len(self.variants)}.ttir", f"// hints: {sorted(hints, key=repr)}\n{kernel.ttir}")
         return launch
 
     def _tune(self, aligned: frozenset[int], args, hints: frozenset = frozenset(), bound=None) -> emit.TritonConfig:

@@ -290,6 +290,33 @@ def test_launch_expands_strides_and_computes_the_grid():
     assert len(compiled.calls) == 1
 
 
+def test_gpu_kernel_specializes_per_call_without_a_gpu(monkeypatch):
+    """GpuKernel's plumbing, Triton's compiler and launcher stubbed: each call's hints pick (and
+    cache) a variant emitted for them, launched with the expanded arguments and the call's grid."""
+    compiled = {}
+
+    def fake_compile(ttir, target, num_warps):
+        return compiled.setdefault(ttir, _FakeCompiled())
+
+    monkeypatch.setattr(runtime, "compile_ttir", fake_compile)
+    monkeypatch.setattr(runtime, "device_target", lambda device: None)
+    module, fns = _all_kernels()
+    with module.context:
+        kernel = runtime.GpuKernel(module, fns["softmax"], torch.device("cpu"))
+    for s0, s1 in ((8, 128), (3, 100), (8, 128), (2, 20000)):
+        x, y = torch.empty(s0, s1), torch.empty(s0, s1)
+        kernel(y, x, s0, s1)
+    # One variant per distinct hint set (the repeated size reuses its own), plus the default.
+    assert len(kernel.variants) == 4
+    texts = [t for t, c in compiled.items() if c.calls]
+    assert len(texts) == 3
+    persistent = [t for t in texts if "scf.for" not in t]
+    assert len(persistent) == 2  # rows of 128 and of 100 (both bucket 128, other hints); 20000: looped
+    (calls,) = [c.calls for t, c in compiled.items() if "scf.for" in t and c.calls]
+    ((grid, args),) = calls
+    assert grid == (2, 1, 1) and args[1] == 20000 and args[3:] == (20000, 2, 20000)  # strides of y and x, s0, s1
+
+
 # ---------------------------------------------------------------------------
 # GPU numerics
 
