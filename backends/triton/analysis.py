@@ -28,7 +28,6 @@ import math
 from dataclasses import dataclass, field
 
 from coil.dialects.ops import int_list, is_dynamic, mixed_ranges
-from coil.dialects.types import strides_and_offset
 from coil.mlir import ir
 from coil.passes.registry import PassFailure
 from coil.passes.walk import operands_among
