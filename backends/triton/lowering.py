@@ -808,7 +808,7 @@ def _float_binary(e: KernelEmitter, op, operands):
     name = op.operation.name
     a, b = operands
     if name == "arith.divf":
-        result = _divide(e, a, b)
+        result = _divide(e, a, b, exact=_division_needs_exact_rounding(op))
     elif name == "arith.remf":
         # C's fmod, as CUDA eager computes fmod and remainder (remainder is remf
         # and a sign fix in the kernel IR). Triton lowers arith.remf as LLVM's
@@ -838,8 +838,33 @@ def _exact_reciprocal(value) -> float | None:
     return 1.0 / value
 
 
-def _divide(e: KernelEmitter, a: Value, b: Value) -> Value:
-    """a / b, correctly rounded as eager divides: f32 `arith.divf` is approximate in Triton.
+# Users of a quotient whose result can jump when the quotient is off by an
+# ulp (floor division, comparisons, conversions to integers): such quotients
+# are divided exactly.
+_DISCONTINUOUS_USERS = frozenset(
+    (
+        "arith.cmpf",
+        "arith.fptosi",
+        "arith.fptoui",
+        "arith.remf",
+        "math.floor",
+        "math.ceil",
+        "math.trunc",
+        "math.round",
+        "math.roundeven",
+    )
+)
+
+
+def _division_needs_exact_rounding(op) -> bool:
+    return any(use.owner.name in _DISCONTINUOUS_USERS for use in op.results[0].uses)
+
+
+def _divide(e: KernelEmitter, a: Value, b: Value, exact: bool = True) -> Value:
+    """a / b. f32 `arith.divf` is Triton's fast division (within 2 ulp, as
+    Inductor's `x / y` and `tl.sigmoid` divide); `exact` gives the correctly
+    rounded `tt.precise_divf` eager computes, for quotients that feed floor,
+    comparisons or integer conversions, where an ulp can change the result.
 
     A constant power-of-two divisor is a multiplication by its reciprocal,
     which is exact (both are exact scalings, overflow and underflow alike,
@@ -849,7 +874,7 @@ def _divide(e: KernelEmitter, a: Value, b: Value) -> Value:
     reciprocal = _exact_reciprocal(b.constant)
     if reciprocal is not None:
         return e.t.binary("arith.mulf", a, e.t.const(reciprocal, b.type.elem, b.shape))
-    if a.type.elem != "f32":
+    if a.type.elem != "f32" or not exact:
         return e.t.binary("arith.divf", a, b)
     a, b = e.t.same_shape(a, b)
     return e.b_op(f"tt.precise_divf {a.name}, {b.name} : {a.type}", [a, b], a.type)

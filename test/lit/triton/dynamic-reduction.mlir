@@ -55,7 +55,7 @@ func.func @row_sum(%out: memref<?xf32>, %x: memref<?x?xf32>, %s0: index, %s1: in
 // CHECK:       }
 // CHECK:       %[[NONEMPTY:.+]] = arith.cmpi sgt, %arg3, %{{.+}} : i64
 // CHECK:       scf.for %{{.+}} = %{{.+}} to %arg3 step %{{.+}} : i64 {
-// CHECK:         tt.precise_divf
+// CHECK:         arith.divf
 // CHECK:         tt.store
 // CHECK:       }
 // CHECK-NOT:   scf.for

@@ -25,7 +25,7 @@
 // The stores are unmasked: the one output point exists.
 // CHECK:       tt.store %{{.+}}, %[[SUM]] : tensor<1x1x!tt.ptr<f32>>
 // sum / 0 = 0 / 0 = nan, eager's mean of nothing.
-// CHECK:       %[[MEAN:.+]] = tt.precise_divf %[[SUM]], %[[ZERO]] : tensor<1x1xf32>
+// CHECK:       %[[MEAN:.+]] = arith.divf %[[SUM]], %[[ZERO]] : tensor<1x1xf32>
 // CHECK:       tt.store %{{.+}}, %[[MEAN]] : tensor<1x1x!tt.ptr<f32>>
 // CHECK:       tt.store %{{.+}}, %[[PROD]] : tensor<1x1x!tt.ptr<f32>>
 // all = not any(not x): any of nothing is false, so all stores true.
@@ -38,7 +38,7 @@
 // LOOPED-LABEL: // @empty_all grid=(1, 1, 1)
 // LOOPED:       scf.for
 // LOOPED:       tt.store %{{.+}}, %{{.+}} : tensor<1x1x!tt.ptr<f32>>
-// LOOPED:       tt.precise_divf
+// LOOPED:       arith.divf
 // LOOPED:       tt.store %{{.+}}, %{{.+}} : tensor<1x1x!tt.ptr<f32>>
 // LOOPED:       tt.store %{{.+}}, %{{.+}} : tensor<1x1x!tt.ptr<f32>>
 // LOOPED:       tt.store %{{.+}}, %{{.+}} : tensor<1x1x!tt.ptr<i8>>

@@ -67,7 +67,7 @@ func.func @row_sum(%out: memref<8xf32>, %x: memref<8x200xf32>) attributes {coil.
 // PERSISTENT:       arith.addf
 // PERSISTENT:       %[[SUM:.+]] = tt.expand_dims
 // PERSISTENT:       %[[SUMB:.+]] = tt.broadcast %[[SUM]] : tensor<4x1xf32> -> tensor<4x256xf32>
-// PERSISTENT-NEXT:  %[[Y:.+]] = tt.precise_divf %[[E]], %[[SUMB]] : tensor<4x256xf32>
+// PERSISTENT-NEXT:  %[[Y:.+]] = arith.divf %[[E]], %[[SUMB]] : tensor<4x256xf32>
 // PERSISTENT:       tt.store %{{.+}}, %[[Y]], %{{.+}} : tensor<4x256x!tt.ptr<f32>>
 // PERSISTENT-NOT:   tt.load
 
@@ -116,7 +116,7 @@ func.func @row_sum(%out: memref<8xf32>, %x: memref<8x200xf32>) attributes {coil.
 // LOOPED:           %[[Y:.+]] = tt.load
 // LOOPED-NEXT:      %[[E0:.+]] = arith.subf %[[Y]], %[[ROWMAXB]] : tensor<2x64xf32>
 // LOOPED-NEXT:      %[[E:.+]] = math.exp %[[E0]] : tensor<2x64xf32>
-// LOOPED-NEXT:      %[[OUT:.+]] = tt.precise_divf %[[E]], %[[TOTALB]] : tensor<2x64xf32>
+// LOOPED-NEXT:      %[[OUT:.+]] = arith.divf %[[E]], %[[TOTALB]] : tensor<2x64xf32>
 // LOOPED:           tt.store %{{.+}}, %[[OUT]], %{{.+}} : tensor<2x64x!tt.ptr<f32>>
 // LOOPED-NEXT:    }
 // LOOPED-NEXT:    tt.return

@@ -122,20 +122,25 @@ func.func @pow_constant(%o0: memref<8xf32>, %o1: memref<8xf32>, %o2: memref<8xf3
 
 // -----
 
-// f32 division is IEEE (tt.precise_divf, as eager) unless the divisor is a
-// constant power of two: then multiplying by its reciprocal is exact.
+// f32 division is Triton's fast arith.divf (within 2 ulp, as Inductor divides)
+// unless the quotient feeds a floor, comparison or integer conversion, where
+// an ulp can change the result: then it is IEEE (tt.precise_divf, as eager).
+// A constant power-of-two divisor is a multiplication by its exact reciprocal.
 // CHECK-LABEL: // @divide
 // CHECK-DAG:   %[[RECIP:.+]] = arith.constant dense<0.000244140625> : tensor<8xf32>
 // CHECK-DAG:   %[[THREE:.+]] = arith.constant dense<3.0> : tensor<8xf32>
 // CHECK:       %[[X:.+]] = tt.load
 // CHECK:       %[[M:.+]] = arith.mulf %[[X]], %[[RECIP]] : tensor<8xf32>
 // CHECK:       tt.store %{{.+}}, %[[M]]
-// CHECK:       %[[D:.+]] = tt.precise_divf %[[X]], %[[THREE]] : tensor<8xf32>
+// CHECK:       %[[D:.+]] = arith.divf %[[X]], %[[THREE]] : tensor<8xf32>
 // CHECK:       tt.store %{{.+}}, %[[D]]
 // CHECK:       %[[Y:.+]] = tt.load
-// CHECK:       %[[V:.+]] = tt.precise_divf %[[X]], %[[Y]] : tensor<8xf32>
+// CHECK:       %[[V:.+]] = arith.divf %[[X]], %[[Y]] : tensor<8xf32>
 // CHECK:       tt.store %{{.+}}, %[[V]]
-func.func @divide(%o0: memref<8xf32>, %o1: memref<8xf32>, %o2: memref<8xf32>, %x: memref<8xf32>, %y: memref<8xf32>) attributes {coil.kernel} {
+// CHECK:       %[[Q:.+]] = tt.precise_divf %[[X]], %[[Y]] : tensor<8xf32>
+// CHECK:       %[[F:.+]] = math.floor %[[Q]] : tensor<8xf32>
+// CHECK:       tt.store %{{.+}}, %[[F]]
+func.func @divide(%o0: memref<8xf32>, %o1: memref<8xf32>, %o2: memref<8xf32>, %o3: memref<8xf32>, %x: memref<8xf32>, %y: memref<8xf32>) attributes {coil.kernel} {
   %n = arith.constant 4.096000e+03 : f32
   %three = arith.constant 3.000000e+00 : f32
   "coil.loop_nest"() ({
@@ -148,6 +153,9 @@ func.func @divide(%o0: memref<8xf32>, %o1: memref<8xf32>, %o2: memref<8xf32>, %x
     %b = "coil.load"(%y, %i) : (memref<8xf32>, index) -> f32
     %2 = arith.divf %a, %b : f32
     "coil.store"(%2, %o2, %i) : (f32, memref<8xf32>, index) -> ()
+    %3 = arith.divf %a, %b : f32
+    %4 = math.floor %3 : f32
+    "coil.store"(%4, %o3, %i) : (f32, memref<8xf32>, index) -> ()
     "coil.yield"() : () -> ()
   }) {ranges = [8], reduction_ranges = []} : () -> ()
   return
