@@ -14,6 +14,12 @@ line up, as Inductor's scheduler fuses SchedulerNodes:
   - two reductions with the same ranges and reduction ranges (layernorm's
     statistics, softmax's max and sum), dependent or not.
 
+Ranges compare as host values: a kernel's symbolic range is its index
+argument, which stands for the value its launch passes; two ranges are the
+same only when provably so (equal ints, or the same host SSA value), since
+two different symbols may differ at run time. The fused kernel takes the
+index arguments of both (once each).
+
 Legality is checked, not assumed. A value the second kernel reads from the
 first's output is forwarded as an SSA value only when it is read at exactly
 the point where it was stored; any other read (a shifted, transposed or
@@ -27,18 +33,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from coil.dialects import builders, region_args
+from coil.dialects import builders, mixed_ranges, region_args
 from coil.dialects.types import kernel_arg_type
 from coil.mlir import arith, func, ir
 
 from .registry import register_pass
+from .sizes import same_size, same_sizes
 from .walk import ops_named, remap_operands
 
 ZERO = "zero"
-
-
-def _ints(attr) -> list[int]:
-    return [a.value for a in attr]
 
 
 @dataclass
@@ -49,12 +52,19 @@ class Kernel:
     args: list[ir.Value]  # host values, in kernel argument order
 
     @property
-    def ranges(self) -> list[int]:
-        return _ints(self.loop.attributes["ranges"])
+    def ranges(self) -> list:
+        """Ranges as host sizes: ints, or the host index values the launch passes."""
+        return [self._host_size(s) for s in mixed_ranges(self.loop, "ranges")]
 
     @property
-    def rranges(self) -> list[int]:
-        return _ints(self.loop.attributes["reduction_ranges"])
+    def rranges(self) -> list:
+        return [self._host_size(s) for s in mixed_ranges(self.loop, "reduction_ranges")]
+
+    def _host_size(self, size):
+        if isinstance(size, ir.Value):
+            host = _host_of(size, self)
+            return size if host is None else host
+        return size
 
     def stored_args(self) -> set[int]:
         stored = set()
@@ -83,13 +93,14 @@ def _kernel_of(launch: ir.Operation, funcs: dict) -> Kernel | None:
 
 def _domain_map(outer: list[int], reduction: list[int], shape: list[int]) -> list | None:
     """How a pointwise over `shape` indexes a (outer, reduction) space, if its points are that space's points."""
-    group_positions = [k for k, s in enumerate(outer) if s != 1] + [len(outer) + k for k in range(len(reduction))]
-    group_sizes = [s for s in outer if s != 1] + list(reduction)
-    own = [s for s in shape if s != 1]
-    if own != group_sizes:
+    unit = lambda s: same_size(s, 1)  # noqa: E731
+    group_positions = [k for k, s in enumerate(outer) if not unit(s)] + [len(outer) + k for k in range(len(reduction))]
+    group_sizes = [s for s in outer if not unit(s)] + list(reduction)
+    own = [s for s in shape if not unit(s)]
+    if not same_sizes(own, group_sizes):
         return None
     positions = iter(group_positions)
-    return [ZERO if s == 1 else next(positions) for s in shape]
+    return [ZERO if unit(s) else next(positions) for s in shape]
 
 
 def iteration_maps(a: Kernel, b: Kernel):
@@ -102,22 +113,22 @@ def iteration_maps(a: Kernel, b: Kernel):
     rra, rrb = a.rranges, b.rranges
     identity = lambda n: list(range(n))  # noqa: E731
     if not rra and not rrb:
-        if ra == rb:
+        if same_sizes(ra, rb):
             return ra, [], identity(len(ra)), identity(len(rb))
         return None
     if rra and rrb:
-        if ra == rb and rra == rrb:
+        if same_sizes(ra, rb) and same_sizes(rra, rrb):
             n = len(ra) + len(rra)
             return ra, rra, identity(n), identity(n)
         return None
     if rra:  # a reduces, b is pointwise
-        if rb == ra:
+        if same_sizes(rb, ra):
             return ra, rra, identity(len(ra) + len(rra)), identity(len(rb))
         mapping = _domain_map(ra, rra, rb)
         if mapping is not None:
             return ra, rra, identity(len(ra) + len(rra)), mapping
         return None
-    if ra == rb:  # a pointwise over b's outer ranges
+    if same_sizes(ra, rb):  # a pointwise over b's outer ranges
         return rb, rrb, identity(len(ra)), identity(len(rb) + len(rrb))
     mapping = _domain_map(rb, rrb, ra)
     if mapping is not None:
@@ -170,6 +181,10 @@ class _Merge:
         for v in a.args + b.args:
             if v not in args and v not in eliminated:
                 args.append(v)
+        # Buffers first, then the index arguments, as outlining orders them.
+        args = [v for v in args if not isinstance(v.type, ir.IndexType)] + [
+            v for v in args if isinstance(v.type, ir.IndexType)
+        ]
         arg_types = [kernel_arg_type(v.type) for v in args]
         with ir.InsertionPoint(self.module_body), a.func.location:
             fused = func.FuncOp(self.name, ir.FunctionType.get(arg_types, []))
@@ -191,7 +206,7 @@ class _Merge:
 
             def body(indices, rindices):
                 group = list(indices) + list(rindices)
-                zero_like = {zero} | {g for g, size in zip(group, self.ranges + self.rranges) if size == 1}
+                zero_like = {zero} | {g for g, size in zip(group, self.ranges + self.rranges) if same_size(size, 1)}
                 for kernel, mapping in ((a, self.map_a), (b, self.map_b)):
                     block = kernel.loop.regions[0].blocks[0]
                     values = dict(constants)
@@ -229,7 +244,8 @@ class _Merge:
                         for old, new in zip(inner.results, clone.results):
                             values[old] = new
 
-            builders.loop_nest(self.ranges, self.rranges, body)
+            local = lambda sizes: [new_args[s] if isinstance(s, ir.Value) else s for s in sizes]  # noqa: E731
+            builders.loop_nest(local(self.ranges), local(self.rranges), body)
             func.ReturnOp([])
         if not ok[0]:
             fused.operation.erase()
@@ -288,7 +304,9 @@ def try_fuse(module_body: ir.Block, a: Kernel, b: Kernel, name: str) -> bool:
             return False
     for v in b_outputs:
         if not isinstance(v, ir.BlockArgument) and v.owner.operation.name == "coil.alloc":
-            continue
+            # Its alloc moves up too, so its symbolic sizes must exist there.
+            if all(_defined_before(size, a.launch) for size in v.owner.operands):
+                continue
         return False
     # A forwarded buffer that nothing else reads is not stored at all.
     eliminated = set()

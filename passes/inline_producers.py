@@ -25,9 +25,11 @@ it never changes a result.
 
 from __future__ import annotations
 
+from coil.dialects import mixed_ranges
 from coil.mlir import ir
 
 from .registry import register_pass
+from .sizes import numel_hint
 from .walk import ops_named, remap_operands
 
 BODY_OPS = ("coil.pointwise", "coil.reduction")
@@ -48,13 +50,12 @@ def body_op_count(op: ir.Operation) -> int:
 
 
 def _iteration_points(op: ir.Operation) -> int:
-    n = 1
-    for a in op.attributes["ranges"]:
-        n *= a.value
+    """Points the op iterates over; symbolic ranges count at their size hints
+    (a heuristic, so a guess is enough)."""
+    sizes = mixed_ranges(op, "ranges")
     if op.name == "coil.reduction":
-        for a in op.attributes["reduction_ranges"]:
-            n *= a.value
-    return n
+        sizes += mixed_ranges(op, "reduction_ranges")
+    return numel_hint(sizes)
 
 
 def _enclosing_body_op(op: ir.Operation):

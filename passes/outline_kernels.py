@@ -23,17 +23,43 @@ allocates the buffers; this pass does both, in MLIR:
   by a copy kernel whose launch is marked `coil.writeback`, after everything
   else. Memory planning lets the kernel that computes the value store into
   the input directly where that is legal.
+
+Symbolic sizes: `index` arguments of @graph (Dynamo's symbols) and the arith
+ops deriving sizes from them stay on the host. A kernel takes, after its
+buffers, one `index` argument per index value it captures (its loop nest's
+dynamic sizes, then the symbols its body uses), passed with `coil.arg` in its
+launch; allocs list their `?` dims. A buffer we allocate is row-major (identity
+layout even with `?` dims); an input's `?` strides stay `?`, since only
+static strides prove it contiguous.
 """
 
 from __future__ import annotations
 
-from coil.dialects import builders, region_args
-from coil.dialects.types import kernel_arg_type, memref_type, scalar_type, strides_and_offset
+from coil.dialects import builders, is_dynamic, mixed_ranges, region_args
+from coil.dialects.types import kernel_arg_type, scalar_type
 from coil.mlir import affine, func, ir
 
-from .index_math import strided_view_layout
+from .layouts import buffer_type, has_dynamic_layout, layout_of, view_layout
 from .registry import PassFailure, register_pass
+from .sizes import dynamic_values, shape_of, static_shape
 from .walk import ops_named, remap_operands, storage_root
+
+# Ops of @graph that compute sizes on `index` values; they stay on the host.
+SIZE_OPS = (
+    "arith.constant",
+    "arith.addi",
+    "arith.subi",
+    "arith.muli",
+    "arith.floordivsi",
+    "arith.ceildivsi",
+    "arith.divsi",
+    "arith.divui",
+    "arith.remsi",
+    "arith.remui",
+    "arith.maxsi",
+    "arith.minsi",
+    "arith.index_cast",
+)
 
 
 def _is_inside(value: ir.Value, op: ir.Operation) -> bool:
@@ -69,6 +95,19 @@ def _strides_attr(attr) -> list[int] | None:
     if attr is None:
         return None
     return [a.value for a in attr]
+
+
+def _alloc_type(shape: list[int], element_type: ir.Type, strides=None) -> ir.MemRefType:
+    """The type of a buffer we allocate: eager's strides, unless they are symbolic
+    and not row-major (the host could not compute them), then row-major."""
+    t = buffer_type(shape, element_type, strides)
+    if has_dynamic_layout(t):
+        return buffer_type(shape, element_type)
+    return t
+
+
+def _is_index(value: ir.Value) -> bool:
+    return isinstance(value.type, ir.IndexType)
 
 
 class HostBuilder:
@@ -117,12 +156,17 @@ class HostBuilder:
         """
         captured = captured_values(source_op)
         tensor_inputs = [v for v in captured if isinstance(v.type, ir.RankedTensorType)]
-        constants = [v for v in captured if not isinstance(v.type, ir.RankedTensorType)]
-        for v in constants:
-            if isinstance(v, ir.BlockArgument) or v.owner.name != "arith.constant":
+        constants = [v for v in captured if not isinstance(v.type, ir.RankedTensorType) and _is_constant(v)]
+        # Symbolic sizes: the loop's dynamic ranges, then what the body reads.
+        indices: list[ir.Value] = []
+        for v in [r for r in list(ranges) + list(reduction_ranges) if isinstance(r, ir.Value)] + captured:
+            if isinstance(v.type, ir.RankedTensorType) or _is_constant(v) or v in indices:
+                continue
+            if not _is_index(v):
                 raise PassFailure(f"kernel body captures {v.get_name()} which is not a constant", source_op.location)
+            indices.append(v)
         host_inputs = [self.buffers[v] for v in tensor_inputs]
-        args = list(outputs) + host_inputs
+        args = list(outputs) + host_inputs + [self.host_value(v) for v in indices]
         name = self._new_kernel_name()
         arg_types = [kernel_arg_type(a.type) for a in args]
         with ir.InsertionPoint(self.module.body), source_op.location:
@@ -132,7 +176,7 @@ class HostBuilder:
         mapping: dict[ir.Value, ir.Value] = {}
         kernel_args = list(entry.arguments)
         out_args = kernel_args[: len(outputs)]
-        for v, a in zip(tensor_inputs, kernel_args[len(outputs) :]):
+        for v, a in zip(tensor_inputs + indices, kernel_args[len(outputs) :]):
             mapping[v] = a
         with ir.InsertionPoint(entry), source_op.location:
             for v in constants:
@@ -154,18 +198,38 @@ class HostBuilder:
                         mapping[old_r] = new_r
                 emit_tail(yielded, out_args, list(indices))
 
-            builders.loop_nest(ranges, reduction_ranges, body)
+            local = lambda sizes: [mapping[s] if isinstance(s, ir.Value) else s for s in sizes]  # noqa: E731
+            builders.loop_nest(local(ranges), local(reduction_ranges), body)
             func.ReturnOp([])
         builders.launch(name, args)
 
-    def _alloc(self, value: ir.Value, strides=None) -> ir.Value:
+    def host_value(self, value: ir.Value) -> ir.Value:
+        """The host's twin of an @graph index value; a constant is cloned at first use."""
+        if value not in self.buffers:
+            if not _is_constant(value):
+                raise PassFailure(f"size {value.get_name()} is not available on the host")
+            self.buffers[value] = value.owner.clone().results[0]
+        return self.buffers[value]
+
+    def lower_size_op(self, op) -> None:
+        """An arith op deriving a size stays on the host, for the host program to evaluate."""
+        operands = [self.host_value(v) for v in op.operands]
+        clone = op.clone()
+        for i, v in enumerate(operands):
+            clone.operands[i] = v
+        for old, new in zip(op.results, clone.results):
+            self.buffers[old] = new
+
+    def _alloc(self, value: ir.Value, sizes, strides=None) -> ir.Value:
         t = value.type
-        buffer_type = memref_type(list(t.shape), t.element_type, strides)
-        return builders.alloc(buffer_type, self.device)
+        return builders.alloc(_alloc_type(list(t.shape), t.element_type, strides), self.device, dynamic_values(sizes))
+
+    def _host_sizes(self, sizes) -> list:
+        return [self.host_value(s) if isinstance(s, ir.Value) else s for s in sizes]
 
     def lower_pointwise(self, op, out_strides) -> None:
-        out = self._alloc(op.results[0], out_strides)
-        ranges = [a.value for a in op.attributes["ranges"]]
+        ranges = mixed_ranges(op, "ranges")
+        out = self._alloc(op.results[0], self._host_sizes(ranges), out_strides)
 
         def tail(yielded, out_args, indices):
             builders.store(yielded[0], out_args[0], indices)
@@ -174,9 +238,9 @@ class HostBuilder:
         self.buffers[op.results[0]] = out
 
     def lower_reduction(self, op, out_strides_list) -> None:
-        outs = [self._alloc(r, s) for r, s in zip(op.results, out_strides_list)]
-        ranges = [a.value for a in op.attributes["ranges"]]
-        rranges = [a.value for a in op.attributes["reduction_ranges"]]
+        ranges = mixed_ranges(op, "ranges")
+        rranges = mixed_ranges(op, "reduction_ranges")
+        outs = [self._alloc(r, self._host_sizes(ranges), s) for r, s in zip(op.results, out_strides_list)]
         rtype = op.attributes["reduction_type"].value
         result_types = [scalar_type(r.type.element_type) for r in op.results]
 
@@ -190,32 +254,49 @@ class HostBuilder:
             self.buffers[r] = out
 
     def copy_kernel(
-        self, source: ir.Value, amap: ir.AffineMap | None, shape, element_type, out_strides=None, into=None
+        self,
+        source: ir.Value,
+        amap: ir.AffineMap | None,
+        shape,
+        element_type,
+        out_strides=None,
+        into=None,
+        symbols=(),
     ) -> ir.Value:
-        """A kernel copying `source[amap(idx)]` (or `source[idx]`) into a new buffer (or into `into`)."""
+        """A kernel copying `source[amap(idx)]` (or `source[idx]`) into a new buffer (or into `into`).
+
+        `shape` holds host sizes (ints or index values); `symbols` bind `amap`'s symbols.
+        """
+        if any(s is None for s in shape):
+            raise PassFailure("cannot copy a buffer whose symbolic sizes are unknown")
         if into is None:
-            out_type = memref_type(shape, element_type, out_strides)
-            out = builders.alloc(out_type, self.device)
+            out = builders.alloc(_alloc_type(static_shape(shape), element_type, out_strides), self.device, dynamic_values(shape))
         else:
             out = into
         name = self._new_kernel_name()
-        args = [out, source]
+        indices: list[ir.Value] = []
+        for v in dynamic_values(shape) + list(symbols):
+            if v not in indices:
+                indices.append(v)
+        args = [out, source] + indices
         with ir.InsertionPoint(self.module.body):
             kernel = func.FuncOp(name, ir.FunctionType.get([kernel_arg_type(a.type) for a in args], []))
             kernel.attributes["coil.kernel"] = ir.UnitAttr.get()
             entry = kernel.add_entry_block()
-        out_arg, src_arg = entry.arguments
+        out_arg, src_arg = entry.arguments[:2]
+        local = dict(zip(indices, list(entry.arguments)[2:]))
         with ir.InsertionPoint(entry):
 
-            def body(indices, _):
-                src_indices = list(indices)
+            def body(loop_indices, _):
+                src_indices = list(loop_indices)
                 if amap is not None:
+                    operands = list(loop_indices) + [local[v] for v in symbols]
                     src_indices = [
-                        affine.apply(ir.AffineMap.get(amap.n_dims, 0, [e]), list(indices)) for e in amap.results
+                        affine.apply(ir.AffineMap.get(amap.n_dims, amap.n_symbols, [e]), operands) for e in amap.results
                     ]
-                builders.store(builders.load(src_arg, src_indices), out_arg, indices)
+                builders.store(builders.load(src_arg, src_indices), out_arg, loop_indices)
 
-            builders.loop_nest(list(shape), [], body)
+            builders.loop_nest([local[s] if isinstance(s, ir.Value) else s for s in shape], [], body)
             func.ReturnOp([])
         launch = builders.launch(name, args)
         if into is not None:
@@ -226,18 +307,19 @@ class HostBuilder:
 
     def lower_view(self, op) -> None:
         source = self.buffers[op.operands[0]]
+        symbols = [self.host_value(v) for v in list(op.operands)[1:]]
         amap = op.attributes["map"].value
         result_type = op.results[0].type
-        if len(op.operands) != 1:
-            raise PassFailure("views with symbols are not supported yet", op.location)
-        strides, offset = strides_and_offset(source.type)
-        layout = strided_view_layout(amap, strides, offset)
+        shape = list(result_type.shape)
+        layout = view_layout(amap, source.type, shape_of(source), symbols, [None if is_dynamic(s) else s for s in shape])
         if layout is not None:
             view_strides, view_offset = layout
-            t = memref_type(list(result_type.shape), result_type.element_type, view_strides, view_offset)
-            self.buffers[op.results[0]] = builders.view(source, amap, list(result_type.shape), result_type=t)
+            t = buffer_type(shape, result_type.element_type, view_strides, view_offset, trust_dynamic=False)
+            self.buffers[op.results[0]] = builders.view(source, amap, shape, symbols, result_type=t)
         else:
-            self.buffers[op.results[0]] = self.copy_kernel(source, amap, list(result_type.shape), result_type.element_type)
+            self.buffers[op.results[0]] = self.copy_kernel(
+                source, amap, shape_of(op.results[0]), result_type.element_type, symbols=symbols
+            )
 
     def lower_extern(self, op) -> None:
         inputs = [self.buffers[v] for v in region_args(op)]
@@ -247,7 +329,7 @@ class HostBuilder:
         memref_types = []
         for i, tt in enumerate(tensor_types):
             s = _strides_attr(strides[i]) if strides is not None else None
-            memref_types.append(memref_type(list(tt.shape), tt.element_type, s))
+            memref_types.append(buffer_type(list(tt.shape), tt.element_type, s, trust_dynamic=False))
         kwargs = {named.name: named.attr for named in op.attributes["kwargs"]}
         values = builders.extern(op.attributes["kernel"].value, inputs, list(op.attributes["args"]), kwargs, memref_types)
         if "coil.result_positions" in op.attributes:
@@ -272,7 +354,7 @@ class HostBuilder:
                 writebacks.append((mutated, buffer))
                 continue
             if strides is not None and not _layout_matches(t, strides):
-                buffer = self.copy_kernel(buffer, None, list(t.shape), t.element_type, strides)
+                buffer = self.copy_kernel(buffer, None, shape_of(buffer), t.element_type, strides)
             results.append(buffer)
         # A new value read from an input that another write-back overwrites is
         # copied out first (inputs hold their old values until the write-backs).
@@ -282,12 +364,12 @@ class HostBuilder:
             root = storage_root(buffer)
             if root in written - {host_args[k]} or (root == host_args[k] and buffer != root):
                 t = buffer.type
-                writebacks[i] = (k, self.copy_kernel(buffer, None, list(t.shape), t.element_type))
+                writebacks[i] = (k, self.copy_kernel(buffer, None, shape_of(buffer), t.element_type))
         for k, buffer in writebacks:
             if buffer == host_args[k]:
                 continue  # copy_(x, x)
             t = buffer.type
-            self.copy_kernel(buffer, None, list(t.shape), t.element_type, into=host_args[k])
+            self.copy_kernel(buffer, None, shape_of(buffer), t.element_type, into=host_args[k])
         return results
 
     # -- driver -------------------------------------------------------------------
@@ -298,10 +380,13 @@ class HostBuilder:
         arg_types = []
         for arg, strides in zip(block.arguments, self._arg_strides()):
             t = arg.type
-            arg_types.append(memref_type(list(t.shape), t.element_type, strides))
+            if isinstance(t, ir.RankedTensorType):
+                t = buffer_type(list(t.shape), t.element_type, strides, trust_dynamic=False)
+            arg_types.append(t)
         with ir.InsertionPoint(self.module.body), graph.location:
             host = func.FuncOp("graph_host", ir.FunctionType.get(arg_types, []))
             host_entry = host.add_entry_block()
+        self._copy_symbol_attrs(host)
         self.host_entry = host_entry
         for old, new in zip(block.arguments, host_entry.arguments):
             self.buffers[old] = new
@@ -312,8 +397,10 @@ class HostBuilder:
                 with op.location:
                     name = op.name
                     if name == "arith.constant":
-                        continue
-                    if name == "coil.pointwise":
+                        continue  # cloned where used: into kernels, or on the host by host_value
+                    if name in SIZE_OPS:
+                        self.lower_size_op(op)
+                    elif name == "coil.pointwise":
                         self.lower_pointwise(op, self._output_strides(op.results[0], returned))
                     elif name == "coil.reduction":
                         self.lower_reduction(op, [self._output_strides(r, returned) for r in op.results])
@@ -337,6 +424,17 @@ class HostBuilder:
         graph.operation.erase()
         host.attributes["sym_name"] = ir.StringAttr.get("graph")
 
+    def _copy_symbol_attrs(self, host) -> None:
+        """The host's index arguments keep their `coil.symbol` / `coil.size_hint`."""
+        if "arg_attrs" not in self.graph.attributes:
+            return
+        attrs = list(self.graph.attributes["arg_attrs"])
+        if not any(isinstance(t, ir.IndexType) for t in self.graph.type.inputs):
+            return
+        empty = ir.DictAttr.get({})
+        kept = [a if isinstance(t, ir.IndexType) else empty for a, t in zip(attrs, self.graph.type.inputs)]
+        host.attributes["arg_attrs"] = ir.ArrayAttr.get(kept)
+
     def _output_strides(self, value: ir.Value, returned: dict) -> list[int] | None:
         if value in returned:
             return self.result_strides[returned[value]]
@@ -351,9 +449,13 @@ def _launch_op(launch, name: str):
 
 
 def _layout_matches(t: ir.MemRefType, strides: list[int]) -> bool:
-    actual, _ = strides_and_offset(t)
-    expected = memref_type(list(t.shape), t.element_type, strides)
-    return memref_type(list(t.shape), t.element_type, actual) == expected
+    actual, _ = layout_of(t)
+    expected = _alloc_type(list(t.shape), t.element_type, strides)
+    return buffer_type(list(t.shape), t.element_type, actual, trust_dynamic=False) == expected
+
+
+def _is_constant(value: ir.Value) -> bool:
+    return isinstance(value, ir.OpResult) and value.owner.name == "arith.constant"
 
 
 

@@ -24,6 +24,11 @@ coil-plan-memory
   every buffer the graph allocates, which is what running it without freeing
   or reuse would hold).
 
+Symbolic sizes: a reuse needs provably equal element counts (the same
+static product and the same symbolic size values; two different symbols may
+differ at run time), and `coil.reuse` lists the new buffer's `?` sizes. Byte
+counts and the peak figures evaluate symbolic sizes at their size hints.
+
 coil-verify-memory
   Proves the plan: no two buffers that share storage are live at the same
   time. The only overlap allowed is an in-place pair at the one launch that
@@ -39,6 +44,7 @@ from coil.dialects.types import byte_width
 from coil.mlir import ir
 
 from .registry import PassFailure, register_pass
+from .sizes import dynamic_values, numel_hint, numel_key, same_sizes, shape_of
 from .walk import ops_named, storage_root
 
 
@@ -46,20 +52,20 @@ def _name(op) -> str:
     return op.operation.name
 
 
-def buffer_bytes(t: ir.Type) -> int:
+def buffer_bytes(value: ir.Value) -> int:
+    """Bytes of a buffer value; symbolic sizes at their hints."""
+    t = value.type
     if not isinstance(t, ir.MemRefType):
         return 0
-    n = 1
-    for s in t.shape:
-        n *= s
-    return n * byte_width(t.element_type)
+    return numel_hint(shape_of(value)) * byte_width(t.element_type)
 
 
-def _reuse_key(t: ir.MemRefType, device: str):
-    n = 1
-    for s in t.shape:
-        n *= s
-    return (device, str(t.element_type), n)
+def _reuse_key(value: ir.Value, device: str):
+    """Inductor's reuse key (device, dtype, size), or None when the size cannot be named."""
+    n = numel_key(shape_of(value))
+    if n is None:
+        return None
+    return (device, str(value.type.element_type), n)
 
 
 def _owns_storage(op) -> bool:
@@ -82,13 +88,13 @@ def _live_delta(op) -> tuple[int, int]:
     """(change of live bytes, bytes newly allocated) at one host op."""
     name = _name(op)
     if name in ("coil.alloc", "coil.get") or (name == "coil.extern" and isinstance(op.results[0].type, ir.MemRefType)):
-        size = buffer_bytes(op.results[0].type)
+        size = buffer_bytes(op.results[0])
         return size, size
     if name == "coil.reuse":
-        grown = buffer_bytes(op.results[0].type) - buffer_bytes(op.operands[0].type)
-        return max(grown, 0), buffer_bytes(op.results[0].type)
+        grown = buffer_bytes(op.results[0]) - buffer_bytes(op.operands[0])
+        return max(grown, 0), buffer_bytes(op.results[0])
     if name == "coil.dealloc":
-        return -buffer_bytes(op.operands[0].type), 0
+        return -buffer_bytes(op.operands[0]), 0
     return 0, 0
 
 
@@ -253,11 +259,13 @@ def _plan_block(module_body: ir.Block, host, device: str) -> None:
                 continue
             if src.type != out.type or sum(1 for v in args if v == src) != 1:
                 continue
+            if not same_sizes(shape_of(src), shape_of(out)):
+                continue  # `?` dims of different (or unknown) sizes
             free = _dealloc_right_after(launch, src)
             if free is None:
                 continue  # src must die at this launch
             with ir.InsertionPoint(out.owner), out.owner.location:
-                new = builders.reuse(src, out.type)
+                new = builders.reuse(src, out.type, list(out.owner.operands))
             new.owner.attributes["coil.inplace"] = ir.UnitAttr.get()
             out.replace_all_uses_with(new)
             out.owner.erase()
@@ -278,11 +286,14 @@ def _plan_block(module_body: ir.Block, host, device: str) -> None:
         if name == "coil.dealloc":
             buffer = op.operands[0]
             if not isinstance(buffer, ir.BlockArgument) and _name(buffer.owner) in ("coil.alloc", "coil.reuse"):
-                pool.setdefault(_reuse_key(buffer.type, device), []).append(_Free(buffer, op, i))
+                key = _reuse_key(buffer, device)
+                if key is not None:
+                    pool.setdefault(key, []).append(_Free(buffer, op, i))
         elif name == "coil.alloc":
             t = op.results[0].type
-            candidates = pool.get(_reuse_key(t, device), [])
-            size = buffer_bytes(t)
+            key = _reuse_key(op.results[0], device)
+            candidates = pool.get(key, []) if key is not None else []
+            size = buffer_bytes(op.results[0])
             for free in reversed(candidates):
                 # Holding `free` from its dealloc to here adds its bytes in between.
                 if all(timeline[j] + size <= peak for j in range(free.position, i)):
@@ -290,7 +301,7 @@ def _plan_block(module_body: ir.Block, host, device: str) -> None:
                     for j in range(free.position, i):
                         timeline[j] += size
                     with ir.InsertionPoint(op), op.location:
-                        new = builders.reuse(free.buffer, t)
+                        new = builders.reuse(free.buffer, t, dynamic_values(shape_of(op.results[0])))
                     op.results[0].replace_all_uses_with(new)
                     op.erase()
                     free.dealloc.erase()

@@ -45,6 +45,10 @@ Semantics:
   - argmax/argmin are left alone (the partials would have to carry
     (value, index) pairs).
 
+Reductions with a symbolic range or output size are left whole: the split
+factor and chunk length are functions of the sizes, which one compiled
+graph does not know.
+
 Only GPU pipelines run it: the CPU backend parallelizes over output points
 with other trade-offs. coil/compile_fx.py adds it for CUDA graphs after
 graph-level fusion, before outlining.
@@ -140,6 +144,11 @@ def choose_split(op: ir.Operation, options: dict) -> int | None:
     """RSPLIT for `op`, or None to leave it whole (see the module docstring)."""
     rtype = op.attributes["reduction_type"].value
     if rtype not in SPLITTABLE:
+        return None
+    # Symbolic sizes: RSPLIT and the chunk length are chosen from the sizes
+    # (and a ragged chunk or welford's equal chunks depend on R mod RSPLIT),
+    # so one choice cannot serve every size; such reductions stay whole.
+    if len(list(op.operands)) > 0:  # the `sizes` of its dynamic ranges
         return None
     xnumel = _product(_ints(op.attributes["ranges"]))
     rnumel = _product(_ints(op.attributes["reduction_ranges"]))
