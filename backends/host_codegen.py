@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import torch
 
 from coil.dialects import region_args
-from coil.dialects.ops import OperandRefAttr, TorchObjectAttr, is_dynamic, mixed_shape
+from coil.dialects.ops import OperandRefAttr, TorchObjectAttr, is_dynamic, mixed_shape, view_sizes, view_symbols
 from coil.dialects.types import dtype_name_for_element_type, normalized_strides, strides_and_offset
 from coil.mlir import func, ir
 from coil.passes.walk import storage_root
@@ -432,12 +432,17 @@ class HostCodegen:
         t = op.results[0].type
         amap = op.attributes["map"].value
         source = self._name(op.operands[0])
-        symbols = [self._name(v) for v in list(op.operands)[1:]]
+        symbols = [self._name(v) for v in view_symbols(op)]
+        listed = iter([self._name(v) for v in view_sizes(op)])
         dims = [f"d{k}" for k in range(amap.n_dims)]
         sizes = []
         for k, size in enumerate(t.shape):
             if not is_dynamic(size):
                 sizes.append(str(size))
+                continue
+            value = next(listed, None)
+            if value is not None:
+                sizes.append(value)
                 continue
             position = next(
                 (j for j, e in enumerate(amap.results) if isinstance(e, ir.AffineDimExpr) and e.position == k), None

@@ -142,14 +142,17 @@ def load(source: ir.Value, indices: Sequence[ir.Value]) -> ir.Value:
 def view(
     source: ir.Value,
     affine_map: ir.AffineMap,
-    shape: Sequence[int],
+    shape: Sequence,
     symbols: Sequence[ir.Value] = (),
     result_type: ir.Type | None = None,
 ) -> ir.Value:
-    """`coil.view`: `result[idx] = source[affine_map(idx)]` with result `shape`.
+    """`coil.view`: `result[idx] = source[affine_map(idx)]` with result `shape`
+    (ints, or index values for symbolic sizes, listed after the symbols).
 
     For buffers, `result_type` gives the view's strided layout.
     """
+    shape, sizes = split_sizes(shape)
+    symbols = list(symbols) + sizes
     t = source.type
     if result_type is None:
         if isinstance(t, ir.MemRefType):

@@ -153,7 +153,24 @@ def mixed_shape(value: ir.Value) -> list:
         return [next(dynamic) if is_dynamic(s) else s for s in shape]
     if name in ("coil.pointwise", "coil.reduction"):
         return mixed_ranges(owner)
+    if name == "coil.view":
+        listed = view_sizes(owner)
+        if listed:
+            dynamic = iter(listed)
+            return [next(dynamic) if is_dynamic(s) else s for s in shape]
     return [None if is_dynamic(s) else s for s in shape]
+
+
+def view_symbols(view) -> list:
+    """The index values bound to a `coil.view` map's symbols."""
+    n = view.attributes["map"].value.n_symbols
+    return list(view.operands)[1 : 1 + n]
+
+
+def view_sizes(view) -> list:
+    """The values of a `coil.view` result's `?` dims, or [] when not listed."""
+    n = view.attributes["map"].value.n_symbols
+    return list(view.operands)[1 + n :]
 
 
 def shaped_type(t: ir.Type):
@@ -395,7 +412,10 @@ class ViewOp(Coil.Operation, name="view", traits=[ext.Pure]):
 
     Covers permute, expand, slice, select, reshape and as_strided. The map's
     dimensions are the view's indices and its results the source's indices;
-    its symbols are bound to `symbols` (index values) for symbolic sizes.
+    its symbols are bound to the first `map.n_symbols` operands after the
+    source (index values) for symbolic sizes. The operands after those, when
+    present, are the values of the result's `?` dims, as `coil.alloc` lists
+    them (a host view needs them to size its result).
     """
 
     source: ext.Operand[Any]
@@ -418,9 +438,14 @@ class ViewOp(Coil.Operation, name="view", traits=[ext.Pure]):
             return _fail(self, f"map has {m.n_dims} dimensions but the result has rank {res.rank}")
         if len(m.results) != src.rank:
             return _fail(self, f"map has {len(m.results)} results but the source has rank {src.rank}")
-        n_symbols = len(self.operands) - 1
-        if m.n_symbols != n_symbols:
-            return _fail(self, f"map has {m.n_symbols} symbols but {n_symbols} symbol operands are given")
+        n_operands = len(self.operands) - 1
+        n_dynamic = sum(1 for s in res.shape if is_dynamic(s))
+        if n_operands not in (m.n_symbols, m.n_symbols + n_dynamic) or (n_dynamic == 0 and n_operands != m.n_symbols):
+            return _fail(
+                self,
+                f"map has {m.n_symbols} symbols and the result {n_dynamic} dynamic sizes, "
+                f"but {n_operands} index operands are given",
+            )
         return True
 
 

@@ -323,7 +323,7 @@ class LoweringContext:
         finally:
             self._view_symbols = outer
         amap = ir.AffineMap.get(len(shape), len(symbols), exprs)
-        value = builders.view(x.value, amap, static, symbols=symbols)
+        value = builders.view(x.value, amap, self.mixed(shape), symbols=symbols)
         return TensorValue(value, self.empty_meta(shape, x.dtype))
 
 

@@ -8,6 +8,7 @@ nothing after this pass.
 
 from __future__ import annotations
 
+from coil.dialects.ops import view_symbols
 from coil.mlir import affine, ir
 
 from .registry import register_pass
@@ -20,8 +21,7 @@ def fold_view_into_load(load: ir.OpView) -> bool:
     view = source.owner if isinstance(source, ir.OpResult) else None
     if view is None or view.name != "coil.view":
         return False
-    view_operands = list(view.operands)
-    base, symbols = view_operands[0], view_operands[1:]
+    base, symbols = view.operands[0], view_symbols(view)
     amap = view.attributes["map"].value
     indices = list(load.operands)[1:]
     with ir.InsertionPoint(load), load.location:

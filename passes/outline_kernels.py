@@ -35,7 +35,7 @@ static strides prove it contiguous.
 
 from __future__ import annotations
 
-from coil.dialects import builders, is_dynamic, mixed_ranges, region_args
+from coil.dialects import builders, is_dynamic, mixed_ranges, region_args, view_sizes, view_symbols
 from coil.dialects.types import kernel_arg_type, scalar_type
 from coil.mlir import affine, func, ir
 
@@ -307,15 +307,18 @@ class HostBuilder:
 
     def lower_view(self, op) -> None:
         source = self.buffers[op.operands[0]]
-        symbols = [self.host_value(v) for v in list(op.operands)[1:]]
+        symbols = [self.host_value(v) for v in view_symbols(op)]
+        sizes = iter([self.host_value(v) for v in view_sizes(op)])
         amap = op.attributes["map"].value
         result_type = op.results[0].type
         shape = list(result_type.shape)
+        listed = [next(sizes, None) if is_dynamic(s) else s for s in shape]
+        mixed = listed if all(s is not None for s in listed) else shape
         layout = view_layout(amap, source.type, shape_of(source), symbols, [None if is_dynamic(s) else s for s in shape])
         if layout is not None:
             view_strides, view_offset = layout
             t = buffer_type(shape, result_type.element_type, view_strides, view_offset, trust_dynamic=False)
-            self.buffers[op.results[0]] = builders.view(source, amap, shape, symbols, result_type=t)
+            self.buffers[op.results[0]] = builders.view(source, amap, mixed, symbols, result_type=t)
         else:
             self.buffers[op.results[0]] = self.copy_kernel(
                 source, amap, shape_of(op.results[0]), result_type.element_type, symbols=symbols

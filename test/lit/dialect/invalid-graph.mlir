@@ -314,7 +314,7 @@ func.func @view_map_results(%x: tensor<4x8xf32>) {
 // -----
 
 func.func @view_map_symbols(%x: tensor<16xf32>) {
-  // expected-error @+1 {{'coil.view' op map has 1 symbols but 0 symbol operands are given}}
+  // expected-error @+1 {{'coil.view' op map has 1 symbols and the result 0 dynamic sizes, but 0 index operands are given}}
   %0 = "coil.view"(%x) {map = affine_map<(d0)[s0] -> (d0 + s0)>} : (tensor<16xf32>) -> tensor<8xf32>
   return
 }

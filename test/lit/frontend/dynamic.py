@@ -74,9 +74,9 @@ def softmax_static_row():
 # CHECK-NEXT: %[[NM:.*]] = arith.muli %[[M]], %[[N]] : index
 # CHECK-NEXT: %[[C1:.*]] = arith.constant 1 : index
 # CHECK-NEXT: %[[NM1:.*]] = arith.subi %[[N]], %[[C1]] : index
-# CHECK: "coil.view"(%[[X]], %[[M]]) {map = #[[FLAT]]} : (tensor<?x?xf32>, index) -> tensor<?xf32>
+# CHECK: "coil.view"(%[[X]], %[[M]], %[[NM]]) {map = #[[FLAT]]} : (tensor<?x?xf32>, index, index) -> tensor<?xf32>
 # CHECK: "coil.pointwise"(%[[NM]]) ({
-# CHECK: "coil.view"(%[[X]]) {map = #[[SLICE]]} : (tensor<?x?xf32>) -> tensor<?x?xf32>
+# CHECK: "coil.view"(%[[X]], %[[NM1]], %[[M]]) {map = #[[SLICE]]} : (tensor<?x?xf32>, index, index) -> tensor<?x?xf32>
 # CHECK: "coil.pointwise"(%[[NM1]], %[[M]]) ({
 @run
 def flatten_and_slice():
