@@ -204,7 +204,21 @@ def _has_effects(op: ir.OpView) -> bool:
 
 def _is_hoistable(op: ir.OpView) -> bool:
     name = op.operation.name
+    if name == "coil.load":
+        return _reads_one_element(op)
     return len(op.operation.regions) == 0 and name.startswith(_HOISTABLE_DIALECTS)
+
+
+def _reads_one_element(load: ir.OpView) -> bool:
+    """A load of a one-element buffer (an optimizer's step, a 0-d scale) can be
+    read once before the loops: a kernel writes such a buffer at most once, at
+    its single point, after any read there (a value read back after its store
+    is forwarded by fusion, not loaded). LLVM cannot hoist it itself, because
+    the buffer may alias the pointers the loop stores through, and then
+    everything computed from it (`beta ** step`: a powf per element) stays in
+    the loop too."""
+    t = load.operands[0].type
+    return isinstance(t, ir.MemRefType) and t.has_static_shape and all(d == 1 for d in t.shape)
 
 
 class _NestLowering:
