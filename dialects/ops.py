@@ -46,10 +46,11 @@ no op takes a list of differently typed tensors as operands:
 """
 
 import re
+import sys
 from collections.abc import Sequence
 from typing import Any
 
-from coil.mlir import ext, ir
+from coil.mlir import ext, ir, register_dialect_module
 
 from .types import kernel_arg_type, scalar_type
 
@@ -73,6 +74,9 @@ _OPERATOR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*::[A-Za-z_][A-Za-z0-9_]*(\.
 
 class Coil(ext.Dialect, name="coil"):
     """The coil dialect."""
+
+
+register_dialect_module("coil", sys.modules[__name__])
 
 
 class OperandRefAttr(Coil.Attribute, name="operand"):
