@@ -164,6 +164,9 @@ class HostCodegen:
         self.index_count = 0
         self.names: dict[ir.Value, str] = {}
         self.reused_from: dict[ir.Value, ir.Value] = {}
+        # Python views made of a buffer (by its storage root): a view keeps the
+        # storage alive, so it is deleted together with its root.
+        self.views: dict[ir.Value, list[str]] = {}
         self.lines: list[str] = []
         self.buffer_count = 0
         self.launches = 0
@@ -285,8 +288,14 @@ class HostCodegen:
             header.append("    " + ", ".join(placeholder_names) + ", = args")
             header.append("    args.clear()  # the caller's list no longer keeps the inputs alive")
         header += ["    " + line for line in bindings]
-        for op in block.operations:
+        releases = self._argument_releases(block)
+        for position, op in enumerate(block.operations):
             self.emit_op(op)
+            if position in releases:
+                names = []
+                for arg in releases[position]:
+                    names += [self._name(arg)] + self.views.pop(arg, [])
+                self.emit(f"del {', '.join(names)}")
         counts = []
         if self.launches:
             counts.append(f"kernel_launches={self.launches}")
@@ -295,6 +304,35 @@ class HostCodegen:
         if counts:
             self.lines.insert(len(self.lines) - 1, f"    count_run({', '.join(counts)})")
         return "\n".join(header + self.lines) + "\n"
+
+    def _argument_releases(self, block: ir.Block) -> dict[int, list[ir.Value]]:
+        """Position of the last op using each tensor argument (or a view of it) -> those arguments.
+
+        The host drops its references to an argument there, as it does for the
+        buffers it owns. Inputs a caller still holds (parameters, user
+        tensors) stay alive; the activations the forward saved for the
+        backward, whose only reference is the host's once `args.clear()` ran,
+        are freed as the backward goes, as under Inductor.
+        """
+        tensors = {block.arguments[i] for i in self.tensor_args}
+        returned = {f"arg{out.index}" for out in self.outputs if out.kind == "input"}
+        last_use: dict[ir.Value, int] = {}
+        for position, op in enumerate(block.operations):
+            if op.name == "func.return":
+                returned |= {self._name(storage_root(v)) for v in op.operands if storage_root(v) in tensors}
+                continue
+            values = region_args(op) if op.name in ("coil.launch", "coil.extern") else list(op.operands)
+            for v in values:
+                root = storage_root(v)
+                if root in tensors:
+                    last_use[root] = position
+        releases: dict[int, list[ir.Value]] = {}
+        for arg, position in last_use.items():
+            if self._name(arg) not in returned:
+                releases.setdefault(position, []).append(arg)
+        for args in releases.values():
+            args.sort(key=lambda a: a.arg_number)
+        return releases
 
     def emit_op(self, op) -> None:
         name = op.name
@@ -356,12 +394,13 @@ class HostCodegen:
             strides, offset = strides_and_offset(t)
             root = self._name(storage_root(op.operands[0]))
             buf = self._new_buffer(op.results[0])
+            self.views.setdefault(storage_root(op.operands[0]), []).append(buf)
             self.emit(f"{buf} = reinterpret({root}, {tuple(t.shape)}, {tuple(strides)}, {offset})")
         elif name == "coil.dealloc":
             # Free the buffer and every buffer whose storage it took over.
             names, value = [], op.operands[0]
             while value is not None:
-                names.append(self._name(value))
+                names += [self._name(value)] + self.views.pop(value, [])
                 value = self.reused_from.pop(value, None)
             self.emit(f"del {', '.join(names)}")
         elif name == "coil.reuse" and not op.results[0].type.has_static_shape:
@@ -455,6 +494,7 @@ class HostCodegen:
         results = ", ".join(_affine_expr(e, dims, symbols) for e in amap.results)
         index_map = f"lambda {', '.join(dims)}: ({results},)" if dims else f"lambda: ({results},)"
         buf = self._new_buffer(op.results[0])
+        self.views.setdefault(storage_root(op.operands[0]), []).append(buf)
         self.emit(f"{buf} = linear_view({source}, {_tuple(sizes)}, {index_map})")
 
 

@@ -79,6 +79,38 @@ def test_debug_dir_writes_every_stage(tmp_path):
     assert "def call(args):" in (graph_dir / "host.py").read_text()
 
 
+def test_host_program_drops_arguments_and_views_after_last_use(tmp_path):
+    """A view keeps its root's storage alive, and so does the host's name for an
+    argument (in a backward, the only reference to a saved activation once
+    `args.clear()` ran): both are deleted with the root, at its last use."""
+    import re
+
+    def f(x, w):
+        h = (x + 1).t() @ w  # a host view of an arg-sized buffer, then an extern matmul
+        return (h.relu() * 2).sum(0)
+
+    g = torch.compile(f, backend="coil", options={"debug_dir": str(tmp_path)})
+    x, w = torch.randn(16, 8), torch.randn(16, 4)
+    torch.testing.assert_close(g(x, w), f(x, w))
+    (graph_dir,) = list(tmp_path.iterdir())
+    lines = (graph_dir / "host.py").read_text().splitlines()
+    deleted = {}
+    for k, line in enumerate(lines):
+        if line.strip().startswith("del "):
+            for name in line.strip()[4:].split(", "):
+                deleted[name] = k
+    mm = next(k for k, line in enumerate(lines) if "aten.mm" in line)
+    # Both arguments are dead after the matmul; their names go before the next launch.
+    for arg in ("arg0", "arg1"):
+        assert arg in deleted and deleted[arg] < len(lines) - 1, lines
+    assert deleted["arg1"] == mm + 1, lines
+    # Every view of a deleted buffer goes in the same statement as its root.
+    for line in lines:
+        view = re.match(r"\s*(buf\d+) = reinterpret\((\w+),", line)
+        if view and view.group(2) in deleted:
+            assert deleted.get(view.group(1)) == deleted[view.group(2)], (view.group(0), lines)
+
+
 def _broken_sin(ctx, x):
     raise RuntimeError("planted failure")
 
