@@ -303,7 +303,7 @@ def test_gpu_kernel_specializes_per_call_without_a_gpu(monkeypatch):
     module, fns = _all_kernels()
     with module.context:
         kernel = runtime.GpuKernel(module, fns["softmax"], torch.device("cpu"))
-    for s0, s1 in ((8, 128), (3, 100), (8, 128), (2, 20000)):
+    for s0, s1 in ((8, 128), (3, 100), (8, 128), (2, 40000)):
         x, y = torch.empty(s0, s1), torch.empty(s0, s1)
         kernel(y, x, s0, s1)
     # One variant per distinct hint set (the repeated size reuses its own), plus the default.
@@ -311,10 +311,10 @@ def test_gpu_kernel_specializes_per_call_without_a_gpu(monkeypatch):
     texts = [t for t, c in compiled.items() if c.calls]
     assert len(texts) == 3
     persistent = [t for t in texts if "scf.for" not in t]
-    assert len(persistent) == 2  # rows of 128 and of 100 (both bucket 128, other hints); 20000: looped
+    assert len(persistent) == 2  # rows of 128 and of 100 (both bucket 128, other hints); 40000: looped
     (calls,) = [c.calls for t, c in compiled.items() if "scf.for" in t and c.calls]
     ((grid, args),) = calls
-    assert grid == (2, 1, 1) and args[1] == 20000 and args[3:] == (20000, 2, 20000)  # strides of y and x, s0, s1
+    assert grid == (2, 1, 1) and args[1] == 40000 and args[3:] == (40000, 2, 40000)  # strides of y and x, s0, s1
 
 
 # ---------------------------------------------------------------------------

@@ -40,13 +40,14 @@ func.func @sum_cols(%out: memref<4096xf32>, %a: memref<8192x4096xf32>) attribute
 
 // -----
 
-// A wide output: XBLOCK 128 still gives 512 programs; RBLOCK 16 (2048-element tiles).
+// A wide output (the partial step of a split reduction): still XBLOCK 32,
+// RBLOCK 64 (2048-element tiles, 8 warps): 2048 programs.
 
-// CHECK-LABEL: // @sum_cols_wide grid=(512, 1, 1) num_warps=8 xblock=128 yblock=1 rblock=16 persistent=false
+// CHECK-LABEL: // @sum_cols_wide grid=(2048, 1, 1) num_warps=8 xblock=32 yblock=1 rblock=64 persistent=false
 // CHECK:       scf.for
-// CHECK:         tt.load %{{.+}} : tensor<16x128x!tt.ptr<f32>>
+// CHECK:         tt.load %{{.+}} : tensor<64x32x!tt.ptr<f32>>
 // CHECK:       "tt.reduce"(%{{.+}}) <{axis = 0 : i32}>
-// CHECK:       tt.store %{{.+}}, %{{.+}} : tensor<1x128x!tt.ptr<f32>>
+// CHECK:       tt.store %{{.+}}, %{{.+}} : tensor<1x32x!tt.ptr<f32>>
 func.func @sum_cols_wide(%out: memref<65536xf32>, %a: memref<256x65536xf32>) attributes {coil.kernel} {
   "coil.loop_nest"() ({
   ^bb0(%i: index, %r: index):
@@ -65,13 +66,13 @@ func.func @sum_cols_wide(%out: memref<65536xf32>, %a: memref<256x65536xf32>) att
 // (the row range is exactly 32: no row mask), max with the NaN-propagating
 // combiner.
 
-// CHECK-LABEL: // @max_cols_short grid=(16, 1, 1) num_warps=8 xblock=64 yblock=1 rblock=32 persistent=true
-// CHECK:       %[[M:.+]] = arith.cmpi slt, %{{.+}}, %{{.+}} : tensor<1x64xi32>
-// CHECK:       %[[MB:.+]] = tt.broadcast %[[M]] : tensor<1x64xi1> -> tensor<32x64xi1>
-// CHECK:       %[[V:.+]] = tt.load %{{.+}}, %[[MB]] : tensor<32x64x!tt.ptr<f32>>
+// CHECK-LABEL: // @max_cols_short grid=(32, 1, 1) num_warps=4 xblock=32 yblock=1 rblock=32 persistent=true
+// CHECK:       %[[M:.+]] = arith.cmpi slt, %{{.+}}, %{{.+}} : tensor<1x32xi32>
+// CHECK:       %[[MB:.+]] = tt.broadcast %[[M]] : tensor<1x32xi1> -> tensor<32x32xi1>
+// CHECK:       %[[V:.+]] = tt.load %{{.+}}, %[[MB]] : tensor<32x32x!tt.ptr<f32>>
 // CHECK:       "tt.reduce"(%[[V]]) <{axis = 0 : i32}>
 // CHECK:         arith.maximumf
-// CHECK:       tt.store %{{.+}}, %{{.+}}, %[[M]] : tensor<1x64x!tt.ptr<f32>>
+// CHECK:       tt.store %{{.+}}, %{{.+}}, %[[M]] : tensor<1x32x!tt.ptr<f32>>
 func.func @max_cols_short(%out: memref<1000xf32>, %a: memref<32x1000xf32>) attributes {coil.kernel} {
   "coil.loop_nest"() ({
   ^bb0(%i: index, %r: index):

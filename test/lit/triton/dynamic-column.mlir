@@ -33,16 +33,16 @@ func.func @col_sum(%out: memref<64xf32>, %x: memref<?x64xf32>, %s0: index) attri
 // An amax over dim 0 of [s0, s1]: both symbolic. The output columns are
 // masked against s1 (grid cdiv(s1, XBLOCK)), the rows against s0, and the
 // row stride is the input's stride(0) parameter.
-// CHECK-LABEL: // @col_max grid=(cdiv(arg3, 128), 1, 1) num_warps=8 xblock=128 yblock=1 rblock=16 persistent=false index_bits=64
+// CHECK-LABEL: // @col_max grid=(cdiv(arg3, 32), 1, 1) num_warps=8 xblock=32 yblock=1 rblock=64 persistent=false index_bits=64
 // CHECK:       tt.func public @col_max(%arg0: !tt.ptr<f32> {tt.divisibility = 16 : i32}, %arg1: !tt.ptr<f32> {tt.divisibility = 16 : i32}, %arg1_stride0: i64, %arg2: i64, %arg3: i64) {
-// CHECK-DAG:   %[[XN:.+]] = tt.splat %arg3 : i64 -> tensor<1x128xi64>
-// CHECK-DAG:   %[[XMASK:.+]] = arith.cmpi slt, %{{.+}}, %[[XN]] : tensor<1x128xi64>
-// CHECK:       %[[MAX:.+]] = scf.for %{{.+}} = %{{.+}} to %arg2 step %{{.+}} iter_args(%{{.+}} = %{{.+}}) -> (tensor<16x128xf32>) : i64 {
-// CHECK:         arith.muli %{{.+}}, %{{.+}} : tensor<16x1xi64>
+// CHECK-DAG:   %[[XN:.+]] = tt.splat %arg3 : i64 -> tensor<1x32xi64>
+// CHECK-DAG:   %[[XMASK:.+]] = arith.cmpi slt, %{{.+}}, %[[XN]] : tensor<1x32xi64>
+// CHECK:       %[[MAX:.+]] = scf.for %{{.+}} = %{{.+}} to %arg2 step %{{.+}} iter_args(%{{.+}} = %{{.+}}) -> (tensor<64x32xf32>) : i64 {
+// CHECK:         arith.muli %{{.+}}, %{{.+}} : tensor<64x1xi64>
 // CHECK:         arith.maximumf
 // CHECK:       }
 // CHECK:       "tt.reduce"(%[[MAX]]) <{axis = 0 : i32}>
-// CHECK:       tt.store %{{.+}}, %{{.+}}, %[[XMASK]] : tensor<1x128x!tt.ptr<f32>>
+// CHECK:       tt.store %{{.+}}, %{{.+}}, %[[XMASK]] : tensor<1x32x!tt.ptr<f32>>
 func.func @col_max(%out: memref<?xf32>, %x: memref<?x?xf32>, %s0: index, %s1: index) attributes {coil.kernel} {
   "coil.loop_nest"(%s1, %s0) ({
   ^bb0(%j: index, %r: index):

@@ -5,9 +5,11 @@
 //  - one pass over the row (a row sum): looped, RBLOCK 2048, 16 warps
 //    (Inductor's contiguous reduction config); the loop is the only read;
 //  - several passes (var_mean's two levels, softmax, layer norm): persistent
-//    up to RBLOCK 8192, so the row is read once into registers;
+//    up to RBLOCK 32768 (32 warps beyond 8192), so the row is read once into
+//    registers;
 //  - wider rows with several passes: looped, RBLOCK 2048, 16 warps, softmax
-//    online (two reads of the row, not three).
+//    online (two reads of the row, not three);
+//  - rows of 2-byte elements: half the warps up to 4096 (at most 8).
 
 // CHECK-LABEL: // @sum_rows grid=(64, 1, 1) num_warps=16 xblock=1 yblock=1 rblock=2048 persistent=false
 // CHECK:       %[[ACC:.+]] = scf.for
@@ -68,17 +70,11 @@ func.func @softmax_8192(%out: memref<16x8192xf32>, %x: memref<16x8192xf32>) attr
 
 // -----
 
-// softmax over 32000: looped and online: one loop for max and sum, one for
-// the output.
-// CHECK-LABEL: // @softmax_32000 grid=(16, 1, 1) num_warps=16 xblock=1 yblock=1 rblock=2048 persistent=false
-// CHECK:       scf.for {{.+}} -> (tensor<1x2048xf32>, tensor<1x2048xf32>)
-// CHECK:         tt.load
-// CHECK:         arith.maximumf
-// CHECK:         math.exp
-// CHECK:       scf.for
-// CHECK:         tt.load
-// CHECK:         tt.store
+// softmax over 32000: one persistent row of 32768 with 32 warps (read once).
+// CHECK-LABEL: // @softmax_32000 grid=(16, 1, 1) num_warps=32 xblock=1 yblock=1 rblock=32768 persistent=true
 // CHECK-NOT:   scf.for
+// CHECK:       "tt.reduce"
+// CHECK:       tt.store
 func.func @softmax_32000(%out: memref<16x32000xf32>, %x: memref<16x32000xf32>) attributes {coil.kernel} {
   "coil.loop_nest"() ({
   ^bb0(%i: index, %r: index):
@@ -95,5 +91,54 @@ func.func @softmax_32000(%out: memref<16x32000xf32>, %x: memref<16x32000xf32>) a
     "coil.store"(%9, %out, %i, %r) : (f32, memref<16x32000xf32>, index, index) -> ()
     "coil.yield"() : () -> ()
   }) {ranges = [16], reduction_ranges = [32000]} : () -> ()
+  return
+}
+
+// -----
+
+// softmax over 40000 (wider than the persistent limit): looped and online:
+// one loop for max and sum, one for the output.
+// CHECK-LABEL: // @softmax_40000 grid=(16, 1, 1) num_warps=16 xblock=1 yblock=1 rblock=2048 persistent=false
+// CHECK:       scf.for {{.+}} -> (tensor<1x2048xf32>, tensor<1x2048xf32>)
+// CHECK:         tt.load
+// CHECK:         arith.maximumf
+// CHECK:         math.exp
+// CHECK:       scf.for
+// CHECK:         tt.load
+// CHECK:         tt.store
+// CHECK-NOT:   scf.for
+func.func @softmax_40000(%out: memref<16x40000xf32>, %x: memref<16x40000xf32>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index, %r: index):
+    %0 = "coil.load"(%x, %i, %r) : (memref<16x40000xf32>, index, index) -> f32
+    %1 = "coil.reduce"(%0) {reduction_type = "max"} : (f32) -> f32
+    %2 = "coil.load"(%x, %i, %r) : (memref<16x40000xf32>, index, index) -> f32
+    %3 = arith.subf %2, %1 : f32
+    %4 = math.exp %3 : f32
+    %5 = "coil.reduce"(%4) {reduction_type = "sum"} : (f32) -> f32
+    %6 = "coil.load"(%x, %i, %r) : (memref<16x40000xf32>, index, index) -> f32
+    %7 = arith.subf %6, %1 : f32
+    %8 = math.exp %7 : f32
+    %9 = arith.divf %8, %5 : f32
+    "coil.store"(%9, %out, %i, %r) : (f32, memref<16x40000xf32>, index, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [16], reduction_ranges = [40000]} : () -> ()
+  return
+}
+
+// -----
+
+// A bf16 row sum: 8 warps (RBLOCK // 256), not 16.
+// CHECK-LABEL: // @sum_rows_bf16 grid=(64, 1, 1) num_warps=8 xblock=1 yblock=1 rblock=2048 persistent=false
+func.func @sum_rows_bf16(%out: memref<64xbf16>, %x: memref<64x4096xbf16>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index, %r: index):
+    %0 = "coil.load"(%x, %i, %r) : (memref<64x4096xbf16>, index, index) -> bf16
+    %1 = arith.extf %0 : bf16 to f32
+    %2 = "coil.reduce"(%1) {reduction_type = "sum"} : (f32) -> f32
+    %3 = arith.truncf %2 : f32 to bf16
+    "coil.store"(%3, %out, %i) : (bf16, memref<64xbf16>, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [64], reduction_ranges = [4096]} : () -> ()
   return
 }
