@@ -43,6 +43,7 @@ from .analysis import (
     online_softmax_pairs,
     pointwise_tiling,
 )
+from .eviction import load_hint
 from .indexing import UNBOUNDED, FloorDiv, IndexSpace, Lin, MinMax, Mod, Opaque, Prod, SymDiv, SymMod, Var, atom, const
 from .tensor_ops import TileOps, combine, reduction_init
 from .ttir import Builder, Printer, TType, Value
@@ -144,6 +145,11 @@ class KernelEmitter:
         # Inside a reduction pass (a persistent level or a loop body): only there
         # do values run along the reduction axis and need its mask.
         self.r_pass = False
+        # The last level the current reduction loop computes (a folded online
+        # softmax does two), and per buffer the last level that reads it along
+        # the reduction range: what picks a load's eviction hint.
+        self.pass_end = 0
+        self.last_read_level = self._last_read_levels()
         self.lin_cache: dict = {}
         self._setup_tiling()
 
@@ -438,13 +444,40 @@ class KernelEmitter:
             f"tt.addptr {pointers.name}, {offset.name} : {pointers.type}, {offset.type}", [pointers, offset], pointers.type
         )
 
+    def _last_read_levels(self) -> dict[int, int]:
+        info = self.info
+        if not info.is_reduction:
+            return {}
+        arguments = list(info.fn.regions[0].blocks[0].arguments)
+        last: dict[int, int] = {}
+        for op in info.ops:
+            if op.operation.name == "coil.load" and info.op_rdep.get(op):
+                k = arguments.index(op.operands[0])
+                levels = info.loops_of.get(op) or {info.op_level[op]}
+                last[k] = max(last.get(k, 0), max(levels))
+        return last
+
+    def _eviction(self, op: ir.OpView, k: int, offset: Lin) -> str | None:
+        """A reduction load's eviction policy (see `eviction`): None outside reductions
+        and for loads that do not run along the reduction range."""
+        if not self.r_pass or not self.info.op_rdep.get(op):
+            return None
+        names = [a.name for a in offset.atoms() if isinstance(a, Var)]
+        if all(n.startswith("r") for n in names):
+            return "evict_last"  # the same elements for every row: keep them
+        if not self.config.persistent and self.last_read_level.get(k, 0) > self.pass_end:
+            return "evict_last"  # a later loop reads this buffer again
+        return "evict_first"
+
     def lower_load(self, op: ir.OpView) -> None:
         buffer, *indices = op.operands
         k, base, elem = self._buffer(buffer)
-        pointer = self._pointer(base, self.materialize(self._offset(buffer, indices)))
+        offset = self._offset(buffer, indices)
+        pointer = self._pointer(base, self.materialize(offset))
         mask = self.mask_for(pointer.shape)
         operands = [pointer] + ([mask] if mask is not None else [])
-        text = f"tt.load {', '.join(v.name for v in operands)} : {pointer.type}"
+        hint = load_hint(self._eviction(op, k, offset))
+        text = f"tt.load {', '.join(v.name for v in operands)}{hint} : {pointer.type}"
         loaded = self.builder.load(
             text, k, lambda: self.builder.op(text, operands, TType(elem, pointer.shape), pure=False, removable=True)
         )
@@ -613,6 +646,7 @@ class KernelEmitter:
         """
         t, info = self.t, self.info
         online = online_softmax_pairs(info, level) or []
+        self.pass_end = level + 1 if online else level
         reduces = [op for op, is_reduce in self._level_ops(level) if is_reduce]
         inits = []
         for op in reduces:

@@ -14,7 +14,7 @@
 // CHECK:       %[[SUM:.+]] = scf.for %{{.+}} = %[[C0]] to %arg2 step %[[STEP]] iter_args(%{{.+}} = %{{.+}}) -> (tensor<64x32xf32>) : i64 {
 // CHECK:         %[[RMASK:.+]] = arith.cmpi slt, %{{.+}}, %[[RN]] : tensor<64x1xi64>
 // CHECK:         %[[MASK:.+]] = tt.broadcast %[[RMASK]] : tensor<64x1xi1> -> tensor<64x32xi1>
-// CHECK:         tt.load %{{.+}}, %[[MASK]] : tensor<64x32x!tt.ptr<f32>>
+// CHECK:         tt.load %{{.+}}, %[[MASK]]{{.*}} : tensor<64x32x!tt.ptr<f32>>
 // CHECK:       }
 // CHECK:       "tt.reduce"(%[[SUM]]) <{axis = 0 : i32}>
 func.func @col_sum(%out: memref<64xf32>, %x: memref<?x64xf32>, %s0: index) attributes {coil.kernel} {

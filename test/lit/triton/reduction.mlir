@@ -13,7 +13,7 @@
 // PERSISTENT:       %[[R:.+]] = tt.expand_dims %{{.+}} {axis = 0 : i32} : tensor<256xi32> -> tensor<1x256xi32>
 // PERSISTENT:       %[[RMASK:.+]] = arith.cmpi slt, %[[R]], %[[RN]] : tensor<1x256xi32>
 // PERSISTENT:       %[[MASK:.+]] = tt.broadcast %[[RMASK]] : tensor<1x256xi1> -> tensor<4x256xi1>
-// PERSISTENT:       %[[V:.+]] = tt.load %{{.+}}, %[[MASK]] : tensor<4x256x!tt.ptr<f32>>
+// PERSISTENT:       %[[V:.+]] = tt.load %{{.+}}, %[[MASK]]{{.*}} : tensor<4x256x!tt.ptr<f32>>
 // PERSISTENT:       %[[SEL:.+]] = arith.select %[[MASK]], %[[V]], %[[ZERO]] : tensor<4x256xi1>, tensor<4x256xf32>
 // PERSISTENT:       %[[RED:.+]] = "tt.reduce"(%[[SEL]]) <{axis = 1 : i32}> ({
 // PERSISTENT-NEXT:  ^bb0(%[[A:.+]]: f32, %[[B:.+]]: f32):
@@ -30,7 +30,7 @@
 // LOOPED-DAG:   %[[C200:.+]] = arith.constant 200 : i32
 // LOOPED-DAG:   %[[C64:.+]] = arith.constant 64 : i32
 // LOOPED:       %[[SUM:.+]] = scf.for %[[IV:.+]] = %[[C0]] to %[[C200]] step %[[C64]] iter_args(%[[ACC:.+]] = %[[ZERO]]) -> (tensor<2x64xf32>) : i32 {
-// LOOPED:         %[[V:.+]] = tt.load %{{.+}}, %[[MASK:.+]] : tensor<2x64x!tt.ptr<f32>>
+// LOOPED:         %[[V:.+]] = tt.load %{{.+}}, %[[MASK:[^ ]+]]{{.*}} : tensor<2x64x!tt.ptr<f32>>
 // LOOPED-NEXT:    %[[ADD:.+]] = arith.addf %[[ACC]], %[[V]] : tensor<2x64xf32>
 // LOOPED-NEXT:    %[[KEEP:.+]] = arith.select %[[MASK]], %[[ADD]], %[[ACC]] : tensor<2x64xi1>, tensor<2x64xf32>
 // LOOPED-NEXT:    scf.yield %[[KEEP]] : tensor<2x64xf32>
@@ -83,7 +83,7 @@ func.func @row_sum(%out: memref<8xf32>, %x: memref<8x200xf32>) attributes {coil.
 // LOOPED-DAG:     %[[NINF1:.+]] = arith.constant dense<0xFF800000> : tensor<2x1xf32>
 // LOOPED-DAG:     %[[NAN:.+]] = arith.constant dense<0x7FC00000> : tensor<2x1xf32>
 // LOOPED:         %[[LOOP:.+]]:2 = scf.for %{{.+}} iter_args(%[[M:.+]] = %[[NINF]], %[[S:.+]] = %[[ZERO]]) -> (tensor<2x64xf32>, tensor<2x64xf32>) : i32 {
-// LOOPED:           %[[X:.+]] = tt.load %{{.+}}, %[[MASK:.+]] : tensor<2x64x!tt.ptr<f32>>
+// LOOPED:           %[[X:.+]] = tt.load %{{.+}}, %[[MASK:[^ ]+]]{{.*}} : tensor<2x64x!tt.ptr<f32>>
 // LOOPED-NEXT:      %[[MNEW:.+]] = arith.maximumf %[[M]], %[[X]] : tensor<2x64xf32>
 // LOOPED-NEXT:      %[[MKEEP:.+]] = arith.select %[[MASK]], %[[MNEW]], %[[M]]
 // LOOPED-NEXT:      %[[D1:.+]] = arith.subf %[[M]], %[[MNEW]] : tensor<2x64xf32>

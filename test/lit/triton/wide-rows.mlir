@@ -13,7 +13,7 @@
 
 // CHECK-LABEL: // @sum_rows grid=(64, 1, 1) num_warps=16 xblock=1 yblock=1 rblock=2048 persistent=false
 // CHECK:       %[[ACC:.+]] = scf.for
-// CHECK:         tt.load %{{.+}} : tensor<1x2048x!tt.ptr<f32>>
+// CHECK:         tt.load %{{.+}}evict_first{{.*}} : tensor<1x2048x!tt.ptr<f32>>
 // CHECK:       "tt.reduce"(%[[ACC]])
 func.func @sum_rows(%out: memref<64xf32>, %x: memref<64x4096xf32>) attributes {coil.kernel} {
   "coil.loop_nest"() ({
@@ -97,14 +97,16 @@ func.func @softmax_32000(%out: memref<16x32000xf32>, %x: memref<16x32000xf32>) a
 // -----
 
 // softmax over 40000 (wider than the persistent limit): looped and online:
-// one loop for max and sum, one for the output.
+// one loop for max and sum, one for the output. The first loop's load keeps
+// the row in cache for the second (evict_last); the second's is the row's
+// last read (evict_first).
 // CHECK-LABEL: // @softmax_40000 grid=(16, 1, 1) num_warps=16 xblock=1 yblock=1 rblock=2048 persistent=false
 // CHECK:       scf.for {{.+}} -> (tensor<1x2048xf32>, tensor<1x2048xf32>)
-// CHECK:         tt.load
+// CHECK:         tt.load {{.+}}evict_last
 // CHECK:         arith.maximumf
 // CHECK:         math.exp
 // CHECK:       scf.for
-// CHECK:         tt.load
+// CHECK:         tt.load {{.+}}evict_first
 // CHECK:         tt.store
 // CHECK-NOT:   scf.for
 func.func @softmax_40000(%out: memref<16x40000xf32>, %x: memref<16x40000xf32>) attributes {coil.kernel} {
