@@ -393,6 +393,11 @@ class HostCodegen:
             t = op.results[0].type
             strides, offset = strides_and_offset(t)
             root = self._name(storage_root(op.operands[0]))
+            if offset == 0 and _only_launched(op.results[0]):
+                # A kernel built for a static layout takes only the data pointer,
+                # which is the root's: no view object to make on every call.
+                self.names[op.results[0]] = root
+                return
             buf = self._new_buffer(op.results[0])
             self.views.setdefault(storage_root(op.operands[0]), []).append(buf)
             self.emit(f"{buf} = reinterpret({root}, {tuple(t.shape)}, {tuple(strides)}, {offset})")
@@ -501,6 +506,13 @@ class HostCodegen:
 # -- runtime helpers the generated code calls -----------------------------------------
 
 
+def _only_launched(value: ir.Value) -> bool:
+    """Whether every use of `value` is as a kernel argument (not an extern call's,
+    not a returned value, not another view's source)."""
+    users = [u.owner for u in value.uses]
+    return bool(users) and all(u.name == "coil.launch" for u in users)
+
+
 def reinterpret(root: torch.Tensor, size, stride, offset: int) -> torch.Tensor:
     """A view of `root`'s storage; `offset` counts from root's first element."""
     return torch.as_strided(root, size, stride, root.storage_offset() + offset)
@@ -561,7 +573,7 @@ def ensure_strides(t: torch.Tensor, strides) -> torch.Tensor:
 
 def ensure_layout(t: torch.Tensor, strides) -> torch.Tensor:
     """`t` itself if it has the strides the kernels were built for, else a copy that does."""
-    if tuple(normalized_strides(t.shape, t.stride())) == tuple(strides):
+    if t.stride() == strides or tuple(normalized_strides(t.shape, t.stride())) == strides:
         return t
     out = torch.empty_strided(t.shape, strides, dtype=t.dtype, device=t.device)
     out.copy_(t)
