@@ -11,6 +11,11 @@ it is launched.
   aligned. A kernel is compiled for all-aligned arguments up front, and
   specialized lazily, per alignment signature, when a call passes a view whose
   storage offset breaks the alignment (Inductor guards the same way).
+- Launching. Through torch's C++ static CUDA launcher (`_StaticLauncher`,
+  Inductor's launch path: one C call with the parameter codes read off the
+  TTIR signature) where torch has it and the kernel needs no scratch memory or
+  launch hooks (a profiler's); else Triton's `CompiledKernel[grid](*args)`.
+  COIL_STATIC_LAUNCHER=0 forces Triton's.
 - Caching. In process, by (TTIR, target, num_warps). On disk, Triton's own
   cache, keyed by a hash of the TTIR text, the target and the options: the
   text carries no file paths, so a second process finds the cubin and does
@@ -38,6 +43,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Callable
@@ -116,35 +122,127 @@ def _stored_arguments(fn) -> list[int]:
     return sorted(stored)
 
 
+# TTIR parameter type -> the argument code of torch's static CUDA launcher.
+_STATIC_ARG_CODES = {"i1": "i", "i8": "b", "i16": "h", "i32": "i", "i64": "l", "f32": "f", "f64": "d"}
+_FUNC_SIGNATURE = re.compile(r"tt\.func public @\w+\((.*)\)\s*(?:attributes.*)?\{\s*$", re.M)
+
+
+def _parameter_codes(ttir: str) -> str | None:
+    """One static-launcher code per parameter of the kernel's `tt.func` ("O" a pointer), or None."""
+    match = _FUNC_SIGNATURE.search(ttir)
+    if match is None:
+        return None
+    codes = []
+    for parameter in re.split(r",\s*(?=%)", match.group(1)) if match.group(1).strip() else []:
+        type_text = parameter.split(":", 1)[1].strip().split(" {", 1)[0].strip()
+        if type_text.startswith("!tt.ptr"):
+            codes.append("O")
+        elif type_text in _STATIC_ARG_CODES:
+            codes.append(_STATIC_ARG_CODES[type_text])
+        else:
+            return None
+    return "".join(codes)
+
+
+class _StaticLauncher:
+    """Launches a compiled kernel through torch's C++ launcher (what Inductor uses):
+    one C call per launch, where Triton's Python launcher looks up the device and
+    stream, builds launch metadata and allocates scratch space on every call
+    (about 30 us of host time a launch, which a small training step in bfloat16,
+    126 launches, spent more than its GPU time on)."""
+
+    def __init__(self, compiled, ttir: str, device: torch.device):
+        from torch._C import _StaticCudaLauncher
+
+        codes = _parameter_codes(ttir)
+        metadata = compiled.metadata
+        if codes is None or getattr(metadata, "num_ctas", 1) != 1:
+            raise NotImplementedError("kernel signature not supported by the static launcher")
+        # Triton's cubins take trailing scratch pointers that coil's kernels never
+        # use (size 0): passed as null.
+        for name in ("global_scratch_size", "profile_scratch_size"):
+            if hasattr(metadata, name):
+                if getattr(metadata, name) > 0:
+                    raise NotImplementedError(f"kernel needs {name}")
+                codes += "O"
+        self.scratch = (None,) * (len(codes) - len(_parameter_codes(ttir)))
+        digest = hashlib.sha256(compiled.kernel).hexdigest()[:32]
+        path = os.path.join(cache_dir(), "cubin", f"{digest}.cubin")
+        if not os.path.exists(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+            with os.fdopen(fd, "wb") as f:
+                f.write(compiled.kernel)
+            os.replace(tmp, path)
+        self.index = device.index if device.index is not None else torch.cuda.current_device()
+        loaded = _StaticCudaLauncher._load_kernel(path, metadata.name, metadata.shared, self.index)
+        # (module, function, registers, spills); torch before 2.12: (function, registers, spills).
+        self.function = loaded[1] if len(loaded) == 4 else loaded[0]
+        self.module = loaded[0] if len(loaded) == 4 else None
+        self.launch_kernel = _StaticCudaLauncher._launch_kernel
+        self.codes, self.num_warps, self.shared = codes, metadata.num_warps, metadata.shared
+        self.stream = torch._C._cuda_getCurrentRawStream
+
+    def __call__(self, grid, args) -> None:
+        self.launch_kernel(
+            self.function, grid[0], grid[1], grid[2], self.num_warps, self.shared, self.codes,
+            (*args, *self.scratch), self.stream(self.index),
+        )
+
+
+def _static_launcher(compiled, ttir: str, device: torch.device | None):
+    """A `_StaticLauncher`, or None where torch or the kernel does not allow one
+    (no CUDA device, an older torch, hooks installed, scratch memory)."""
+    if device is None or device.type != "cuda" or os.environ.get("COIL_STATIC_LAUNCHER", "1") == "0":
+        return None
+    try:
+        from triton import knobs
+
+        for hook in (knobs.runtime.launch_enter_hook, knobs.runtime.launch_exit_hook):
+            if hook is not None and getattr(hook, "calls", None):
+                return None  # a profiler's hooks need Triton's own launcher
+    except ImportError:
+        pass
+    try:
+        return _StaticLauncher(compiled, ttir, device)
+    except Exception:
+        return None
+
+
 class _Launch:
     """One compiled variant of a kernel: `launch(args)` runs it on the current stream."""
 
-    def __init__(self, kernel: emit.TritonKernel, compiled):
+    def __init__(self, kernel: emit.TritonKernel, compiled, device: torch.device | None = None):
         self.kernel = kernel
         self.compiled = compiled
         self.dynamic = kernel.grid_fn is not None
         self.params = kernel.params if kernel.expands_args else None
+        self.static = _static_launcher(compiled, kernel.ttir, device)
         if self.dynamic:
             return
         self.grid = kernel.grid
         self.empty = any(g == 0 for g in kernel.grid)
-        self.runner = None if self.empty else compiled[kernel.grid]
+        self.runner = None if self.empty or self.static is not None else compiled[kernel.grid]
 
     def __call__(self, args) -> None:
         if self.dynamic:
             grid = self.kernel.launch_grid(args)
             if any(g == 0 for g in grid):
                 return
-            runner = self.compiled[grid]  # a closure over the grid: cheap, no cache to grow with sizes
         elif self.empty:
             return
         else:
-            runner = self.runner
+            grid = self.grid
         if self.params is not None:
             from .launch import expand
 
             args = expand(self.params, args)
-        runner(*args)
+        if self.static is not None:
+            self.static(grid, args)
+        elif self.dynamic:
+            self.compiled[grid](*args)  # a closure over the grid: cheap, no cache to grow with sizes
+        else:
+            self.runner(*args)
 
 
 def _load_tuned(path: str) -> emit.TritonConfig | None:
@@ -187,7 +285,7 @@ class GpuKernel:
         if write_debug is not None:
             write_debug(f"{self.name}.ttir", default.ttir)
         if not autotune:
-            self.variants[self.all_aligned] = _Launch(default, compile_ttir(default.ttir, self.target, default.num_warps))
+            self.variants[self.all_aligned] = _Launch(default, compile_ttir(default.ttir, self.target, default.num_warps), device)
         self.default = default
 
     @property
@@ -220,7 +318,7 @@ class GpuKernel:
             config = self.tuned_for.get(bound) or self._tune(aligned, args, hints, bound)
         with self.context:
             kernel = self.emit.emit_kernel(self.fn, config, aligned, hints)
-        launch = _Launch(kernel, compile_ttir(kernel.ttir, self.target, kernel.num_warps))
+        launch = _Launch(kernel, compile_ttir(kernel.ttir, self.target, kernel.num_warps), self.device)
         self.variants[(key, hints) if self.hint_fn is not None else key] = launch
         if self.write_debug is not None and self.hint_fn is not None:
             # What runs for symbolic sizes is a specialization of the default text.
@@ -251,7 +349,7 @@ class GpuKernel:
             for candidate in candidates:
                 with self.context:
                     kernel = self.emit.emit_kernel(self.fn, candidate, aligned, hints)
-                launch = _Launch(kernel, compile_ttir(kernel.ttir, self.target, kernel.num_warps))
+                launch = _Launch(kernel, compile_ttir(kernel.ttir, self.target, kernel.num_warps), self.device)
                 milliseconds = do_bench(lambda: launch(bench_args), warmup=5, rep=20)
                 timings.append((milliseconds, candidate))
             config = min(timings, key=lambda t: t[0])[1]

@@ -372,3 +372,17 @@ def test_other_triton_versions_compile_the_same_texts():
         for python in pythons:
             done = subprocess.run([python, "-c", script, *paths], capture_output=True, text=True, timeout=600)
             assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-5000:]
+
+
+def test_static_launcher_parameter_codes():
+    """The static CUDA launcher's argument codes come from the TTIR signature: a
+    pointer per buffer, then i64 strides and sizes where the kernel takes them."""
+    from coil.backends.triton.runtime import _parameter_codes
+
+    ttir = (
+        "module {\n  tt.func public @k(%arg0: !tt.ptr<f32> {tt.divisibility = 16 : i32}, "
+        "%arg0_stride0: i64, %arg1: !tt.ptr<bf16>, %arg2: i32, %arg3: f32) {\n    tt.return\n  }\n}\n"
+    )
+    assert _parameter_codes(ttir) == "OlOif"
+    assert _parameter_codes("module {\n  tt.func public @k() {\n    tt.return\n  }\n}\n") == ""
+    assert _parameter_codes("module {\n  tt.func public @k(%arg0: !tt.tensordesc<f32>) {\n  }\n}\n") is None
