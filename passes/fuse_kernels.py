@@ -31,7 +31,11 @@ allocated at all.
 
 from __future__ import annotations
 
+import heapq
+import itertools
+from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 
 from coil.dialects import builders, mixed_ranges, region_args
 from coil.dialects.types import kernel_arg_type
@@ -44,19 +48,27 @@ from .walk import ops_named, remap_operands
 ZERO = "zero"
 
 
-@dataclass
+@dataclass(eq=False)
 class Kernel:
+    """One launch of a single-loop kernel. A kernel's body never changes (a
+    fusion builds a new kernel), so what is read off it is computed once."""
+
     launch: ir.Operation
     func: ir.Operation
     loop: ir.Operation
     args: list[ir.Value]  # host values, in kernel argument order
+    position: int = 0  # launch order in the host; a fused kernel takes its first kernel's
 
-    @property
+    @cached_property
+    def entry(self) -> ir.Block:
+        return self.func.regions[0].blocks[0]
+
+    @cached_property
     def ranges(self) -> list:
         """Ranges as host sizes: ints, or the host index values the launch passes."""
         return [self._host_size(s) for s in mixed_ranges(self.loop, "ranges")]
 
-    @property
+    @cached_property
     def rranges(self) -> list:
         return [self._host_size(s) for s in mixed_ranges(self.loop, "reduction_ranges")]
 
@@ -66,23 +78,37 @@ class Kernel:
             return size if host is None else host
         return size
 
-    def stored_args(self) -> set[int]:
-        stored = set()
-        for store in ops_named(self.loop, "coil.store"):
-            stored.add(store.operands[1].arg_number)
-        return stored
-
-    def loaded_args(self) -> set[int]:
-        loaded = set()
-        for load in ops_named(self.loop, "coil.load"):
-            source = load.operands[0]
-            if isinstance(source, ir.BlockArgument) and source.owner == self.func.regions[0].blocks[0]:
+    @cached_property
+    def _accesses(self) -> tuple[frozenset[int], frozenset[int]]:
+        """(loaded, stored) argument numbers, from one walk of the body."""
+        loaded, stored = set(), set()
+        for op in ops_named(self.loop, "coil.load", "coil.store"):
+            if op.operation.name == "coil.store":
+                stored.add(op.operands[1].arg_number)
+                continue
+            source = op.operands[0]
+            if isinstance(source, ir.BlockArgument) and source.owner == self.entry:
                 loaded.add(source.arg_number)
-        return loaded
+        return frozenset(loaded), frozenset(stored)
+
+    def stored_args(self) -> frozenset[int]:
+        return self._accesses[1]
+
+    def loaded_args(self) -> frozenset[int]:
+        return self._accesses[0]
+
+    @cached_property
+    def reads(self) -> frozenset[ir.Value]:
+        """The host buffers the kernel loads from."""
+        return frozenset(self.args[k] for k in self.loaded_args())
+
+    @cached_property
+    def writes(self) -> frozenset[ir.Value]:
+        """The host buffers the kernel stores to."""
+        return frozenset(self.args[k] for k in self.stored_args())
 
 
-def _kernel_of(launch: ir.Operation, funcs: dict) -> Kernel | None:
-    fn = funcs.get(launch.attributes["kernel"].value)
+def _kernel_of(launch: ir.Operation, fn: ir.Operation | None) -> Kernel | None:
     if fn is None:
         return None
     loops = [op for op in fn.regions[0].blocks[0].operations if op.operation.name == "coil.loop_nest"]
@@ -169,9 +195,9 @@ class _Merge:
         for k in b.loaded_args():
             if b.args[k] in a_stored:
                 forwarded[b.args[k]] = a_stored[b.args[k]]
-        if any(b.args[k] in a_stored for k in b.stored_args()):
+        if not b.writes.isdisjoint(a.writes):
             return None  # both write one buffer
-        if any(a.args[k] in {b.args[j] for j in b.stored_args()} for k in a.loaded_args()):
+        if not a.reads.isdisjoint(b.writes):
             return None  # a reads what b writes
         return forwarded
 
@@ -254,7 +280,7 @@ class _Merge:
 
 
 def _host_of(value: ir.Value, kernel: Kernel):
-    if isinstance(value, ir.BlockArgument) and value.owner == kernel.func.regions[0].blocks[0]:
+    if isinstance(value, ir.BlockArgument) and value.owner == kernel.entry:
         return kernel.args[value.arg_number]
     return None
 
@@ -264,8 +290,6 @@ def _is_const_zero(v: ir.Value) -> bool:
         return False
     attr = v.owner.attributes["value"]
     return isinstance(attr, ir.IntegerAttr) and attr.value == 0
-
-
 
 
 def _defined_before(value: ir.Value, anchor: ir.Operation) -> bool:
@@ -287,73 +311,166 @@ def _host_users(value: ir.Value) -> list[ir.Operation]:
     return users
 
 
-def try_fuse(module_body: ir.Block, a: Kernel, b: Kernel, name: str) -> bool:
-    space = iteration_maps(a, b)
-    if space is None:
-        return False
-    merge = _Merge(module_body, a, b, space, name)
-    forwarded = merge.plan()
-    if forwarded is None:
-        return False
-    b_outputs = {b.args[k] for k in b.stored_args()}
-    # b moves up to a: everything else it reads must exist there already.
-    for v in b.args:
-        if v in b_outputs or v in forwarded:
-            continue
-        if not _defined_before(v, a.launch):
-            return False
-    for v in b_outputs:
-        if not isinstance(v, ir.BlockArgument) and v.owner.operation.name == "coil.alloc":
-            # Its alloc moves up too, so its symbolic sizes must exist there.
-            if all(_defined_before(size, a.launch) for size in v.owner.operands):
+class _Fuser:
+    """The scheduler loop: fuses pairs of kernels in the order a full rescan would.
+
+    The rule is Inductor's greedy one: take the first pair (a, b), a launched
+    before b, that reads a buffer the other reads or writes and fuses;
+    fuse it; start over. Only pairs sharing a buffer are candidates, so the
+    kernels are indexed by the buffers they load and store. Whether a pair
+    fuses depends on the two kernels and on where the host values b reads
+    are defined relative to a's launch; a fusion changes the latter only for
+    the buffers whose allocs it moves up (b's outputs). So a pair that failed
+    stays failed until one of its kernels is fused away or its second kernel
+    uses a moved buffer, and a heap of the pairs not known to fail, ordered
+    by launch positions (a fused kernel takes its first kernel's), yields the
+    pair a rescan would find first, without rescanning.
+    """
+
+    def __init__(self, module_body: ir.Block, names: set[str], launches: Counter, counter: list[int]):
+        self.module_body = module_body
+        self.names = names  # every func.func in the module
+        self.launches = launches  # kernel name -> launches of it, in every host
+        self.counter = counter
+        self.readers: dict[ir.Value, set[Kernel]] = defaultdict(set)  # kernels loading a buffer
+        self.touchers: dict[ir.Value, set[Kernel]] = defaultdict(set)  # kernels loading or storing it
+        self.users: dict[ir.Value, set[Kernel]] = defaultdict(set)  # kernels taking it as an argument
+        self.heap: list = []
+        self.queued: set[tuple[Kernel, Kernel]] = set()
+        self.alive: set[Kernel] = set()
+        self.pushed = itertools.count()
+
+    def _add(self, k: Kernel) -> None:
+        self.alive.add(k)
+        for v in k.reads:
+            self.readers[v].add(k)
+        for v in k.reads | k.writes:
+            self.touchers[v].add(k)
+        for v in k.args:
+            self.users[v].add(k)
+
+    def _remove(self, k: Kernel) -> None:
+        self.alive.discard(k)
+        for index in (self.readers, self.touchers, self.users):
+            for v in k.args:
+                kernels = index.get(v)
+                if kernels is not None:
+                    kernels.discard(k)
+                    if not kernels:
+                        del index[v]
+
+    def _push(self, a: Kernel, b: Kernel) -> None:
+        if (a, b) not in self.queued:
+            self.queued.add((a, b))
+            heapq.heappush(self.heap, (a.position, b.position, next(self.pushed), a, b))
+
+    def _push_later(self, a: Kernel) -> None:
+        """Queues (a, b) for every later b that loads what a loads or stores."""
+        for v in a.reads | a.writes:
+            for b in self.readers.get(v, ()):
+                if b.position > a.position:
+                    self._push(a, b)
+
+    def _push_earlier(self, b: Kernel) -> None:
+        """Queues (a, b) for every earlier a that loads or stores what b loads."""
+        for v in b.reads:
+            for a in self.touchers.get(v, ()):
+                if a.position < b.position:
+                    self._push(a, b)
+
+    def _fresh_name(self) -> str:
+        name = f"fused_{self.counter[0]}"
+        while name in self.names:
+            self.counter[0] += 1
+            name = f"fused_{self.counter[0]}"
+        return name
+
+    def run(self, kernels: list[Kernel]) -> None:
+        for position, k in enumerate(kernels):
+            k.position = position
+            self._add(k)
+        for k in kernels:
+            self._push_later(k)
+        while self.heap:
+            *_, a, b = heapq.heappop(self.heap)
+            self.queued.discard((a, b))
+            if a not in self.alive or b not in self.alive:
                 continue
-        return False
-    # A forwarded buffer that nothing else reads is not stored at all.
-    eliminated = set()
-    for v in forwarded:
-        if isinstance(v, ir.BlockArgument) or v.owner.operation.name != "coil.alloc":
-            continue
-        others = [u for u in _host_users(v) if u not in (a.launch, b.launch) and u.operation.name != "coil.dealloc"]
-        if not others:
-            eliminated.add(v)
-    built = merge.build(forwarded, eliminated)
-    if built is None:
-        return False
-    fused, args = built
-    for v in b_outputs:
-        v.owner.move_before(a.launch)
-    with ir.InsertionPoint(a.launch), a.launch.location:
-        builders.launch(name, args)
-    for v in eliminated:
-        for user in _host_users(v):
-            if user.operation.name == "coil.dealloc":
-                user.erase()
-    a.launch.erase()
-    b.launch.erase()
-    for v in eliminated:
-        v.owner.erase()
-    for k in (a, b):
-        if not any(True for _ in _symbol_uses(module_body, k.func.attributes["sym_name"].value)):
-            k.func.erase()
-    return True
+            name = self._fresh_name()
+            fused = self.try_fuse(a, b, name)
+            if fused is None:
+                continue
+            self.counter[0] += 1
+            fused_kernel, moved = fused
+            self._remove(a)
+            self._remove(b)
+            if fused_kernel is not None:
+                fused_kernel.position = a.position
+                self._add(fused_kernel)
+                self._push_earlier(fused_kernel)
+                self._push_later(fused_kernel)
+            for v in moved:
+                for k in list(self.users.get(v, ())):
+                    self._push_earlier(k)
 
-
-def _symbol_uses(module_body: ir.Block, name: str):
-    for op in module_body.operations:
-        if op.operation.name == "func.func" and "coil.host" in op.attributes:
-            for launch in ops_named(op, "coil.launch"):
-                if launch.attributes["kernel"].value == name:
-                    yield launch
-
-
-def _shares_input(a: Kernel, b: Kernel) -> bool:
-    a_in = {a.args[k] for k in a.loaded_args()}
-    return any(b.args[k] in a_in for k in b.loaded_args())
-
-
-def _depends(b: Kernel, a: Kernel) -> bool:
-    a_out = {a.args[k] for k in a.stored_args()}
-    return any(b.args[k] in a_out for k in b.loaded_args())
+    def try_fuse(self, a: Kernel, b: Kernel, name: str):
+        """Fuses b into a as kernel `name`: (the fused kernel, the buffers whose allocs moved up), or None."""
+        module_body = self.module_body
+        space = iteration_maps(a, b)
+        if space is None:
+            return None
+        merge = _Merge(module_body, a, b, space, name)
+        forwarded = merge.plan()
+        if forwarded is None:
+            return None
+        # In argument order: the order of a set of values follows heap addresses.
+        b_outputs = list(dict.fromkeys(b.args[k] for k in sorted(b.stored_args())))
+        # b moves up to a: everything else it reads must exist there already.
+        for v in b.args:
+            if v in b.writes or v in forwarded:
+                continue
+            if not _defined_before(v, a.launch):
+                return None
+        for v in b_outputs:
+            if not isinstance(v, ir.BlockArgument) and v.owner.operation.name == "coil.alloc":
+                # Its alloc moves up too, so its symbolic sizes must exist there.
+                if all(_defined_before(size, a.launch) for size in v.owner.operands):
+                    continue
+            return None
+        # A forwarded buffer that nothing else reads is not stored at all.
+        eliminated = set()
+        for v in forwarded:
+            if isinstance(v, ir.BlockArgument) or v.owner.operation.name != "coil.alloc":
+                continue
+            others = [u for u in _host_users(v) if u not in (a.launch, b.launch) and u.operation.name != "coil.dealloc"]
+            if not others:
+                eliminated.add(v)
+        built = merge.build(forwarded, eliminated)
+        if built is None:
+            return None
+        fused, args = built
+        for v in b_outputs:
+            v.owner.move_before(a.launch)
+        with ir.InsertionPoint(a.launch), a.launch.location:
+            launch = builders.launch(name, args)
+        for v in eliminated:
+            for user in _host_users(v):
+                if user.operation.name == "coil.dealloc":
+                    user.erase()
+        a.launch.erase()
+        b.launch.erase()
+        for v in eliminated:
+            v.owner.erase()
+        self.names.add(name)
+        self.launches[name] += 1
+        for k in (a, b):
+            self.launches[k.func.attributes["sym_name"].value] -= 1
+        for k in (a, b):
+            kernel_name = k.func.attributes["sym_name"].value
+            if not self.launches[kernel_name] and kernel_name in self.names:
+                k.func.erase()
+                self.names.discard(kernel_name)
+        return _kernel_of(launch, fused), b_outputs
 
 
 @register_pass(
@@ -363,24 +480,14 @@ def _depends(b: Kernel, a: Kernel) -> bool:
 def fuse_kernels(module: ir.Operation) -> None:
     module_body = module.regions[0].blocks[0]
     counter = [0]
-    for host in [op for op in module_body.operations if op.operation.name == "func.func" and "coil.host" in op.attributes]:
-        changed = True
-        while changed:
-            changed = False
-            funcs = {op.attributes["sym_name"].value: op for op in module_body.operations if op.operation.name == "func.func"}
-            launches = [op for op in host.regions[0].blocks[0].operations if op.operation.name == "coil.launch"]
-            kernels = [k for k in (_kernel_of(l, funcs) for l in launches) if k is not None]
-            for i, a in enumerate(kernels):
-                for b in kernels[i + 1 :]:
-                    if not (_depends(b, a) or _shares_input(a, b)):
-                        continue
-                    name = f"fused_{counter[0]}"
-                    while name in funcs:
-                        counter[0] += 1
-                        name = f"fused_{counter[0]}"
-                    if try_fuse(module_body, a, b, name):
-                        counter[0] += 1
-                        changed = True
-                        break
-                if changed:
-                    break
+    hosts = [op for op in module_body.operations if op.operation.name == "func.func" and "coil.host" in op.attributes]
+    launches = Counter(launch.attributes["kernel"].value for host in hosts for launch in ops_named(host, "coil.launch"))
+    for host in hosts:
+        funcs = {op.attributes["sym_name"].value: op for op in module_body.operations if op.operation.name == "func.func"}
+        kernels = []
+        for op in host.regions[0].blocks[0].operations:
+            if op.operation.name == "coil.launch":
+                kernel = _kernel_of(op, funcs.get(op.attributes["kernel"].value))
+                if kernel is not None:
+                    kernels.append(kernel)
+        _Fuser(module_body, set(funcs), launches, counter).run(kernels)
