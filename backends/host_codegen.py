@@ -506,6 +506,11 @@ class HostCodegen:
 # -- runtime helpers the generated code calls -----------------------------------------
 
 
+# torch's C++ fast path for a view by sizes, strides and an offset from the base's
+# own (what Inductor's wrappers call): about 1.4 us against 4 for `reinterpret`.
+_fast_reinterpret = getattr(getattr(torch._C, "_dynamo", None) and torch._C._dynamo.guards, "_reinterpret_tensor", None)
+
+
 def _only_launched(value: ir.Value) -> bool:
     """Whether every use of `value` is as a kernel argument (not an extern call's,
     not a returned value, not another view's source)."""
@@ -593,7 +598,7 @@ def build_host_program(source: str, kernels: dict, filename: str, output_constan
     namespace = {
         "torch": torch,
         "empty_strided": torch.empty_strided,
-        "reinterpret": reinterpret,
+        "reinterpret": _fast_reinterpret or reinterpret,
         "ensure_layout": ensure_layout,
         "ensure_contiguous": ensure_contiguous,
         "ensure_strides": ensure_strides,
@@ -603,7 +608,8 @@ def build_host_program(source: str, kernels: dict, filename: str, output_constan
         "count_run": count_run,
         "OUTPUT_CONSTANTS": output_constants,
     }
-    namespace.update(kernels)
+    # A GPU kernel's `launcher` is a generated function that launches it in one C call.
+    namespace.update({name: getattr(kernel, "launcher", kernel) for name, kernel in kernels.items()})
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)
     return namespace["call"]

@@ -280,6 +280,7 @@ class GpuKernel:
         if self.hint_fn is not None:
             self.all_aligned = (self.all_aligned, frozenset())
         self.variants: dict[tuple, _Launch] = {}
+        self._launcher: Callable | None = None
         self.tuned: emit.TritonConfig | None = None  # the last tuned config
         self.tuned_for: dict = {}  # a call's reduction bound hint (or None) -> tuned config
         if write_debug is not None:
@@ -301,6 +302,48 @@ class GpuKernel:
         if launch is None:
             launch = self._specialize(key, args)
         launch(args)
+
+    @property
+    def launcher(self) -> Callable:
+        """What a host program calls: for a static kernel on the static launcher, a
+        generated function that checks its pointers' alignment and launches in one
+        C call (any misaligned pointer goes through `__call__`); else the kernel."""
+        if self._launcher is None:
+            self._launcher = self._direct_launcher() or self
+        return self._launcher
+
+    def _direct_launcher(self) -> Callable | None:
+        launch = self.variants.get(self.all_aligned)
+        if launch is None or self.hint_fn is not None or launch.dynamic or launch.params is not None:
+            return None
+        static = launch.static
+        if static is None:
+            return None
+        arity = len(self.default.arg_kinds)
+        names = [f"a{i}" for i in range(arity)]
+        signature = ", ".join(names)
+        lines = [f"def launch({signature}):"]
+        if self.buffers:
+            pointers = " | ".join(f"{names[i]}.data_ptr()" for i in self.buffers)
+            lines.append(f"    if ({pointers}) & {POINTER_ALIGNMENT - 1}:")
+            lines.append(f"        return kernel({signature})")
+        if launch.empty:
+            lines.append("    return")
+        else:
+            items = "".join(f"{item}, " for item in names + ["None"] * len(static.scratch))
+            grid = ", ".join(str(g) for g in launch.grid)
+            lines.append(
+                f"    launch_kernel(function, {grid}, {static.num_warps}, {static.shared}, "
+                f"{static.codes!r}, ({items}), stream({static.index}))"
+            )
+        namespace = {
+            "kernel": self,
+            "launch_kernel": static.launch_kernel,
+            "function": static.function,
+            "stream": static.stream,
+        }
+        exec(compile("\n".join(lines) + "\n", f"<coil launcher {self.name}>", "exec"), namespace)
+        return namespace["launch"]
 
     def _aligned(self, key: tuple) -> frozenset[int]:
         return frozenset(i for i, ok in zip(self.buffers, key) if ok)
