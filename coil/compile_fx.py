@@ -42,8 +42,8 @@ _graph_ids = itertools.count()
 SIMPLIFY_PIPELINE = "builtin.module(coil-fold-views, canonicalize, cse)"
 FUSED_SIMPLIFY_PIPELINE = "builtin.module(coil-fold-views, canonicalize, cse, coil-inline-producers, canonicalize, cse)"
 FUSED_OUTLINE_PIPELINE = "builtin.module(coil-outline-kernels, coil-fuse-kernels)"
-# Memory planning, then the verifier that no two live buffers share storage.
-PLAN_PIPELINE = "builtin.module(coil-plan-memory, coil-verify-memory)"
+# Memory planning, the verifier that no two live buffers share storage, then kernel arguments (merge, noalias).
+PLAN_PIPELINE = "builtin.module(coil-plan-memory, coil-verify-memory, coil-kernel-args)"
 
 
 def outline_pipeline(device: torch.device) -> str:

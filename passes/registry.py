@@ -31,6 +31,7 @@ PASS_MODULES = (
     "coil.passes.fuse_kernels",
     "coil.passes.split_reductions",
     "coil.passes.plan_memory",
+    "coil.passes.kernel_args",
     "coil.backends.llvm.lower_loops",
 )
 

@@ -49,6 +49,8 @@ from coil.passes.walk import operands_among, ops_named
 from coil.passes.welford import expand_welford as _expand_welford
 
 SLICE_DIM_ATTR = "coil.slice_dim"
+# Kernel argument attribute set by coil-kernel-args (passes/kernel_args.py).
+NOALIAS_ATTR = "coil.noalias"
 
 # Ops a pass may move out of all loops when they use no index: no memory
 # effects, no regions.
@@ -820,10 +822,36 @@ def _expand_welford_dynamic(body: ir.Block, reduction_ranges: Sequence) -> None:
         op.erase()
 
 
+def _noalias_to_llvm(fn: ir.OpView, positions: set[int]) -> None:
+    """`llvm.noalias` on the arguments at `positions` (marked `coil.noalias` by
+    coil-kernel-args), for the arguments the function has now: LLVM then knows
+    that a store through one buffer does not change what another loads, and
+    vectorizes an in-place update without runtime overlap checks."""
+    if not positions and "arg_attrs" not in fn.attributes:
+        return
+    block = fn.regions[0].blocks[0]
+    old = list(fn.attributes["arg_attrs"]) if "arg_attrs" in fn.attributes else []
+    attrs = []
+    for k in range(len(block.arguments)):
+        entries = {named.name: named.attr for named in ir.DictAttr(old[k])} if k < len(old) else {}
+        entries.pop(NOALIAS_ATTR, None)
+        if k in positions:
+            entries["llvm.noalias"] = ir.UnitAttr.get()
+        attrs.append(ir.DictAttr.get(entries))
+    fn.attributes["arg_attrs"] = ir.ArrayAttr.get(attrs)
+
+
+def _noalias_positions(fn: ir.OpView) -> set[int]:
+    if "arg_attrs" not in fn.attributes:
+        return set()
+    return {k for k, attrs in enumerate(fn.attributes["arg_attrs"]) if NOALIAS_ATTR in ir.DictAttr(attrs)}
+
+
 def lower_kernel(fn: ir.OpView, outer_slice: bool = False) -> None:
     """Lowers every `coil.loop_nest` of kernel function `fn` to scf loops."""
     nests = [op for op in fn.regions[0].blocks[0].operations if op.operation.name == "coil.loop_nest"]
     slice_bounds = None
+    noalias = _noalias_positions(fn)
     _legalize_buffer_types(fn)
     _expand_dynamic_buffers(fn)
     if outer_slice:
@@ -841,6 +869,7 @@ def lower_kernel(fn: ir.OpView, outer_slice: bool = False) -> None:
         lowering = _ColumnNestLowering if _prefers_column_order(nest) else _NestLowering
         lowering(nest, slice_bounds).run()
     _lower_memory_accesses(fn)
+    _noalias_to_llvm(fn, noalias)
 
 
 def bool_option(name: str, value) -> bool:

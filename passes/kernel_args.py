@@ -1,0 +1,234 @@
+"""coil-kernel-args: kernel arguments after memory planning.
+
+After memory planning, one storage often reaches a kernel twice: an in-place
+update (AdamW's p, m and v) is loaded through one argument and stored through
+another, both the same host value (the kernel stores into a mutated input it
+also reads) or a buffer and its in-place `coil.reuse`. A backend that sees two
+pointers then has to assume that any two may alias: LLVM's loop vectorizer
+guards the vector loop with runtime overlap checks, which fail for exactly
+these pointers, and the scalar loop runs.
+
+This pass, over every kernel function and all of its launches:
+
+- merges arguments that every launch passes the same storage for: the same
+  SSA value, or a buffer and an in-place reuse of it (`coil.reuse` marked
+  `coil.inplace`, the launch writing the new buffer where it reads the old
+  one). The kernel keeps the first of them, its launches pass the newest
+  value (the reuse's result) there, and the others are dropped from the
+  kernel's signature and from every launch. Semantics do not change: the
+  kernel already read and wrote that one storage through both.
+- marks a buffer argument `coil.noalias` (an argument attribute) when no
+  launch passes it storage that may overlap the storage of another buffer
+  argument while either of the two is written by the kernel. The CPU backend
+  turns this into `llvm.noalias` on the pointer; the Triton backend ignores it.
+
+What may overlap, on the host: views (`coil.view`) and reuses (`coil.reuse`)
+share their source's storage; distinct `coil.alloc` results never overlap;
+the result of an ATen call (`coil.extern`, `coil.get`) may be a view of any of
+its tensor arguments; and distinct graph inputs are taken as disjoint when
+one of them is written. That last point is AOTAutograd's contract: inputs that
+alias each other and are mutated reach the compiled graph as one synthetic
+base, so a mutated input never overlaps another input (two read-only inputs
+may overlap, which noalias allows: it constrains only accesses of which one
+is a write). Inductor's CPU kernels rely on the same.
+"""
+
+from __future__ import annotations
+
+from coil.dialects import region_args
+from coil.mlir import ir
+
+from .registry import register_pass
+from .walk import ops_named
+
+NOALIAS_ATTR = "coil.noalias"
+
+
+def _name(op) -> str:
+    return op.operation.name
+
+
+def _launches_by_kernel(module: ir.Operation) -> dict[str, list]:
+    launches: dict[str, list] = {}
+    for launch in ops_named(module, "coil.launch"):
+        launches.setdefault(launch.attributes["kernel"].value, []).append(launch)
+    return launches
+
+
+def _kernel_functions(module: ir.Operation) -> list:
+    body = module.regions[0].blocks[0]
+    return [op for op in body.operations if _name(op) == "func.func" and "coil.kernel" in op.attributes]
+
+
+def _arg_ops(launch) -> list:
+    return [op for op in launch.regions[0].blocks[0].operations if _name(op) == "coil.arg"]
+
+
+def _inplace_source(value: ir.Value) -> ir.Value | None:
+    """The buffer an in-place `coil.reuse` result takes over, else None."""
+    if isinstance(value, ir.BlockArgument):
+        return None
+    owner = value.owner
+    if _name(owner) == "coil.reuse" and "coil.inplace" in owner.attributes:
+        return owner.operands[0]
+    return None
+
+
+def _same_storage(a: ir.Value, b: ir.Value) -> ir.Value | None:
+    """The value to pass for both when `a` and `b` are one buffer: equal, or one an
+    in-place reuse (chain) of the other; the newer of the two. Else None."""
+    if a == b:
+        return a
+    for old, new in ((a, b), (b, a)):
+        v = new
+        while (source := _inplace_source(v)) is not None:
+            if source == old:
+                return new
+            v = source
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Merging
+
+
+def _merge_arguments(fn, launches: list) -> None:
+    block = fn.regions[0].blocks[0]
+    arguments = list(block.arguments)
+    n = len(arguments)
+    per_launch = [region_args(launch) for launch in launches]
+    if any(len(values) != n for values in per_launch):
+        return  # a malformed launch: the verifier reports it
+    keep_of: dict[int, int] = {}  # dropped position -> the position kept in its place
+    passed: dict[int, list] = {}  # kept position -> the value each launch passes there
+    for j in range(n):
+        for i in range(j):
+            if i in keep_of or arguments[i].type != arguments[j].type:
+                continue
+            merged = []
+            for values in per_launch:
+                current = passed[i][len(merged)] if i in passed else values[i]
+                same = _same_storage(current, values[j])
+                if same is None:
+                    break
+                merged.append(same)
+            if len(merged) == len(per_launch):
+                keep_of[j] = i
+                passed[i] = merged
+                break
+    if not keep_of:
+        return
+    for j, i in keep_of.items():
+        arguments[j].replace_all_uses_with(arguments[i])
+    for position, launch in enumerate(launches):
+        ops = _arg_ops(launch)
+        for i, merged in passed.items():
+            ops[i].operands[0] = merged[position]
+        for j in sorted(keep_of, reverse=True):
+            ops[j].erase()
+    for j in sorted(keep_of, reverse=True):
+        block.erase_argument(j)
+    if "arg_attrs" in fn.attributes:
+        attrs = list(fn.attributes["arg_attrs"])
+        fn.attributes["arg_attrs"] = ir.ArrayAttr.get([a for k, a in enumerate(attrs) if k not in keep_of])
+    results = ir.FunctionType(fn.attributes["function_type"].value).results
+    fn.attributes["function_type"] = ir.TypeAttr.get(
+        ir.FunctionType.get([a.type for a in block.arguments], list(results))
+    )
+
+
+# ---------------------------------------------------------------------------
+# No-alias analysis
+
+
+def _storage(value: ir.Value) -> ir.Value:
+    """The value that owns `value`'s storage: through views and reuses."""
+    while not isinstance(value, ir.BlockArgument) and _name(value.owner) in ("coil.view", "coil.reuse"):
+        value = value.owner.operands[0]
+    return value
+
+
+def _roots(value: ir.Value, memo: dict) -> frozenset:
+    """Storages `value` may use: its owner's, and for an ATen call's result also
+    those of the call's tensor arguments (it may return a view of one)."""
+    root = _storage(value)
+    if root in memo:
+        return memo[root]
+    memo[root] = frozenset([root])  # cut cycles (there are none in SSA form)
+    found = {root}
+    if not isinstance(root, ir.BlockArgument):
+        owner = root.owner
+        if _name(owner) == "coil.get":
+            owner = owner.operands[0].owner
+        if _name(owner) == "coil.extern":
+            found.add(owner.results[0])
+            for arg in region_args(owner):
+                if isinstance(arg.type, ir.MemRefType):
+                    found |= _roots(arg, memo)
+    memo[root] = frozenset(found)
+    return memo[root]
+
+
+def _written_arguments(fn) -> set[int] | None:
+    """Positions of the buffer arguments a kernel stores into; an argument used
+    other than as a load's source or a store's destination counts as written."""
+    block = fn.regions[0].blocks[0]
+    written = set()
+    for arg in block.arguments:
+        if not isinstance(arg.type, ir.MemRefType):
+            continue
+        for use in arg.uses:
+            user = use.owner
+            if _name(user) == "coil.load" and use.operand_number == 0:
+                continue
+            if _name(user) == "coil.store" and use.operand_number == 1:
+                written.add(arg.arg_number)
+                continue
+            written.add(arg.arg_number)
+    return written
+
+
+def _noalias_arguments(fn, launches: list, memo: dict) -> list[int]:
+    block = fn.regions[0].blocks[0]
+    buffers = [a.arg_number for a in block.arguments if isinstance(a.type, ir.MemRefType)]
+    written = _written_arguments(fn)
+    clear = set(buffers)
+    for launch in launches:
+        values = region_args(launch)
+        roots = {k: _roots(values[k], memo) for k in buffers}
+        for x in buffers:
+            for y in buffers:
+                if x < y and (x in written or y in written) and roots[x] & roots[y]:
+                    clear.discard(x)
+                    clear.discard(y)
+    return sorted(clear)
+
+
+def _mark_noalias(fn, positions: list[int]) -> None:
+    block = fn.regions[0].blocks[0]
+    n = len(block.arguments)
+    attrs = list(fn.attributes["arg_attrs"]) if "arg_attrs" in fn.attributes else [ir.DictAttr.get({})] * n
+    marked = []
+    for k, attr in enumerate(attrs):
+        entries = {named.name: named.attr for named in ir.DictAttr(attr)}
+        entries.pop(NOALIAS_ATTR, None)
+        if k in positions:
+            entries[NOALIAS_ATTR] = ir.UnitAttr.get()
+        marked.append(ir.DictAttr.get(entries))
+    if any(len(ir.DictAttr(a)) for a in marked) or "arg_attrs" in fn.attributes:
+        fn.attributes["arg_attrs"] = ir.ArrayAttr.get(marked)
+
+
+@register_pass(
+    "coil-kernel-args",
+    "Merge kernel arguments every launch passes the same storage for; mark non-overlapping buffers coil.noalias",
+)
+def kernel_args(module: ir.Operation) -> None:
+    launches = _launches_by_kernel(module)
+    memo: dict = {}
+    for fn in _kernel_functions(module):
+        mine = launches.get(fn.attributes["sym_name"].value, [])
+        if not mine:
+            continue
+        _merge_arguments(fn, mine)
+        _mark_noalias(fn, _noalias_arguments(fn, mine, memo))
