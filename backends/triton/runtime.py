@@ -1,10 +1,10 @@
 """Compiled GPU kernels: TTIR text -> `triton.compile` -> launches on the current CUDA stream.
 
-This is the one module that calls Triton's compiler and launcher, which are
-Triton-internal APIs (`triton.compile` of a `.ttir` file, `CompiledKernel[grid](*args)`),
-so a change of Triton version is a change here only. `emit.py` owns what the
-TTIR says; this module owns when it is compiled, for which pointers, and how
-it is launched.
+This module and `compile_pool.py` are the ones that call Triton's compiler and
+launcher, which are Triton-internal APIs (`triton.compile` of a `.ttir` file,
+`CompiledKernel[grid](*args)`), so a change of Triton version is a change
+there only. `emit.py` owns what the TTIR says; this module owns when it is
+compiled, for which pointers, and how it is launched.
 
 - Alignment. A pointer argument gets `tt.divisibility = 16` (so Triton
   vectorizes its accesses) only when the tensor's data pointer is 16-byte
@@ -20,6 +20,12 @@ it is launched.
   cache, keyed by a hash of the TTIR text, the target and the options: the
   text carries no file paths, so a second process finds the cubin and does
   not recompile.
+- Compiling a graph. `compile_gpu_kernels` sends each kernel's TTIR to a pool
+  of worker processes as soon as it is emitted (`compile_pool.CacheFill`: only
+  what Triton's disk cache lacks), then compiles every kernel in process, from
+  the cache the workers filled; with autotuning, the candidates are compiled
+  in the pool too, and timed at the first launch as before. `compile_many` does
+  the same for a list of (TTIR, target, num_warps).
 - Tuning. Block sizes and warps come from `emit.default_config`; with
   `coil.config.autotune` each kernel's `emit.candidate_configs` are compiled
   and timed on the device at the kernel's first launch (on copies of the
@@ -53,6 +59,8 @@ import torch
 
 from coil.mlir import ir
 
+from . import compile_pool
+
 if TYPE_CHECKING:
     from . import emit
 
@@ -85,6 +93,15 @@ _compiled: dict[tuple, object] = {}
 _compile_lock = threading.Lock()
 
 
+def ttir_path(ttir: str) -> str:
+    """`ttir` in a file under coil's cache, named by its content (what `triton.compile` reads)."""
+    digest = hashlib.sha256(ttir.encode()).hexdigest()[:32]
+    path = os.path.join(cache_dir(), "ttir", f"{digest}.ttir")
+    if not os.path.exists(path):
+        _atomic_write(path, ttir)
+    return path
+
+
 def compile_ttir(ttir: str, target, num_warps: int):
     """A `triton.compiler.CompiledKernel` for `ttir` (cached in process and on disk)."""
     import triton
@@ -96,13 +113,27 @@ def compile_ttir(ttir: str, target, num_warps: int):
     with _compile_lock:
         kernel = _compiled.get(key)
         if kernel is None:
-            digest = hashlib.sha256(ttir.encode()).hexdigest()[:32]
-            path = os.path.join(cache_dir(), "ttir", f"{digest}.ttir")
-            if not os.path.exists(path):
-                _atomic_write(path, ttir)
-            kernel = triton.compile(path, target=target, options={"num_warps": num_warps})
+            kernel = triton.compile(ttir_path(ttir), target=target, options={"num_warps": num_warps})
             _compiled[key] = kernel
     return kernel
+
+
+def _send(fill: compile_pool.CacheFill, ttir: str, target, num_warps: int) -> None:
+    """Has the pool compile `ttir` into Triton's disk cache, unless this process has it."""
+    if (ttir, repr(target), num_warps) not in _compiled:
+        fill.add(ttir_path(ttir), target, num_warps)
+
+
+def compile_many(jobs) -> list:
+    """`compile_ttir` of each (ttir, target, num_warps) of `jobs`, those that neither this
+    process nor Triton's disk cache has compiled first in the compile pool, concurrently.
+    The same kernels, and the same error for a TTIR that does not compile, as one by one."""
+    jobs = list(jobs)
+    fill = compile_pool.CacheFill(use_pool=len({(t, repr(g), w) for t, g, w in jobs}) > 1)
+    for ttir, target, num_warps in jobs:
+        _send(fill, ttir, target, num_warps)
+    fill.wait()
+    return [compile_ttir(*job) for job in jobs]
 
 
 def _stored_arguments(fn) -> list[int]:
@@ -256,10 +287,20 @@ def _load_tuned(path: str) -> emit.TritonConfig | None:
 
 
 class GpuKernel:
-    """A coil kernel function compiled for one CUDA device; call it with the kernel's arguments."""
+    """A coil kernel function compiled for one CUDA device; call it with the kernel's arguments.
+
+    `compile_now=False` only emits the default TTIR: `compile()` then compiles it
+    (`compile_gpu_kernels` has the pool compile `upfront()` in between).
+    """
 
     def __init__(
-        self, module, fn, device: torch.device, autotune: bool = False, write_debug: Callable | None = None
+        self,
+        module,
+        fn,
+        device: torch.device,
+        autotune: bool = False,
+        write_debug: Callable | None = None,
+        compile_now: bool = True,
     ):
         from . import emit
 
@@ -285,9 +326,36 @@ class GpuKernel:
         self.tuned_for: dict = {}  # a call's reduction bound hint (or None) -> tuned config
         if write_debug is not None:
             write_debug(f"{self.name}.ttir", default.ttir)
-        if not autotune:
-            self.variants[self.all_aligned] = _Launch(default, compile_ttir(default.ttir, self.target, default.num_warps), device)
         self.default = default
+        if compile_now:
+            self.compile()
+
+    def compile(self) -> None:
+        """Compiles what the kernel needs before its first launch: the default variant
+        (with autotuning, nothing: the candidates are compiled when they are timed)."""
+        if self.autotune:
+            return
+        try:
+            compiled = compile_ttir(self.default.ttir, self.target, self.default.num_warps)
+        except Exception as error:
+            if hasattr(error, "add_note"):  # Python 3.11
+                error.add_note(f"compiling coil kernel @{self.name} for {self.target}")
+            raise
+        self.variants[self.all_aligned] = _Launch(self.default, compiled, self.device)
+
+    def upfront(self) -> list[emit.TritonKernel]:
+        """The variants compiled before or at the first launch, for aligned arguments: the
+        default; with autotuning the tuned config, else every candidate (symbolic sizes:
+        none, since the candidates depend on the call's sizes)."""
+        if not self.autotune:
+            return [self.default]
+        if self.hint_fn is not None:
+            return []
+        aligned = frozenset(self.buffers)
+        with self.context:
+            tuned = _load_tuned(self._tuned_path())
+            configs = [tuned] if tuned is not None else self.emit.candidate_configs(self.fn)
+            return [self.emit.emit_kernel(self.fn, config, aligned) for config in configs]
 
     @property
     def ttir(self) -> str:
@@ -368,15 +436,19 @@ class GpuKernel:
             self.write_debug(f"{self.name}.{len(self.variants)}.ttir", f"// hints: {sorted(hints, key=repr)}\n{kernel.ttir}")
         return launch
 
+    def _tuned_path(self, bound=None) -> str:
+        """Where the tuned config for this reduction bound (None: static sizes) is kept."""
+        suffix = "" if bound is None else f"\n{bound!r}"
+        digest = hashlib.sha256(f"{self.default.ttir}\n{self.target!r}{suffix}".encode()).hexdigest()[:32]
+        return os.path.join(cache_dir(), "autotune", f"{digest}.json")
+
     def _tune(self, aligned: frozenset[int], args, hints: frozenset = frozenset(), bound=None) -> emit.TritonConfig:
         """The fastest of the candidate configs on these arguments (cached on disk).
 
         Symbolic sizes: tuned once per reduction bound (a power-of-two bucket
         of the reduction size; once for all sizes without a symbolic reduction).
         """
-        suffix = "" if bound is None else f"\n{bound!r}"
-        digest = hashlib.sha256(f"{self.default.ttir}\n{self.target!r}{suffix}".encode()).hexdigest()[:32]
-        path = os.path.join(cache_dir(), "autotune", f"{digest}.json")
+        path = self._tuned_path(bound)
         config = _load_tuned(path)
         if config is None:
             from triton.testing import do_bench
@@ -409,8 +481,21 @@ def kernel_functions(module: ir.Operation) -> list:
 def compile_gpu_kernels(
     module, device: torch.device, autotune: bool = False, write_debug: Callable | None = None
 ) -> dict[str, GpuKernel]:
-    """Every `coil.kernel` function of `module`, compiled for `device`, by symbol name."""
-    return {
-        (k := GpuKernel(module, fn, device, autotune, write_debug)).name: k
-        for fn in kernel_functions(module.operation)
-    }
+    """Every `coil.kernel` function of `module`, compiled for `device`, by symbol name.
+
+    Each kernel goes to the compile pool as soon as it is emitted, so the
+    parent's emitting overlaps the workers' compiling; the kernels are then
+    compiled in process, in order, from the cache the workers filled.
+    """
+    functions = kernel_functions(module.operation)
+    fill = compile_pool.CacheFill(use_pool=len(functions) > 1 or autotune)
+    kernels = []
+    for fn in functions:
+        kernel = GpuKernel(module, fn, device, autotune, write_debug, compile_now=False)
+        for variant in kernel.upfront():
+            _send(fill, variant.ttir, kernel.target, variant.num_warps)
+        kernels.append(kernel)
+    fill.wait()
+    for kernel in kernels:
+        kernel.compile()
+    return {kernel.name: kernel for kernel in kernels}
