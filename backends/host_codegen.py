@@ -328,7 +328,10 @@ class HostCodegen:
                     last_use[root] = position
         releases: dict[int, list[ir.Value]] = {}
         for arg, position in last_use.items():
-            if self._name(arg) not in returned:
+            # A donated argument the plan frees (`coil.dealloc`) or hands on (`coil.reuse`)
+            # is deleted where that buffer is.
+            planned = any(u.owner.name in ("coil.dealloc", "coil.reuse") for u in arg.uses)
+            if self._name(arg) not in returned and not planned:
                 releases.setdefault(position, []).append(arg)
         for args in releases.values():
             args.sort(key=lambda a: a.arg_number)

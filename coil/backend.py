@@ -10,7 +10,9 @@ Training graphs are split as Inductor splits them: the joint forward+backward
 graph goes through `min_cut_rematerialization_partition`, which saves few
 activations and recomputes cheap pointwise ones in the backward graph (they
 fuse into the backward's kernels). The backward compiler gets the same coil
-settings as the forward one.
+settings as the forward one, and AOTAutograd's donated buffers: saved
+activations only the backward holds, which its memory plan may free at their
+last use, overwrite in place and reuse (as Inductor's DonatedBuffer).
 
 Input mutations stay in the graph (`keep_inference_input_mutations`): a graph
 that updates an input in place (`x.add_(y)`, an optimizer step, BatchNorm's
@@ -39,7 +41,7 @@ def coil_backend(gm: torch.fx.GraphModule, example_inputs: list, options: dict |
     compiler = functools.partial(compile_fx, settings=settings)
     backend = aot_autograd(
         fw_compiler=compiler,
-        bw_compiler=compiler,
+        bw_compiler=functools.partial(compile_fx, settings=settings, backward=True),
         inference_compiler=compiler,
         partition_fn=functools.partial(min_cut_rematerialization_partition, compiler="inductor"),
         decompositions=decomposition_table(),

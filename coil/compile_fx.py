@@ -99,8 +99,12 @@ def _run_pipeline(module, context, pipeline: str, stage: str) -> None:
             raise CompilationError(f"{stage} failed: {error}") from error
 
 
-def compile_static(gm: torch.fx.GraphModule, inputs: list) -> CompiledGraph:
-    """Compiles `gm` for inputs with exactly these sizes and strides (meta or real tensors, ints)."""
+def compile_static(gm: torch.fx.GraphModule, inputs: list, donated: frozenset[int] = frozenset()) -> CompiledGraph:
+    """Compiles `gm` for inputs with exactly these sizes and strides (meta or real tensors, ints).
+
+    `donated`: placeholder indices of inputs only this graph holds (a backward's
+    saved activations), which its memory plan may free, overwrite and reuse.
+    """
     from coil.backends.host_codegen import HostCodegen, OutputBinding, build_host_program
     from coil.backends.llvm.jit import compile_cpu_kernels
     from coil.frontend.importer import GraphImporter
@@ -125,6 +129,7 @@ def compile_static(gm: torch.fx.GraphModule, inputs: list) -> CompiledGraph:
         stages["outline"] = str(module)
         debug.write("03_outline.mlir", stages["outline"])
         if config.memory_planning:
+            _mark_donated(module, imported, donated)
             _run_pipeline(module, context, PLAN_PIPELINE, "plan memory")
             stages["plan"] = str(module)
             debug.write("04_plan_memory.mlir", stages["plan"])
@@ -199,6 +204,34 @@ def compile_static(gm: torch.fx.GraphModule, inputs: list) -> CompiledGraph:
     metrics.increment("graphs")
     metrics.increment("kernels", len(kernels))
     return CompiledGraph(call, source, kernels, stages, imported.extern_ops)
+
+
+def _mark_donated(module, imported, donated: frozenset[int]) -> None:
+    """`coil.donated` on the host arguments of the donated placeholders."""
+    from coil.mlir import ir
+
+    arguments = {spec.arg_index for i, spec in enumerate(imported.inputs) if spec.kind == "tensor" and i in donated}
+    if not arguments:
+        return
+    host = next(op for op in module.body.operations if "coil.host" in op.attributes)
+    count = len(host.regions[0].blocks[0].arguments)
+    old = list(host.attributes["arg_attrs"]) if "arg_attrs" in host.attributes else [ir.DictAttr.get({})] * count
+    attrs = []
+    for k, entry in enumerate(old):
+        entry = ir.DictAttr(entry)
+        if k in arguments:
+            entry = ir.DictAttr.get({**{a.name: a.attr for a in entry}, "coil.donated": ir.UnitAttr.get()})
+        attrs.append(entry)
+    host.attributes["arg_attrs"] = ir.ArrayAttr.get(attrs)
+
+
+def _donated_inputs() -> frozenset[int]:
+    """AOTAutograd's donated buffers of the backward being compiled (placeholder indices)."""
+    if not torch._functorch.config.donated_buffer:
+        return frozenset()
+    context = torch._guards.TracingContext.try_get()
+    metadata = getattr(context, "fw_metadata", None) if context is not None else None
+    return frozenset(getattr(metadata, "bw_donated_idxs", None) or ())
 
 
 def _with_symbol_outputs(program, imported, symbol_outputs):
@@ -300,14 +333,14 @@ class SpecializingGraph:
 SpecializingGraph._boxed_call = True
 
 
-def compile_fx(gm: torch.fx.GraphModule, example_inputs: list, settings: dict | None = None):
+def compile_fx(gm: torch.fx.GraphModule, example_inputs: list, settings: dict | None = None, backward: bool = False):
     """The AOTAutograd forward (and backward) compiler: a boxed callable for `gm`."""
     settings = settings or {}
     with config.patch(**settings):
         symbolic = any(_is_symbolic(x) for x in example_inputs)
         try:
             started = time.perf_counter()
-            compiled = compile_static(gm, list(example_inputs))
+            compiled = compile_static(gm, list(example_inputs), _donated_inputs() if backward else frozenset())
             metrics.increment("compile_time_us", int((time.perf_counter() - started) * 1e6))
         except Exception as error:  # noqa: BLE001 - the failure policy
             if not symbolic or config.strict:

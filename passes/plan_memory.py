@@ -19,6 +19,14 @@ coil-plan-memory
     `coil.reuse` and the freed buffer's `coil.dealloc` goes away. Holding a
     freed buffer until it is reused keeps its bytes alive in between, so a
     reuse is taken only when that never raises the planned peak.
+  - donated arguments: an argument marked `coil.donated` (a tensor the
+    forward saved for the backward, which only the backward holds once it
+    runs: AOTAutograd's donated buffers) dies at its last use like a buffer
+    the host owns, so a kernel may write in place into it and a later buffer
+    may take its storage (Inductor's DonatedBuffer). The in-place rule also
+    covers a reduction kernel whose one store depends on every reduction in
+    it (a softmax backward writing its gradient over the logits): every read
+    of a row then comes before, or at the same point as, the writes.
   The host function gets `coil.planned_peak_bytes` (bytes of buffers live at
   once, at the worst point, as planned) and `coil.unplanned_bytes` (the sum of
   every buffer the graph allocates, which is what running it without freeing
@@ -94,6 +102,8 @@ def _live_delta(op) -> tuple[int, int]:
         grown = buffer_bytes(op.results[0]) - buffer_bytes(op.operands[0])
         return max(grown, 0), buffer_bytes(op.results[0])
     if name == "coil.dealloc":
+        if isinstance(op.operands[0], ir.BlockArgument):
+            return 0, 0  # a donated argument: its bytes were never counted as the graph's
         return -buffer_bytes(op.operands[0]), 0
     return 0, 0
 
@@ -128,12 +138,14 @@ def _inplace_pairs(kernel_fn) -> dict[int, int]:
     (so each point is read before it is overwritten, by the same iteration).
     """
     loops = [op for op in kernel_fn.regions[0].blocks[0].operations if _name(op) == "coil.loop_nest"]
-    if len(loops) != 1 or len(loops[0].attributes["reduction_ranges"]) != 0:
+    if len(loops) != 1:
         return {}
     loop = loops[0]
     entry_args = list(kernel_fn.regions[0].blocks[0].arguments)
     stores = ops_named(loop, "coil.store")
     loads = ops_named(loop, "coil.load")
+    if len(loops[0].attributes["reduction_ranges"]) != 0 and not _stores_after_every_reduction(loop, stores):
+        return {}
     pairs = {}
     for store in stores:
         out = store.operands[1]
@@ -145,6 +157,58 @@ def _inplace_pairs(kernel_fn) -> dict[int, int]:
             if reads and all(list(l.operands)[1:] == out_index for l in reads):
                 pairs.setdefault(out.arg_number, k)
     return pairs
+
+
+def _stores_after_every_reduction(loop, stores) -> bool:
+    """A reduction loop nest with one store whose value depends on every `coil.reduce`
+    in it: the store is in the last pass over the reduction range, after every
+    read of the row by the earlier passes (in both backends' lowerings)."""
+    if len(stores) != 1:
+        return False
+    reduces = {r.operation for r in ops_named(loop, "coil.reduce")}
+    seen, stack = set(), [stores[0].operands[0]]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, ir.BlockArgument):
+            continue
+        owner = value.owner.operation
+        if owner in seen:
+            continue
+        seen.add(owner)
+        stack.extend(owner.operands)
+    return reduces <= seen
+
+
+def _is_donated(host, value: ir.Value) -> bool:
+    if not isinstance(value, ir.BlockArgument) or "arg_attrs" not in host.attributes:
+        return False
+    attrs = host.attributes["arg_attrs"]
+    return value.arg_number < len(attrs) and "coil.donated" in ir.DictAttr(attrs[value.arg_number])
+
+
+def _free_donated_arguments(host) -> None:
+    """Deallocates each donated argument (not returned) right after its last use."""
+    block = host.regions[0].blocks[0]
+    donated = [a for a in block.arguments if _is_donated(host, a)]
+    if not donated:
+        return
+    ops = list(block.operations)
+    last: dict[ir.Value, int] = {}
+    returned = set()
+    for i, op in enumerate(ops):
+        if _name(op) == "func.return":
+            returned = {storage_root(v) for v in op.operands}
+            continue
+        for v in _used_values(op):
+            root = storage_root(v)
+            if root in donated:
+                last[root] = i
+    for arg in sorted(last, key=lambda a: -last[a]):
+        if arg in returned:
+            continue
+        anchor = ops[last[arg]]
+        with ir.InsertionPoint.after(anchor), anchor.location:
+            builders.dealloc(arg)
 
 
 # ---------------------------------------------------------------------------
@@ -238,6 +302,7 @@ class _Free:
 
 def _plan_block(module_body: ir.Block, host, device: str) -> None:
     _store_into_inputs(module_body, host)
+    _free_donated_arguments(host)
     block = host.regions[0].blocks[0]
     ops = list(block.operations)
     returned = set()
@@ -255,7 +320,10 @@ def _plan_block(module_body: ir.Block, host, device: str) -> None:
             out, src = args[out_k], args[in_k]
             if isinstance(out, ir.BlockArgument) or _name(out.owner) != "coil.alloc" or out in returned:
                 continue
-            if isinstance(src, ir.BlockArgument) or _name(src.owner) not in ("coil.alloc", "coil.reuse"):
+            if isinstance(src, ir.BlockArgument):
+                if not _is_donated(host, src):
+                    continue
+            elif _name(src.owner) not in ("coil.alloc", "coil.reuse"):
                 continue
             if src.type != out.type or sum(1 for v in args if v == src) != 1:
                 continue
@@ -285,7 +353,9 @@ def _plan_block(module_body: ir.Block, host, device: str) -> None:
         name = _name(op)
         if name == "coil.dealloc":
             buffer = op.operands[0]
-            if not isinstance(buffer, ir.BlockArgument) and _name(buffer.owner) in ("coil.alloc", "coil.reuse"):
+            if _is_donated(host, buffer) or (
+                not isinstance(buffer, ir.BlockArgument) and _name(buffer.owner) in ("coil.alloc", "coil.reuse")
+            ):
                 key = _reuse_key(buffer, device)
                 if key is not None:
                     pool.setdefault(key, []).append(_Free(buffer, op, i))
@@ -349,6 +419,9 @@ def verify_memory_plan(host) -> None:
     start: dict[ir.Value, int] = {}
     end: dict[ir.Value, int] = {}
     inplace_at: dict[ir.Value, int] = {}
+    for arg in block.arguments:
+        if _is_donated(host, arg):
+            storage[arg], start[arg] = arg, -1
     for i, op in enumerate(ops):
         name = _name(op)
         if name == "coil.reuse":
