@@ -46,6 +46,7 @@ from .sizes import same_size, same_sizes
 from .walk import ops_named, remap_operands
 
 ZERO = "zero"
+NOT_HERE = object()
 
 
 @dataclass(eq=False)
@@ -338,6 +339,7 @@ class _Fuser:
         self.heap: list = []
         self.queued: set[tuple[Kernel, Kernel]] = set()
         self.alive: set[Kernel] = set()
+        self.last_input: dict[Kernel, ir.Operation | None] = {}
         self.pushed = itertools.count()
 
     def _add(self, k: Kernel) -> None:
@@ -411,10 +413,36 @@ class _Fuser:
                 self._push_later(fused_kernel)
             for v in moved:
                 for k in list(self.users.get(v, ())):
+                    self.last_input.pop(k, None)
                     self._push_earlier(k)
+
+    def _last_input(self, b: Kernel):
+        """The last host op defining an argument of b's launch that b does not
+        write (None: all are function arguments), or NOT_HERE when one is
+        defined outside the launch's block."""
+        if b not in self.last_input:
+            last = None
+            block = b.launch.operation.block
+            for v in b.args:
+                if v in b.writes or isinstance(v, ir.BlockArgument):
+                    continue
+                owner = v.owner.operation
+                if owner.block != block:
+                    last = NOT_HERE
+                    break
+                if last is None or last.is_before_in_block(owner):
+                    last = owner
+            self.last_input[b] = last
+        return self.last_input[b]
 
     def try_fuse(self, a: Kernel, b: Kernel, name: str):
         """Fuses b into a as kernel `name`: (the fused kernel, the buffers whose allocs moved up), or None."""
+        # b moves up to a: everything else it reads must exist there already.
+        # (What a forwards to it does: a's launch takes it.) The cheapest
+        # test, and the one most pairs fail, so it comes first.
+        last = self._last_input(b)
+        if last is NOT_HERE or (last is not None and not last.is_before_in_block(a.launch.operation)):
+            return None
         module_body = self.module_body
         space = iteration_maps(a, b)
         if space is None:
@@ -425,12 +453,6 @@ class _Fuser:
             return None
         # In argument order: the order of a set of values follows heap addresses.
         b_outputs = list(dict.fromkeys(b.args[k] for k in sorted(b.stored_args())))
-        # b moves up to a: everything else it reads must exist there already.
-        for v in b.args:
-            if v in b.writes or v in forwarded:
-                continue
-            if not _defined_before(v, a.launch):
-                return None
         for v in b_outputs:
             if not isinstance(v, ir.BlockArgument) and v.owner.operation.name == "coil.alloc":
                 # Its alloc moves up too, so its symbolic sizes must exist there.
