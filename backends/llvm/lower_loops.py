@@ -223,6 +223,61 @@ def _reads_one_element(load: ir.OpView) -> bool:
     return isinstance(t, ir.MemRefType) and t.has_static_shape and all(d == 1 for d in t.shape)
 
 
+# math ops about as cheap as an arithmetic instruction (no expansion into a polynomial).
+_CHEAP_MATH = ("math.absf", "math.copysign", "math.fma", "math.sqrt", "math.rsqrt", "math.floor", "math.ceil",
+               "math.roundeven", "math.round", "math.trunc", "math.absi")
+
+
+def _stable_buffers(nest: ir.OpView) -> set:
+    """Kernel arguments no store of the kernel can change: not stored into, and
+    `coil.noalias` (so no stored argument overlaps them)."""
+    fn = nest.operation.parent
+    while fn is not None and fn.name != "func.func":
+        fn = fn.parent
+    if fn is None or "arg_attrs" not in fn.attributes:
+        return set()
+    block = fn.regions[0].blocks[0]
+    stored = {st.operands[1] for st in ops_named(nest.operation, "coil.store")}
+    attrs = list(fn.attributes["arg_attrs"])
+    return {
+        arg
+        for arg, a in zip(block.arguments, attrs)
+        if NOALIAS_ATTR in ir.DictAttr(a) and arg not in stored
+    }
+
+
+def _cse_body(body: ir.Block, stable: set) -> None:
+    """Common subexpressions of a loop-nest body: identical arith/math ops, and loads
+    of the same element with no store in between (or of a buffer no store changes).
+
+    Fusion leaves a load and what is computed from it once per consumer (softmax
+    reads x[i, r] three times and computes exp(x - max) twice); one value of
+    them lets a later loop reuse the earlier loop's result (see ROW_CACHE).
+    """
+    seen: dict = {}
+    epoch = 0
+    for op in list(body.operations)[:-1]:
+        name = op.operation.name
+        if op.operation.regions or name in ("coil.store", "coil.reduce"):
+            if _has_effects(op):
+                epoch += 1
+            continue
+        if name == "coil.load":
+            source = op.operands[0]
+            key = (name, tuple(op.operands), 0 if source in stable else epoch)
+        elif name.startswith(("arith.", "math.")) or name == "affine.apply":
+            attrs = tuple(sorted((n, str(op.attributes[n])) for n in op.attributes))
+            key = (name, tuple(op.operands), attrs, tuple(str(r.type) for r in op.results))
+        else:
+            continue
+        if key in seen:
+            for old, new in zip(op.results, seen[key].results):
+                old.replace_all_uses_with(new)
+            op.erase()
+        else:
+            seen[key] = op
+
+
 class _NestLowering:
     """Lowers one `coil.loop_nest` in place (the loops replace the op)."""
 
@@ -240,6 +295,7 @@ class _NestLowering:
             _expand_welford(self.body, self.reduction_ranges)
         else:
             _expand_welford_dynamic(self.body, self.reduction_ranges)
+        _cse_body(self.body, _stable_buffers(nest))
         self.ops = list(self.body.operations)[:-1]
         args = list(self.body.arguments)
         self.outer_args = args[: len(self.ranges)]
@@ -279,6 +335,8 @@ class _NestLowering:
 
         # Which reduction loops each reduction-dependent op must be emitted in.
         self.loops_of: dict = {}
+        self.row_cached: dict = {}  # op -> the later loops that load its value from a row buffer
+        self.row_extent = self._row_extent()
         for op in reversed(self.ops):
             if op in self.reduce_loop:
                 self.loops_of[op] = {self.reduce_loop[op]}
@@ -290,8 +348,62 @@ class _NestLowering:
                     for r in op.results:
                         for user in users.get(r, ()):
                             needed |= self.loops_of.get(user, set())
+                    if len(needed) > 1 and self._row_cacheable(op):
+                        # Computed once, in the first loop that needs it; later loops load it.
+                        first = min(needed)
+                        self.row_cached[op] = sorted(needed - {first})
+                        needed = {first}
                     self.loops_of[op] = needed
         self.n_levels = max((k + 1 for s in self.loops_of.values() for k in s), default=0)
+
+    # Row buffers: a value a reduction loop computes and a later loop needs again
+    # (softmax's exp(x - max), summed in one loop and divided in the next) is
+    # stored into a stack buffer of one row and loaded back, instead of being
+    # recomputed, when it costs more than that store and load.
+    ROW_CACHE = True
+    ROW_CACHE_LIMIT = 1 << 16  # elements of a row buffer (256 KiB of f32, in L2)
+    ROW_CACHE_MIN_COST = 8
+
+    def _row_extent(self) -> int | None:
+        """Points of the reduction range, if row buffers may be used for it."""
+        if not self.ROW_CACHE or not self.reduction_ranges:
+            return None
+        if not all(isinstance(e, int) for e in self.reduction_ranges):
+            return None
+        n = _pymath.prod(self.reduction_ranges)
+        return n if 1 < n <= self.ROW_CACHE_LIMIT else None
+
+    def _row_cacheable(self, op: ir.OpView) -> bool:
+        if self.row_extent is None or len(op.results) != 1 or op.operation.regions:
+            return False
+        t = op.results[0].type
+        if not (is_float(t) or isinstance(t, ir.IntegerType)) or _is_bool(t):
+            return False
+        return self._recompute_cost(op, set()) >= self.ROW_CACHE_MIN_COST
+
+    def _recompute_cost(self, op: ir.OpView, seen: set) -> int:
+        """A rough count of the vector instructions recomputing `op` takes."""
+        if op in seen:
+            return 0
+        seen.add(op)
+        name = op.operation.name
+        if name.startswith("math."):
+            cost = 2 if name in _CHEAP_MATH else 20
+        elif name in ("arith.divf", "arith.remf", "arith.divsi", "arith.divui", "arith.remsi", "arith.remui"):
+            cost = 6
+        else:
+            cost = 1
+        for v in self.op_deps[op]:
+            if self.rdep.get(v) and not isinstance(v, ir.BlockArgument):
+                owner = self._owner_of(v)
+                if owner is not None and owner not in self.reduce_loop:
+                    cost += self._recompute_cost(owner, seen)
+        return cost
+
+    def _owner_of(self, v: ir.Value):
+        if not hasattr(self, "_owners"):
+            self._owners = {r: op for op in self.ops for r in op.results}
+        return self._owners.get(v)
 
     # -- emission ---------------------------------------------------------
 
@@ -351,6 +463,40 @@ class _NestLowering:
             stride = self._entry_mul(stride, extent)
         return arith.index_cast(ir.IntegerType.get_signless(64), position)
 
+    def _row_position(self, ivs: list[ir.Value]) -> ir.Value:
+        """Row-major position of the reduction indices in the (static) reduction range, as an index."""
+        position, stride = None, 1
+        for iv, extent in reversed(list(zip(ivs, self.reduction_ranges))):
+            term = iv if stride == 1 else arith.muli(iv, self._entry_const(ir.IndexType.get(), stride))
+            position = term if position is None else arith.addi(position, term)
+            stride *= extent
+        return position
+
+    def _row_buffer(self, op: ir.OpView) -> ir.Value:
+        """The stack buffer of one row of `op`'s values, allocated once at the kernel's entry."""
+        if not hasattr(self, "_row_buffers"):
+            self._row_buffers = {}
+        if op not in self._row_buffers:
+            t = op.results[0].type
+            with ir.InsertionPoint(self.anchor), self.nest.location:
+                self._row_buffers[op] = memref.alloca(ir.MemRefType.get([self.row_extent], t), [], [])
+        return self._row_buffers[op]
+
+    def _emit_division_by_invariant(self, op: ir.OpView, local: dict) -> bool:
+        """x / s with s the same for the whole reduction loop (a row's sum): x * (1 / s),
+        the reciprocal computed once per row (LLVM moves it out of the loop), as
+        eager's softmax does. A vector division costs ten multiplications. f32 only."""
+        if op.operation.name != "arith.divf" or op.results[0].type != ir.F32Type.get():
+            return False
+        x, divisor = op.operands
+        if self.rdep.get(divisor, False):
+            return False
+        with op.location:
+            one = self._entry_const(ir.F32Type.get(), 1.0)
+            reciprocal = arith.divf(one, local.get(divisor, divisor))
+            local[op.results[0]] = arith.mulf(local.get(x, x), reciprocal)
+        return True
+
     def _emit_reduction_loop(self, level: int, mapping: dict) -> None:
         reduces = [op for op in self.ops if self.reduce_loop.get(op) == level]
         inits: list[ir.Value] = []
@@ -372,6 +518,14 @@ class _NestLowering:
         local = dict(mapping)
         local.update(zip(self.reduction_args, ivs))
         position = None
+        row = None
+        if any(level in later for later in self.row_cached.values()) or any(
+            level in self.loops_of[op] for op in self.row_cached
+        ):
+            row = self._row_position(ivs)
+        for op, later in self.row_cached.items():
+            if level in later:
+                local[op.results[0]] = memref.load(self._row_buffer(op), [row])
         new_accs: list[ir.Value] = []
         acc_iter = iter(carried)
         for op in self.ops:
@@ -386,7 +540,10 @@ class _NestLowering:
                 with op.location:
                     new_accs += _combine(rtype, accs, local.get(operand, operand), position)
             elif level in self.loops_of.get(op, ()):
-                self._clone(op, local)
+                if not self._emit_division_by_invariant(op, local):
+                    self._clone(op, local)
+                if op in self.row_cached:
+                    memref.store(local[op.results[0]], self._row_buffer(op), [row])
         # Close the loops from the innermost out; each yields its accumulators.
         results = new_accs
         for loop in reversed(loops):
@@ -500,6 +657,7 @@ class _ColumnNestLowering(_NestLowering):
     """
 
     TILE = 256
+    ROW_CACHE = False  # values are rebuilt per tile (see _value)
 
     def _emit_loops(self, mapping: dict) -> None:
         index = ir.IndexType.get()

@@ -108,12 +108,16 @@ func.func @argmax(%out: memref<4xi64>, %x: memref<4x2x3xf32>) attributes {coil.k
 // -----
 
 // Softmax: the sum depends on the max, so it needs a second pass over the row,
-// and the normalized store a third. Each pass reloads x and recomputes exp.
-// max propagates NaN (maximumf, not maxnumf).
+// and the normalized store a third. exp(x - max), computed in the second pass,
+// goes to a row buffer on the stack that the third pass reads back (instead
+// of reloading x and computing exp again); the division by the row's sum is a
+// multiplication by its reciprocal. max propagates NaN (maximumf, not maxnumf).
 // CHECK-LABEL: func.func @softmax
 // CHECK-SAME: (%[[OUT:.*]]: memref<4x8xf32>, %[[X:.*]]: memref<4x8xf32>)
 // CHECK-DAG: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
 // CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-DAG: %[[ROW:.*]] = memref.alloca() : memref<8xf32>
 // CHECK: scf.for %[[I:.*]] =
 // CHECK-NEXT: %[[MAX:.*]] = scf.for %[[R:.*]] = {{.*}} iter_args(%[[M:.*]] = %[[NEGINF]]) -> (f32) {
 // CHECK-NEXT: %[[A:.*]] = memref.load %[[X]][%[[I]], %[[R]]]
@@ -124,14 +128,14 @@ func.func @argmax(%out: memref<4xi64>, %x: memref<4x2x3xf32>) attributes {coil.k
 // CHECK-NEXT: %[[A2:.*]] = memref.load %[[X]][%[[I]], %[[R2]]]
 // CHECK-NEXT: %[[D2:.*]] = arith.subf %[[A2]], %[[MAX]] : f32
 // CHECK-NEXT: %[[E2:.*]] = math.exp %[[D2]] : f32
+// CHECK-NEXT: memref.store %[[E2]], %[[ROW]][%[[R2]]]
 // CHECK-NEXT: %[[NS:.*]] = arith.addf %[[S]], %[[E2]] fastmath<reassoc> : f32
 // CHECK-NEXT: scf.yield %[[NS]]
 // CHECK-NEXT: }
 // CHECK-NEXT: scf.for %[[R3:.*]] =
-// CHECK-NEXT: %[[A3:.*]] = memref.load %[[X]][%[[I]], %[[R3]]]
-// CHECK-NEXT: %[[D3:.*]] = arith.subf %[[A3]], %[[MAX]] : f32
-// CHECK-NEXT: %[[E3:.*]] = math.exp %[[D3]] : f32
-// CHECK-NEXT: %[[Y:.*]] = arith.divf %[[E3]], %[[SUM]] : f32
+// CHECK-NEXT: %[[E3:.*]] = memref.load %[[ROW]][%[[R3]]]
+// CHECK-NEXT: %[[RCP:.*]] = arith.divf %[[ONE]], %[[SUM]] : f32
+// CHECK-NEXT: %[[Y:.*]] = arith.mulf %[[E3]], %[[RCP]] : f32
 // CHECK-NEXT: memref.store %[[Y]], %[[OUT]][%[[I]], %[[R3]]]
 // CHECK-NOT: scf.for
 // CHECK: return
