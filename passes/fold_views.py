@@ -15,12 +15,12 @@ from .registry import register_pass
 from .walk import erase_dead, ops_named
 
 
-def fold_view_into_load(load: ir.OpView) -> bool:
-    """Rewrites one load of a view; returns whether it changed anything."""
+def fold_view_into_load(load: ir.OpView) -> ir.OpView | None:
+    """Rewrites one load of a view: the load that now reads the view's source, or None if it read no view."""
     source = load.operands[0]
     view = source.owner if isinstance(source, ir.OpResult) else None
     if view is None or view.name != "coil.view":
-        return False
+        return None
     base, symbols = view.operands[0], view_symbols(view)
     amap = view.attributes["map"].value
     indices = list(load.operands)[1:]
@@ -34,7 +34,7 @@ def fold_view_into_load(load: ir.OpView) -> bool:
     if len(new_indices) == len(indices):
         for i, v in enumerate(new_indices):
             load.operands[1 + i] = v
-        return True
+        return load
     # Rank changed: rebuild the load with the new operand count.
     from coil.dialects.builders import load as build_load
 
@@ -42,14 +42,13 @@ def fold_view_into_load(load: ir.OpView) -> bool:
         replacement = build_load(base, new_indices)
     load.results[0].replace_all_uses_with(replacement)
     load.erase()
-    return True
+    return replacement.owner
 
 
 @register_pass("coil-fold-views", "Fold coil.view index maps into the coil.load ops that read them")
 def fold_views(module: ir.Operation) -> None:
-    changed = True
-    while changed:
-        changed = False
-        for load in ops_named(module, "coil.load"):
-            changed |= fold_view_into_load(load)
+    # A chain of views folds load by load, so one walk of the module does.
+    for load in ops_named(module, "coil.load"):
+        while load is not None:
+            load = fold_view_into_load(load)
     erase_dead(module, {"coil.view"})

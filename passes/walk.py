@@ -28,15 +28,23 @@ def has_uses(op: ir.OpView) -> bool:
 
 
 def erase_dead(root: ir.Operation, names: set[str]) -> int:
-    """Erases ops named in `names` whose results are unused, until none is left."""
+    """Erases ops named in `names` whose results are unused, until none is left.
+
+    One walk: erasing an op can only kill the ops defining its operands, so
+    those are checked then (a chain of views dies in one pass).
+    """
+    dead = [op for op in ops_named(root, *names, order=ir.WalkOrder.POST_ORDER) if not has_uses(op)]
     erased = 0
-    while True:
-        dead = [op for op in ops_named(root, *names, order=ir.WalkOrder.POST_ORDER) if not has_uses(op)]
-        if not dead:
-            return erased
-        for op in dead:
-            op.erase()
-        erased += len(dead)
+    while erased < len(dead):  # in order: nested ops before the ops holding them
+        op = dead[erased]
+        sources = []
+        for v in op.operands:
+            if isinstance(v, ir.OpResult) and v.owner.operation.name in names and v.owner.operation not in sources:
+                sources.append(v.owner.operation)
+        op.erase()
+        erased += 1
+        dead.extend(source for source in sources if not has_uses(source))
+    return erased
 
 
 def operands_among(op: ir.OpView, known) -> list[ir.Value]:
