@@ -117,6 +117,10 @@ def compile_static(gm: torch.fx.GraphModule, inputs: list, donated: frozenset[in
     imported = GraphImporter(gm, inputs).run()
     if imported.device.type not in ("cpu", "cuda"):
         raise CompilationError(f"coil does not generate code for device {imported.device}")
+    if imported.device.type == "cuda":
+        from coil.backends.triton.compile_pool import warm_compile_pool
+
+        warm_compile_pool()  # workers start while the passes run
     module, context = imported.module, imported.context
     # Printing verifies the coil ops, whose verifiers need the context.
     with context:
