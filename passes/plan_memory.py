@@ -19,6 +19,10 @@ coil-plan-memory
     `coil.reuse` and the freed buffer's `coil.dealloc` goes away. Holding a
     freed buffer until it is reused keeps its bytes alive in between, so a
     reuse is taken only when that never raises the planned peak.
+  - the results of extern calls that return a tensor of their own (matrix
+    products, convolutions: `FRESH_EXTERN_KERNELS`) are in-place sources and
+    reusable once dead, like buffers the host allocates (a bias-GELU epilogue
+    overwrites its matmul's output, as under Inductor);
   - donated arguments: an argument marked `coil.donated` (a tensor the
     forward saved for the backward, which only the backward holds once it
     runs: AOTAutograd's donated buffers) dies at its last use like a buffer
@@ -179,6 +183,19 @@ def _stores_after_every_reduction(loop, stores) -> bool:
     return reduces <= seen
 
 
+# Extern calls whose result is a tensor of their own (never a view of an
+# argument): once dead, its storage is the host's to overwrite or reuse.
+FRESH_EXTERN_KERNELS = frozenset(
+    {"aten::mm.default", "aten::addmm.default", "aten::bmm.default", "aten::baddbmm.default", "aten::convolution.default"}
+)
+
+
+def _fresh_extern(value: ir.Value) -> bool:
+    if isinstance(value, ir.BlockArgument) or _name(value.owner) != "coil.extern":
+        return False
+    return value.owner.attributes["kernel"].value in FRESH_EXTERN_KERNELS
+
+
 def _is_donated(host, value: ir.Value) -> bool:
     if not isinstance(value, ir.BlockArgument) or "arg_attrs" not in host.attributes:
         return False
@@ -323,7 +340,7 @@ def _plan_block(module_body: ir.Block, host, device: str) -> None:
             if isinstance(src, ir.BlockArgument):
                 if not _is_donated(host, src):
                     continue
-            elif _name(src.owner) not in ("coil.alloc", "coil.reuse"):
+            elif _name(src.owner) not in ("coil.alloc", "coil.reuse") and not _fresh_extern(src):
                 continue
             if src.type != out.type or sum(1 for v in args if v == src) != 1:
                 continue
@@ -353,7 +370,7 @@ def _plan_block(module_body: ir.Block, host, device: str) -> None:
         name = _name(op)
         if name == "coil.dealloc":
             buffer = op.operands[0]
-            if _is_donated(host, buffer) or (
+            if _is_donated(host, buffer) or _fresh_extern(buffer) or (
                 not isinstance(buffer, ir.BlockArgument) and _name(buffer.owner) in ("coil.alloc", "coil.reuse")
             ):
                 key = _reuse_key(buffer, device)
