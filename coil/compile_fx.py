@@ -86,6 +86,12 @@ class _DebugWriter:
                 f.write(text)
 
 
+def _verified_text(module) -> str:
+    """The module's text after a pass pipeline, which verified it after every pass:
+    printing with `str` would verify it once more (every launch looks up its kernel)."""
+    return module.operation.get_asm(assume_verified=True)
+
+
 def _run_pipeline(module, context, pipeline: str, stage: str) -> None:
     from coil.mlir import ir
     from coil.passes.registry import build_pass_manager
@@ -127,15 +133,15 @@ def compile_static(gm: torch.fx.GraphModule, inputs: list, donated: frozenset[in
         stages["import"] = str(module)
         debug.write("01_import.mlir", stages["import"])
         _run_pipeline(module, context, FUSED_SIMPLIFY_PIPELINE if config.fusion else SIMPLIFY_PIPELINE, "simplify")
-        stages["simplify"] = str(module)
+        stages["simplify"] = _verified_text(module)
         debug.write("02_simplify.mlir", stages["simplify"])
         _run_pipeline(module, context, outline_pipeline(imported.device), "outline")
-        stages["outline"] = str(module)
+        stages["outline"] = _verified_text(module)
         debug.write("03_outline.mlir", stages["outline"])
         if config.memory_planning:
             _mark_donated(module, imported, donated)
             _run_pipeline(module, context, PLAN_PIPELINE, "plan memory")
-            stages["plan"] = str(module)
+            stages["plan"] = _verified_text(module)
             debug.write("04_plan_memory.mlir", stages["plan"])
 
     with context:
