@@ -30,7 +30,7 @@ from coil.dialects.ops import DYNAMIC, is_dynamic, mixed_ranges
 from coil.mlir import ExecutionEngine, ir
 
 from . import parallel
-from .lower_loops import dynamic_buffer_fields, is_dynamic_buffer, kernel_functions, parallel_dim
+from .lower_loops import dynamic_buffer_fields, is_dynamic_buffer, kernel_functions, loop_order, parallel_dim
 from .pipeline import lower_kernels_to_llvm
 
 # Launches with fewer (point x reduction) iterations than this run on one
@@ -151,6 +151,15 @@ class _KernelInfo:
         return tuple(a.kind for a in self.args) + ("index",) * extra
 
 
+def _vector_dims(fn: ir.OpView, rank: int) -> tuple[int, ...]:
+    """The outer ranges the kernel's innermost loops walk (lower_loops.loop_order)."""
+    for op in fn.regions[0].blocks[0].operations:
+        if op.operation.name == "coil.loop_nest":
+            inner, tiled = loop_order(op)
+            return (inner,) if tiled is None else (inner, tiled)
+    return (rank - 1,)
+
+
 def _kernel_info(fn: ir.OpView) -> _KernelInfo:
     name = fn.attributes["sym_name"].value
     text = str(fn)
@@ -193,7 +202,7 @@ def _kernel_info(fn: ir.OpView) -> _KernelInfo:
         key=key,
         args=args,
         slice_extent=extent,
-        slice_innermost=dim is not None and dim == len(ranges) - 1,
+        slice_innermost=dim is not None and dim in _vector_dims(fn, len(ranges)),
         work=work,
         slice_extent_arg=arg_position(ranges[dim]) if dim is not None and is_dynamic(extent) else None,
         work_args=tuple(work_args),

@@ -1031,3 +1031,35 @@ def test_inplace_update_takes_each_storage_once_and_noalias(tmp_path):
     for launch in launches:
         args = [a.split(")")[0] for a in launch.split("}) {kernel")[0].split('"coil.arg"(')[1:]]
         assert len(args) == len(set(args)), launch
+
+
+# ---------------------------------------------------------------------------
+# Transposing pointwise nests: tiled, the transposed source staged through a buffer
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float64, torch.int32])
+@pytest.mark.parametrize("shape", [(300, 200), (128, 128), (17, 33), (16, 1000)])
+def test_transpose_add_matches_eager(shape, dtype, threads):
+    """x.t() + y: whole tiles (transposed in registers) and partial ones (element
+    copies), tile extents shorter than a tile, several threads splitting a range."""
+    torch.manual_seed(0)
+    n, m = shape
+
+    def make(*s):
+        return torch.randn(*s).mul(100).to(dtype) if dtype.is_floating_point else torch.randint(-50, 50, s, dtype=dtype)
+
+    x, y = make(m, n), make(n, m)
+    compiled = torch.compile(lambda x, y: x.t() + y, backend="coil", options={"threads": threads, "strict": True})
+    assert_close(compiled(x, y), x.t() + y)
+
+
+def test_permuted_and_offset_sources():
+    torch.manual_seed(0)
+    a, b = torch.randn(3, 70, 90), torch.randn(3, 90, 70)
+    big = torch.randn(100, 130)
+    c = torch.randn(129, 99)
+    f = torch.compile(lambda a, b, big, c: (a.permute(0, 2, 1) * 2 + b, big[1:, 2:].t().sin() + c[:128]),
+                      backend="coil", options={"threads": 2, "strict": True})
+    for got, want in zip(f(a, b, big, c), (a.permute(0, 2, 1) * 2 + b, big[1:, 2:].t().sin() + c[:128])):
+        assert_close(got, want)
