@@ -704,11 +704,12 @@ class LaunchOp(Coil.Operation, name="launch"):
         module = _enclosing(self, "builtin.module")
         if module is None:
             return True
-        callee = None
-        for op in module.regions[0].blocks[0].operations:
-            if "sym_name" in op.attributes and op.attributes["sym_name"].value == name:
-                callee = op
-                break
+        # The symbol table is built in C++: a Python scan of the module per launch
+        # made verifying a module cost launches x functions attribute lookups.
+        try:
+            callee = ir.SymbolTable(module.operation)[name]
+        except KeyError:
+            callee = None
         if callee is None:
             return _fail(self, f"kernel '@{name}' does not exist")
         if "function_type" not in callee.attributes:
