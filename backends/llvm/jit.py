@@ -162,7 +162,9 @@ def _vector_dims(fn: ir.OpView, rank: int) -> tuple[int, ...]:
 
 def _kernel_info(fn: ir.OpView) -> _KernelInfo:
     name = fn.attributes["sym_name"].value
-    text = str(fn)
+    # Printed as verified (the pipeline verified it): `str` would verify the whole
+    # module again for every kernel.
+    text = fn.operation.get_asm(assume_verified=True)
     key = re.sub(r"@" + re.escape(name) + r"\(", "@kernel(", text, count=1)
     fn_type = ir.FunctionType(fn.attributes["function_type"].value)
     if len(fn_type.results):
