@@ -259,7 +259,7 @@ def _stable_buffers(nest: ir.OpView) -> set:
     if fn is None or "arg_attrs" not in fn.attributes:
         return set()
     block = fn.regions[0].blocks[0]
-    stored = {st.operands[1] for st in ops_named(nest.operation, "coil.store")}
+    stored = {st.operands[1] for st in ops_named(fn, "coil.store")}
     attrs = list(fn.attributes["arg_attrs"])
     return {
         arg
