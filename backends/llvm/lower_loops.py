@@ -11,11 +11,27 @@ strings. The loop structure for one point of `ranges`:
     ...
     epilogue                      ops using the last level's reduced values
 
-An op that depends on a reduction index is recomputed in every reduction loop
-that needs it (softmax reads x[i, r] in each of its three loops). The outer
-ranges are nested scf.for loops, with the innermost range innermost, so the
-innermost loop walks the contiguous dimension and LLVM can vectorize it; float
-sums and products carry `reassoc` so their reductions vectorize too.
+The body's common subexpressions are merged first (`_cse_body`: fusion leaves
+a load, and what is computed from it, once per consumer). An op that depends
+on a reduction index is recomputed in every reduction loop that needs it
+(softmax reads x[i, r] in each of its three loops), unless recomputing costs
+more than a store and a load: then the first loop keeps its values in a stack
+buffer of one row that later loops read (`ROW_CACHE`: softmax's exp(x - max)).
+An f32 division by a value fixed for the whole reduction loop is a
+multiplication by its reciprocal. Float sums and products carry `reassoc` so
+their reductions vectorize.
+
+The outer ranges are nested scf.for loops; the innermost walks the range the
+stores are contiguous along (`loop_order`), so LLVM vectorizes it. A pointwise
+nest that also reads a source contiguous along another range (a transpose)
+tiles the two ranges; whole tiles read that source through registers, 16 x 16
+at a time (vector loads, a shuffle transpose, vector stores into a stack tile),
+so every access of the tile's loop is contiguous (`_emit_tile`).
+
+Buffers marked `coil.noalias` by coil-kernel-args (passes/kernel_args.py) become
+`llvm.noalias` pointers: an in-place update then vectorizes without runtime
+overlap checks, and loads of a buffer no store can change are merged and read
+ahead freely.
 
 A reduction that reads memory contiguously along the innermost output index
 but not along the reduction index (a sum over dim 0) is lowered in column form
