@@ -240,18 +240,23 @@ class HostBuilder:
     def lower_reduction(self, op, out_strides_list) -> None:
         ranges = mixed_ranges(op, "ranges")
         rranges = mixed_ranges(op, "reduction_ranges")
-        outs = [self._alloc(r, self._host_sizes(ranges), s) for r, s in zip(op.results, out_strides_list)]
+        # A result nothing reads (welford's count, when only mean and variance
+        # are used) gets no buffer and no store.
+        kept = [k for k, r in enumerate(op.results) if _has_uses(r)]
+        if not kept:
+            return  # a dead reduction: nothing to compute
+        outs = [self._alloc(op.results[k], self._host_sizes(ranges), out_strides_list[k]) for k in kept]
         rtype = op.attributes["reduction_type"].value
         result_types = [scalar_type(r.type.element_type) for r in op.results]
 
         def tail(yielded, out_args, indices):
             reduced = builders.reduce(yielded[0], rtype, result_types)
-            for value, out in zip(reduced, out_args):
-                builders.store(value, out, indices)
+            for k, out in zip(kept, out_args):
+                builders.store(reduced[k], out, indices)
 
         self._build_kernel(op, outs, ranges, rranges, tail)
-        for r, out in zip(op.results, outs):
-            self.buffers[r] = out
+        for k, out in zip(kept, outs):
+            self.buffers[op.results[k]] = out
 
     def copy_kernel(
         self,
@@ -455,6 +460,10 @@ def _layout_matches(t: ir.MemRefType, strides: list[int]) -> bool:
     actual, _ = layout_of(t)
     expected = _alloc_type(list(t.shape), t.element_type, strides)
     return buffer_type(list(t.shape), t.element_type, actual, trust_dynamic=False) == expected
+
+
+def _has_uses(value: ir.Value) -> bool:
+    return next(iter(value.uses), None) is not None
 
 
 def _is_constant(value: ir.Value) -> bool:

@@ -130,3 +130,62 @@ func.func @graph(%x: tensor<16xf32> {coil.strides = [1]}) -> (tensor<16xf32> {co
 // CHECK: "coil.launch"()
 // CHECK: "coil.dealloc"(%[[B]]) : (memref<16xf32>) -> ()
 // CHECK-NEXT: return %[[C]]
+
+// -----
+
+// A reduction result nothing reads gets no buffer and no store: layernorm uses
+// welford's mean and variance, not its count.
+
+func.func @graph(%x: tensor<4x8xf32> {coil.strides = [8, 1]}) -> (tensor<4xf32> {coil.strides = [1]}) attributes {coil.device = "cpu"} {
+  %w:3 = "coil.reduction"() ({
+  ^bb0(%i: index, %r: index):
+    %v = "coil.load"(%x, %i, %r) : (tensor<4x8xf32>, index, index) -> f32
+    "coil.yield"(%v) : (f32) -> ()
+  }) {ranges = [4], reduction_ranges = [8], reduction_type = "welford"} : () -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  %y = "coil.pointwise"() ({
+  ^bb0(%i: index):
+    %m = "coil.load"(%w#0, %i) : (tensor<4xf32>, index) -> f32
+    %s = "coil.load"(%w#1, %i) : (tensor<4xf32>, index) -> f32
+    %a = arith.addf %m, %s : f32
+    "coil.yield"(%a) : (f32) -> ()
+  }) {ranges = [4]} : () -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// CHECK-LABEL: func.func @graph(
+// CHECK-NEXT: %[[MEAN:.*]] = "coil.alloc"() {device = "cpu"} : () -> memref<4xf32>
+// CHECK-NEXT: %[[M2:.*]] = "coil.alloc"() {device = "cpu"} : () -> memref<4xf32>
+// CHECK-NEXT: "coil.launch"() ({
+// CHECK-NEXT: "coil.arg"(%[[MEAN]]) : (memref<4xf32>) -> ()
+// CHECK-NEXT: "coil.arg"(%[[M2]]) : (memref<4xf32>) -> ()
+// CHECK-NEXT: "coil.arg"(%{{.*}}) : (memref<4x8xf32>) -> ()
+// CHECK-NEXT: "coil.yield"() : () -> ()
+
+// CHECK: func.func @{{.*}}(%[[OUT0:.*]]: memref<4xf32>, %[[OUT1:.*]]: memref<4xf32>, %{{.*}}: memref<4x8xf32>) attributes {coil.kernel}
+// CHECK: %[[W:.*]]:3 = "coil.reduce"(%{{.*}}) {reduction_type = "welford"} : (f32) -> (f32, f32, f32)
+// CHECK-NEXT: "coil.store"(%[[W]]#0, %[[OUT0]], %{{.*}}) : (f32, memref<4xf32>, index) -> ()
+// CHECK-NEXT: "coil.store"(%[[W]]#1, %[[OUT1]], %{{.*}}) : (f32, memref<4xf32>, index) -> ()
+// CHECK-NEXT: "coil.yield"() : () -> ()
+
+// -----
+
+// A reduction whose results are all unused is not computed.
+
+func.func @graph(%x: tensor<4x8xf32> {coil.strides = [8, 1]}) -> (tensor<4x8xf32> {coil.strides = [8, 1]}) attributes {coil.device = "cpu"} {
+  %s = "coil.reduction"() ({
+  ^bb0(%i: index, %r: index):
+    %v = "coil.load"(%x, %i, %r) : (tensor<4x8xf32>, index, index) -> f32
+    "coil.yield"(%v) : (f32) -> ()
+  }) {ranges = [4], reduction_ranges = [8], reduction_type = "sum"} : () -> tensor<4xf32>
+  %y = "coil.pointwise"() ({
+  ^bb0(%i: index, %j: index):
+    %v = "coil.load"(%x, %i, %j) : (tensor<4x8xf32>, index, index) -> f32
+    "coil.yield"(%v) : (f32) -> ()
+  }) {ranges = [4, 8]} : () -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// CHECK-LABEL: func.func @graph(
+// CHECK-NOT: coil.reduce
+// CHECK: func.func @
+// CHECK-NOT: coil.reduce
