@@ -15,10 +15,12 @@ The methods are the classic ones of Cephes, fdlibm/musl and SLEEF (argument
 reduction to a small interval, a polynomial there, reconstruction); the code
 and the coefficients are coil's own:
 
-exp(x)      n = roundeven(x log2 e), r = x - n ln2 (Cody-Waite: ln2 = hi + lo,
-            n * hi exact for |n| < 2^15), exp(x) = 2^n (1 + r + r^2 P(r)),
-            the scaling done as two powers of two so that each is a normal float.
-expm1(x)    the same reduction; expm1(r) = r + r^2 (1/2 + r Q(r)), then
+exp(x)      n = x log2 e rounded to an integer by adding 1.5 2^23 (the sum's low bits
+            hold n), r = x - n ln2 (Cody-Waite: ln2 = hi + lo, n * hi exact for
+            |n| < 2^15), exp(x) = 2^n (1 + r Q(r)), the scaling done as two powers
+            of two, each a normal float, shifted out of the sum's bits: 18 vector
+            ops, no conversions, no selects.
+expm1(x)    n = roundeven(x log2 e), r as for exp; expm1(r) = r + r^2 (1/2 + r Q(r)), then
             expm1(x) = 2^n expm1(r) + (2^n - 1), where 2^n - 1 is exact for
             |n| <= 24; for n > 24 the -1 is below half an ulp: 2^n (1 + expm1(r)).
             For n = 0 the result is the polynomial on x itself, so small x keep
@@ -44,7 +46,7 @@ carry no flags.
 Accuracy against float64 references (test/python/test_fast_math.py, dense
 samples over the whole f32 range, subnormals, +-0, +-inf, NaN included): the
 largest errors measured over every 127th f32 bit pattern of each sign, in ulp of
-the correctly rounded value, are exp 0.96, expm1 1.39, log 0.88, log1p 0.91,
+the correctly rounded value, are exp 0.99, expm1 1.39, log 0.88, log1p 0.91,
 tanh 1.48, erf 0.95; the tests bound them by 2 ulp. Special values are those
 of libm: log(0) = -inf, log(x < 0) = NaN, log(inf) = inf, log1p(-1) = -inf,
 expm1(-inf) = -1, tanh(+-inf) = +-1, erf(+-inf) = +-1, -0 maps to -0 where the
@@ -65,12 +67,17 @@ _LOG2E = 1.44269504088896341
 _LN2_HI = 0.693359375
 _LN2_LO = -2.12194440e-4
 
-# exp(r) = 1 + r + r^2 * (P0 r^5 + ... + P5) on |r| <= ln2/2 (Cephes expf's coefficients;
-# the expansion that coil-expand-exp has always used, within 2 ulp).
-_EXP_POLY = (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1)
+# exp(r) = 1 + r Q(r), Q(r) = Q0 + Q1 r + ... on |r| <= ln2/2 (fit of expm1(r) / r weighted by
+# 1 / exp(r), degree 5; fit error 2e-9 relative; Q0 = 1 exactly).
+_EXP_Q = (1.0, 0.4999999403953552, 0.16666431725025177, 0.04166800156235695, 0.008374163880944252,
+          0.0013843643246218562)
 _EXP_UPPER = 88.8  # exp(88.7229) overflows f32
-_EXP_LOWER = -104.0
-_EXP_ZERO_BELOW = -103.97207708  # ln(2^-150): anything smaller rounds to +0
+_EXP_LOWER = -104.0  # exp(-104) < 2^-150: rounds to +0 (exp(-103.972) is 2^-150)
+# x log2e + magic rounds to the integer n in the low bits (the ulp of 1.5 2^23 is 1); the
+# extra 2 * 127 or 127 are the exponent biases of the two factors 2^floor(n/2), 2^ceil(n/2),
+# or of the one factor 2^n.
+_EXP_MAGIC_TWO_FACTORS = 12582912.0 + 254.0
+_EXP_MAGIC_ONE_FACTOR = 12582912.0 + 127.0
 
 # expm1(r) = r + r^2 (1/2 + r Q(r)), Q(r) = Q0 + Q1 r + ... on |r| <= ln2/2
 # (fit of (expm1(r) - r - r^2/2) / r^3, degree 4; fit error 1e-9 relative).
@@ -161,14 +168,42 @@ def _scale(b: _F32, p: ir.Value, k: ir.Value) -> ir.Value:
     return arith.mulf(arith.mulf(p, b.pow2(k1)), b.pow2(k2))
 
 
+def _exp_of_clamped(b: _F32, x: ir.Value, magic: float) -> tuple[ir.Value, ir.Value]:
+    """exp(x) = p * 2^n for x in [_EXP_LOWER, _EXP_UPPER] (or NaN): returns (p, t), where
+    t = n + magic, so that t's f32 bits hold n + (magic's integer part - 1.5 2^23) in
+    their low bits. One multiply-add rounds x log2e to the integer n (magic's ulp is 1),
+    two reduce x by n ln2 (n ln2_hi is exact), six evaluate p = 1 + r Q(r)."""
+    t = b.mad(x, b.c(_LOG2E), b.c(magic))
+    n = arith.subf(t, b.c(magic))
+    r = b.mad(n, b.c(-_LN2_HI), x)
+    r = b.mad(n, b.c(-_LN2_LO), r)
+    p = b.mad(r, b.horner(r, _EXP_Q), b.c(1.0))
+    return p, t
+
+
 def expand_exp_f32(x: ir.Value) -> ir.Value:
-    """exp(x) for an f32 value, built from arith ops at the current insertion point."""
+    """exp(x) for an f32 value, built from arith ops at the current insertion point.
+
+    Below -104 (x clamped there) the result rounds to +0, above 88.8 to inf.
+    2^n, n in [-150, 128], is applied as 2^floor(n/2) 2^ceil(n/2), both normal
+    (one rounding, so subnormal results are correctly rounded too), built by
+    shifts straight from t's bits: with t = 1.5 2^23 + 254 + n, (bits >> 1) << 23
+    is the f32 2^(127 + floor(n/2) - 127), (bits - (bits >> 1)) << 23 that of ceil(n/2)."""
     b = _F32()
-    r, _, k = _reduce_ln2(b, x, _EXP_LOWER, _EXP_UPPER)
-    poly = b.horner(r, _EXP_POLY[::-1])
-    p = arith.addf(arith.addf(arith.mulf(arith.mulf(r, r), poly), r), b.c(1.0))
-    result = _scale(b, p, k)
-    return arith.select(b.lt(x, b.c(_EXP_ZERO_BELOW)), b.c(0.0), result)
+    clamped = arith.maximumf(arith.minimumf(x, b.c(_EXP_UPPER)), b.c(_EXP_LOWER))  # NaN stays NaN
+    p, t = _exp_of_clamped(b, clamped, _EXP_MAGIC_TWO_FACTORS)
+    bits = arith.bitcast(b.i32, t)
+    half = arith.shrsi(bits, b.ci(1))
+    low = arith.bitcast(b.f32, arith.shli(half, b.ci(23)))
+    high = arith.bitcast(b.f32, arith.shli(arith.subi(bits, half), b.ci(23)))
+    return arith.mulf(arith.mulf(p, low), high)
+
+
+def _exp_of_normal_result(b: _F32, x: ir.Value) -> ir.Value:
+    """exp(x) for x in [-87, 88] or NaN (the caller bounds it), whose result is a normal
+    float: 2^n is one factor, t's bits shifted into the exponent field."""
+    p, t = _exp_of_clamped(b, x, _EXP_MAGIC_ONE_FACTOR)
+    return arith.mulf(p, arith.bitcast(b.f32, arith.shli(arith.bitcast(b.i32, t), b.ci(23))))
 
 
 def expand_expm1_f32(x: ir.Value) -> ir.Value:

@@ -56,15 +56,24 @@ func.func @bf16(%out: memref<8xbf16>, %x: memref<8x2xbf16, strided<[2, 1]>>) att
 
 // -----
 
-// f32 exp becomes arithmetic (coil-expand-math): a roundeven, a polynomial and
-// an exponent-field scaling, nothing LLVM would call libm for, so the loop
-// vectorizes. f64 exp stays the intrinsic (a libm call).
+// f32 exp becomes arithmetic (coil-expand-math): a clamp, a multiply-add that
+// rounds to an integer, a polynomial and an exponent-field scaling by shifts of
+// that sum's bits, nothing LLVM would call libm for and no conversion, so the
+// loop vectorizes. f64 exp stays the intrinsic (a libm call).
 // CHECK-LABEL: llvm.func @exp
 // CHECK-NOT: llvm.intr.exp({{.*}}) : (f32)
-// CHECK: llvm.intr.roundeven({{.*}}) : (f32) -> f32
-// CHECK: llvm.fptosi {{.*}} : f32 to i32
-// CHECK: llvm.shl
-// CHECK: llvm.bitcast {{.*}} : i32 to f32
+// CHECK: llvm.intr.minimum({{.*}}) : (f32, f32) -> f32
+// CHECK-NEXT: llvm.intr.maximum({{.*}}) : (f32, f32) -> f32
+// CHECK-NOT: llvm.intr.roundeven
+// CHECK-NOT: llvm.fptosi
+// CHECK: %[[BITS:.*]] = llvm.bitcast {{.*}} : f32 to i32
+// CHECK-NEXT: %[[HALF:.*]] = llvm.ashr %[[BITS]], {{.*}} : i32
+// CHECK-NEXT: %[[LOW:.*]] = llvm.shl %[[HALF]], {{.*}} : i32
+// CHECK-NEXT: llvm.bitcast %[[LOW]] : i32 to f32
+// CHECK-NEXT: %[[REST:.*]] = llvm.sub %[[BITS]], %[[HALF]] : i32
+// CHECK-NEXT: %[[HIGH:.*]] = llvm.shl %[[REST]], {{.*}} : i32
+// CHECK-NEXT: llvm.bitcast %[[HIGH]] : i32 to f32
+// CHECK-NOT: llvm.select
 // CHECK: llvm.intr.exp({{.*}}) : (f64) -> f64
 // LIBM-LABEL: func.func @exp
 func.func @exp(%out: memref<8xf32>, %out64: memref<8xf64>, %x: memref<8xf32>, %y: memref<8xf64>) attributes {coil.kernel} {
