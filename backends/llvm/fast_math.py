@@ -32,16 +32,16 @@ log1p(x)    u = 1 + x rounded, d = (1 + x) - u exactly (Fast2Sum: x - (u - 1)
             for |x| <= 1, 1 - (u - x) above), log1p(x) = log(u) + d / u.
 tanh(x)     |x| < 0.55: x + x^3 T(x^2); above: t = expm1(2|x|), tanh = t / (t + 2)
             (|x| clamped to 10, where tanh rounds to 1); the sign is copied back.
-erf(x)      |x| < 1: x + x E(x^2); 1 <= |x| < 4: 1 - exp(-x^2) H(|x| - 1), with
-            H a fit of erfc(x) exp(x^2); |x| >= 4 rounds to 1; the sign is copied back.
+erf(x)      |x| < 1: x + x E(x^2); 1 <= |x| < 3.92: a polynomial L(|x| - 2.46) fit to
+            erf's absolute error (no exp); |x| >= 3.92 rounds to 1; the sign is copied back.
 
 Coefficients: near-minimax polynomials (Lawson-reweighted least squares on
 Chebyshev nodes, minimizing the relative error of the function, or for erf's
-H the absolute error of erf) against mpmath references, rounded to f32;
+L the absolute error) against mpmath references, rounded to f32;
 `derive_coefficients()` below reruns the fits. Polynomial steps carry
 `fastmath<contract>`, so LLVM fuses them into FMAs where the CPU has them; the
-steps whose exactness the algorithms rely on (Cody-Waite, Fast2Sum, m - 1)
-carry no flags.
+steps whose exactness the algorithms rely on (expm1's Cody-Waite, Fast2Sum,
+m - 1) carry no flags.
 
 Accuracy against float64 references (test/python/test_fast_math.py, dense
 samples over the whole f32 range, subnormals, +-0, +-inf, NaN included): the
@@ -69,15 +69,13 @@ _LN2_LO = -2.12194440e-4
 
 # exp(r) = 1 + r Q(r), Q(r) = Q0 + Q1 r + ... on |r| <= ln2/2 (fit of expm1(r) / r weighted by
 # 1 / exp(r), degree 5; fit error 2e-9 relative; Q0 = 1 exactly).
-_EXP_Q = (1.0, 0.4999999403953552, 0.16666431725025177, 0.04166800156235695, 0.008374163880944252,
-          0.0013843643246218562)
+_EXP_Q = (1.0, 0.4999999403953552, 0.16666431725025177, 0.04166800156235695, 0.00837415549904108,
+          0.0013843652559444308)
 _EXP_UPPER = 88.8  # exp(88.7229) overflows f32
 _EXP_LOWER = -104.0  # exp(-104) < 2^-150: rounds to +0 (exp(-103.972) is 2^-150)
 # x log2e + magic rounds to the integer n in the low bits (the ulp of 1.5 2^23 is 1); the
-# extra 2 * 127 or 127 are the exponent biases of the two factors 2^floor(n/2), 2^ceil(n/2),
-# or of the one factor 2^n.
+# extra 2 * 127 are the exponent biases of the two factors 2^floor(n/2) and 2^ceil(n/2).
 _EXP_MAGIC_TWO_FACTORS = 12582912.0 + 254.0
-_EXP_MAGIC_ONE_FACTOR = 12582912.0 + 127.0
 
 # expm1(r) = r + r^2 (1/2 + r Q(r)), Q(r) = Q0 + Q1 r + ... on |r| <= ln2/2
 # (fit of (expm1(r) - r - r^2/2) / r^3, degree 4; fit error 1e-9 relative).
@@ -104,14 +102,16 @@ _TANH_CLAMP = 10.0  # tanh(x) rounds to 1 above 9.01 (1 - tanh(x) ~ 2 e^-2x < 2^
 # (fit of (erf(x) - x) / x in x^2, degree 6; fit error 1.5e-9 relative; E0 = 2/sqrt(pi) - 1).
 _ERF_E = (0.12837916612625122, -0.3761262595653534, 0.1128358542919159, -0.026853816583752632,
           0.00518833426758647, -0.0008010247256606817, 7.854025170672685e-05)
-# erf(x) = 1 - exp(-x^2) H(x - 1) on 1 <= x <= 4, H(t) = H0 + H1 t + ... a fit of
-# erfc(x) exp(x^2) weighted by exp(-x^2) (the error it leaves in erf: 5e-9), degree 8.
-# Centering at x = 1 keeps Horner's terms small where erf's ulp is smallest.
-_ERF_H = (0.42758357524871826, -0.2732110619544983, 0.15435054898262024, -0.07905334234237671,
-          0.03687497228384018, -0.015110142529010773, 0.00491127697750926, -0.0010570534504950047,
-          0.00010684288281481713)
+# erf(x) = L(x - 2.46) on 1 <= x <= 3.92, L(t) = L0 + L1 t + ... (fit of erf's absolute error,
+# degree 12, centered on the interval so that Horner's terms stay small; fit error 3e-8, half
+# an ulp of 1). No exp: 12 multiply-adds instead of exp and a polynomial of erfc(x) exp(x^2).
+_ERF_L = (0.9994966983795166, 0.0026561934500932693, -0.006535763386636972, 0.009832995012402534,
+          -0.009904826991260052, 0.0067976550199091434, -0.002963509177789092, 0.00046216652845032513,
+          0.000391131266951561, -0.00030167537624947727, 5.166672053746879e-05, 2.5420496967853978e-05,
+          -9.124727512244135e-06)
+_ERF_L_CENTER = 2.46
 _ERF_SMALL = 1.0
-_ERF_CLAMP = 4.0  # erf(x) rounds to 1 above 3.92 (erfc(x) < 2^-25)
+_ERF_CLAMP = 3.92  # erf(x) rounds to 1 above 3.92 (erfc(x) < 2^-25); L(3.92 - 2.46) is 1
 
 
 class _F32:
@@ -170,9 +170,10 @@ def _scale(b: _F32, p: ir.Value, k: ir.Value) -> ir.Value:
 
 def _exp_of_clamped(b: _F32, x: ir.Value, magic: float) -> tuple[ir.Value, ir.Value]:
     """exp(x) = p * 2^n for x in [_EXP_LOWER, _EXP_UPPER] (or NaN): returns (p, t), where
-    t = n + magic, so that t's f32 bits hold n + (magic's integer part - 1.5 2^23) in
-    their low bits. One multiply-add rounds x log2e to the integer n (magic's ulp is 1),
-    two reduce x by n ln2 (n ln2_hi is exact), six evaluate p = 1 + r Q(r)."""
+    t = n + magic, so that t's f32 bits hold n + (magic - 1.5 2^23) in their low bits.
+    One multiply-add rounds x log2e to the integer n (magic's ulp is 1), two reduce x by
+    n ln2 (n ln2_hi is exact, so fused or not they are Cody-Waite's steps), six evaluate
+    p = 1 + r Q(r)."""
     t = b.mad(x, b.c(_LOG2E), b.c(magic))
     n = arith.subf(t, b.c(magic))
     r = b.mad(n, b.c(-_LN2_HI), x)
@@ -197,13 +198,6 @@ def expand_exp_f32(x: ir.Value) -> ir.Value:
     low = arith.bitcast(b.f32, arith.shli(half, b.ci(23)))
     high = arith.bitcast(b.f32, arith.shli(arith.subi(bits, half), b.ci(23)))
     return arith.mulf(arith.mulf(p, low), high)
-
-
-def _exp_of_normal_result(b: _F32, x: ir.Value) -> ir.Value:
-    """exp(x) for x in [-87, 88] or NaN (the caller bounds it), whose result is a normal
-    float: 2^n is one factor, t's bits shifted into the exponent field."""
-    p, t = _exp_of_clamped(b, x, _EXP_MAGIC_ONE_FACTOR)
-    return arith.mulf(p, arith.bitcast(b.f32, arith.shli(arith.bitcast(b.i32, t), b.ci(23))))
 
 
 def expand_expm1_f32(x: ir.Value) -> ir.Value:
@@ -290,9 +284,7 @@ def expand_erf_f32(x: ir.Value) -> ir.Value:
     a = math.absf(x)
     small = b.mad(a, b.horner(arith.mulf(a, a), _ERF_E), a)
     ac = arith.minimumf(a, b.c(_ERF_CLAMP))  # NaN stays NaN
-    h = b.horner(arith.subf(ac, b.c(1.0)), _ERF_H)
-    e = expand_exp_f32(arith.negf(arith.mulf(ac, ac)))
-    large = arith.subf(b.c(1.0), arith.mulf(e, h))
+    large = b.horner(arith.subf(ac, b.c(_ERF_L_CENTER)), _ERF_L)
     return math.copysign(arith.select(b.lt(a, b.c(_ERF_SMALL)), small, large), x)
 
 
@@ -362,14 +354,15 @@ def derive_coefficients(n: int = 4000, iterations: int = 60) -> dict[str, list[f
 
     half_ln2 = float(mp.log(2)) / 2
     return {
+        "exp": fit(mp.expm1, range(1, 7), -half_ln2, half_ln2, lambda r: 1 / mp.exp(r)),
         "expm1": fit(lambda r: mp.expm1(r) - r - r * r / 2, range(3, 8), -half_ln2, half_ln2,
                      lambda r: 1 / abs(mp.expm1(r))),
         "log": fit(lambda f: mp.log1p(f) - f + f * f / 2, range(3, 11), float(mp.sqrt(0.5)) - 1,
                    float(mp.sqrt(2)) - 1, lambda f: 1 / abs(mp.log1p(f))),
         "tanh": fit(lambda v: mp.tanh(v) - v, range(3, 12, 2), 1e-4, _TANH_SMALL, lambda v: 1 / mp.tanh(v)),
         "erf": fit(lambda v: mp.erf(v) - v, range(1, 14, 2), 1e-4, _ERF_SMALL, lambda v: 1 / mp.erf(v)),
-        "erf_h": fit(lambda t: mp.erfc(t + 1) * mp.exp((t + 1) ** 2), range(9), 0.0, _ERF_CLAMP - 1,
-                     lambda t: mp.exp(-((t + 1) ** 2))),
+        "erf_large": fit(lambda t: mp.erf(t + _ERF_L_CENTER), range(13), _ERF_SMALL - _ERF_L_CENTER,
+                         _ERF_CLAMP - _ERF_L_CENTER, lambda t: 1),
     }
 
 
