@@ -30,8 +30,12 @@ that set them are the lead's, float32, coil vs Inductor):
     persistent 4096 with 8 warps measured 0.90 of it on sum_rows 8192x4096).
     A kernel that reads it once per level when looped (var_mean, layer norm,
     softmax) stays persistent up to RBLOCK 32768, where the looped form would
-    read it two or three times; 16 warps at 4096 and 8192, 32 beyond (32
-    floats a thread at 32768: Inductor's `add_persistent_rblock` config).
+    read it two or three times; 16 warps at 4096 and 8192, 32 at 16384 and
+    16 at 32768 (64 elements a thread; 32 warps, Inductor's
+    `add_persistent_rblock`, measured 1-3% slower on softmax and
+    cross-entropy over 32000). A log-sum-exp (cross-entropy) reads the row
+    once either way, but its looped form is online with two exps an
+    element: it is persistent too.
     On an H100 the persistent 32768-wide softmax over 1024 rows took 96 us in
     float32 (54 in bfloat16) against 141 (77) for the online looped form with
     RBLOCK 2048 and 16 warps, and Inductor's 130 (81). Rows of 2-byte
@@ -45,7 +49,9 @@ that set them are the lead's, float32, coil vs Inductor):
     every tile row is one coalesced segment (Inductor's outer-reduction
     tiling); the rows are walked RBLOCK at a time into [RBLOCK, XBLOCK]
     accumulators and reduced along axis 0 at the end. XBLOCK 32 and RBLOCK
-    64 (8 warps, 8 floats a thread in flight); persistent up to 64 rows (the
+    64 (16 warps, 4 elements a thread in flight: 8 warps were 2-12% slower
+    on the partial and whole kernels of an 8192x4096 sum over dim 0);
+    persistent up to 64 rows (the
     final step of a split reduction) with a 1024-element tile, 4 warps.
     Timed on an H100 over the candidates, on the partial step of 8192x4096
     sum/mean/var over dim 0 (131072 columns of 256 rows): (32, 64, 8 warps)
@@ -57,14 +63,9 @@ that set them are the lead's, float32, coil vs Inductor):
   - `candidate_configs` adds, for wide rows, the persistent row at both warp
     counts, a persistent 32768-wide row with 32 warps (Inductor's
     `add_persistent_rblock`) and looped RBLOCK 1024/2048/4096.
-  Not done: eviction hints (`evict_last` on loads a later loop reads again,
-  `evict_first` on the last): Triton 3.6 spells them `evictionPolicy =
-  evict_last` and 3.9 `{cachePolicy = #tt.cache_policy<...>}`, neither
-  parses the other, and the emitter does not know which Triton compiles its
-  text; with 1024 rows of 128 KB in flight across 132 SMs the re-read
-  mostly misses a 50 MB L2 anyway (Inductor, with hints, reaches 68% of copy
-  bandwidth on softmax_32000, which is what 2 reads + 1 write give with no
-  L2 hits). Split reductions (few rows, a huge range: `x.sum()` of 16M
+  Eviction hints (`evict_last` on loads a later loop reads again,
+  `evict_first` on the last) are spelled for the installed Triton (see
+  `eviction`). Split reductions (few rows, a huge range: `x.sum()` of 16M
   floats would run on one program) are not the emitter's: the
   `coil-split-reductions` pass rewrites them into partial reductions of
   RSPLIT chunks and a final reduction before outlining (Inductor's
@@ -98,9 +99,11 @@ from coil.mlir import ir
 from .analysis import (
     KernelInfo,
     TritonLoweringError,
+    above_one,
     analyze_kernel,
     is_column_reduction,
     looped_passes,
+    online_softmax_pairs,
     pointwise_tiling,
 )
 from .launch import MAX_RNUMEL_BUCKET, HostExpressionError, grid_function, hint_function, host_expression, product
@@ -126,6 +129,7 @@ MAX_BLOCK = 4096  # elements per tile in the default configs
 COLUMN_TILE = 2048  # elements of a looped column reduction's [RBLOCK, XBLOCK] tile
 PERSISTENT_COLUMN_TILE = 1024  # elements of a persistent one's
 COLUMN_XBLOCK = 32  # output columns a column-reduction program
+COLUMN_WARPS = 16  # at most, for a looped column tile (4 elements a thread at 2048)
 TARGET_PROGRAMS = 2 * 132  # two programs per SM of an H100
 # A row reduction over a symbolic range: looped, rows of unknown width.
 DYNAMIC_ROW_CONFIG = (1, 1024, 8)  # (XBLOCK, RBLOCK, warps)
@@ -233,10 +237,18 @@ def _config_for(info: KernelInfo) -> TritonConfig:
     if rblock <= SMALL_ROW_RBLOCK:
         xblock = min(xpow, max(1, 1024 // rblock), 1024)
         return TritonConfig(xblock=xblock, rblock=rblock, num_warps=_warps(xblock * rblock), persistent=True)
-    passes = looped_passes(info)
-    if rblock <= (PERSISTENT_RBLOCK_LIMIT if passes > 1 else SINGLE_PASS_PERSISTENT_LIMIT):
+    if rblock <= (PERSISTENT_RBLOCK_LIMIT if _rereads_or_rescales(info) else SINGLE_PASS_PERSISTENT_LIMIT):
         return TritonConfig(xblock=1, rblock=rblock, num_warps=_row_warps(rblock, info), persistent=True)
     return TritonConfig(xblock=1, rblock=LOOPED_RBLOCK, num_warps=_row_warps(LOOPED_RBLOCK, info), persistent=False)
+
+
+def _rereads_or_rescales(info: KernelInfo) -> bool:
+    """Whether the looped form of a row reduction costs more than one plain pass:
+    it reads the row once per level, or it folds a softmax's sum into the max's
+    pass (online), which takes two exps an element where the persistent row
+    takes one. A bf16 4096x32000 cross-entropy's log-sum-exp ran in 108 us
+    persistent against 131 us online-looped on an H100 (float32: 182 vs 191)."""
+    return looped_passes(info) > 1 or online_softmax_pairs(info, 0) is not None
 
 
 def _column_config(info: KernelInfo) -> TritonConfig:
@@ -253,7 +265,7 @@ def _column_config(info: KernelInfo) -> TritonConfig:
         xblock = min(xpow, max(xblock, PERSISTENT_COLUMN_TILE // rpow))
         return TritonConfig(xblock=xblock, rblock=rpow, num_warps=_warps(xblock * rpow), persistent=True)
     rblock = min(rpow, max(8, COLUMN_TILE // xblock))
-    return TritonConfig(xblock=xblock, rblock=rblock, num_warps=_warps(xblock * rblock), persistent=False)
+    return TritonConfig(xblock=xblock, rblock=rblock, num_warps=_warps(xblock * rblock, high=COLUMN_WARPS), persistent=False)
 
 
 def _row_warps(rblock: int, info: KernelInfo | None = None) -> int:
@@ -265,6 +277,8 @@ def _row_warps(rblock: int, info: KernelInfo | None = None) -> int:
     variances ran 7-12% faster than with 16 warps. Persistent rows beyond 4096:
     16 warps at 8192, 32 from 16384 (32 floats a thread at 32768).
     """
+    if rblock >= 32768:
+        return 16
     if rblock >= 16384:
         return 32
     if rblock >= 8192:
@@ -275,12 +289,23 @@ def _row_warps(rblock: int, info: KernelInfo | None = None) -> int:
 
 
 def _row_element_bytes(info: KernelInfo) -> int:
-    """The widest element (in bytes) of the kernel's buffer arguments."""
-    widths = [
-        ir.MemRefType(t).element_type.width // 8
-        for t, kind in zip(info.arg_types, info.arg_kinds)
-        if kind == "buffer" and hasattr(ir.MemRefType(t).element_type, "width")
-    ]
+    """The widest element (in bytes) of the rows the kernel streams: the buffers it
+    loads contiguously along its innermost reduction range (else of every buffer
+    argument). A float32 side output (a layer norm's mean) does not make a bf16
+    row a float32 one: its 8192x4096 var and layer norm ran 10-15% slower so."""
+    inner = max((d for d, e in enumerate(info.reduction_ranges) if above_one(e)), default=None)
+    rows = set()
+    if inner is not None:
+        inner += len(info.ranges)
+        rows = {a.arg for a in info.accesses if not a.is_store and a.unit_stride_dim == inner}
+
+    def width(i: int, t) -> int | None:
+        element = ir.MemRefType(t).element_type
+        if info.arg_kinds[i] != "buffer" or not hasattr(element, "width"):
+            return None
+        return element.width // 8
+
+    widths = [w for i, t in enumerate(info.arg_types) if (w := width(i, t)) and (not rows or i in rows)]
     return max(widths, default=4)
 
 

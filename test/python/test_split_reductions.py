@@ -149,15 +149,18 @@ def _reductions(fn, *inputs, pipeline):
 def test_heuristic():
     """Splits only with few programs for the SMs: not a wide enough output, not small work."""
     split = "coil-split-reductions"
-    # 8192x4096 sum(0): 64 programs of 64 columns -> split; sum(-1): 8192 rows -> not.
+    # 8192x4096 sum(0): 128 programs of 32 columns fill 0.97 of the SMs -> whole;
+    # 2048 columns (64 programs) -> split; sum(-1): 8192 rows -> not.
     x = torch.empty(8192, 4096)
-    assert _reductions(lambda a: a.sum(0), x, pipeline=split) == 2
+    assert _reductions(lambda a: a.sum(0), x, pipeline=split) == 1
+    assert _reductions(lambda a: a.sum(0), torch.empty(8192, 2048), pipeline=split) == 2
+    assert _reductions(lambda a: a.sum(0), x, pipeline=split + "{column-fill=2}") == 2
     assert _reductions(lambda a: a.sum(-1), x, pipeline=split) == 1
     # 2^17 elements in all: too little work.
     assert _reductions(lambda a: a.sum(), torch.empty(1 << 17), pipeline=split) == 1
     assert _reductions(lambda a: a.sum(), torch.empty(1 << 18), pipeline=split) == 2
-    # 8448 columns x 1024 rows: 132 programs < 264 -> split; 65536 columns: 1024 programs -> not.
-    assert _reductions(lambda a: a.sum(0), torch.empty(1024, 8448), pipeline=split) == 2
+    # 2112 columns x 4096 rows: 66 programs < 0.75 * 132 -> split; 65536 columns: 2048 programs -> not.
+    assert _reductions(lambda a: a.sum(0), torch.empty(4096, 2112), pipeline=split) == 2
     assert _reductions(lambda a: a.sum(0), torch.empty(1024, 65536), pipeline=split) == 1
     # argmax is never split; var_mean (welford) splits into a partial and two final sums.
     assert _reductions(lambda a: a.argmax(), torch.empty(1 << 20), pipeline=split) == 1

@@ -276,7 +276,7 @@ def test_column_reduction_candidates_compile(name):
 
 # Split reductions (coil-split-reductions, as CUDA graphs run it): partial and final kernels.
 SPLIT = {
-    "sum_cols_8192x4096": (lambda a: a.sum(0), torch.empty(8192, 4096), "coil-split-reductions"),
+    "sum_cols_8192x2048": (lambda a: a.sum(0), torch.empty(8192, 2048), "coil-split-reductions"),
     "sum_all_16M": (lambda a: a.sum(), torch.empty(1 << 24), "coil-split-reductions"),
     "var_mean_cols": (lambda a: torch.var_mean(a, 0), torch.empty(8192, 1024), "coil-split-reductions"),
     "ragged_cols": (lambda a: (a.amax(0), a.sum(0)), torch.empty(8191, 1024), "coil-split-reductions"),
@@ -304,7 +304,7 @@ def test_split_reduction_kernels_compile(name):
 def test_split_column_partials_stay_coalesced():
     """The partial kernel of a split column sum (ragged or not) is a column reduction: [RBLOCK, XBLOCK] tiles."""
     for rows in (8192, 8191):
-        graph = outlined(lambda a: a.sum(0), torch.empty(rows, 4096), split="coil-split-reductions")
+        graph = outlined(lambda a: a.sum(0), torch.empty(rows, 2048), split="coil-split-reductions")
         with graph.context:
             partial, final = (emit_kernel(f) for f in kernel_functions(graph.module.operation))
         assert partial.config.xblock == 32 and partial.grid[0] >= 2 * 132, partial.config

@@ -1,8 +1,8 @@
 // RUN: %coil-opt %s --split-input-file --coil-split-reductions | filecheck %s
 // RUN: %coil-opt %s --split-input-file --coil-split-reductions='num-sms=4' | filecheck %s --check-prefix=FEW
 
-// x.sum(0) of 8192x4096: a column reduction, 4096 / 64 = 64 programs, fewer
-// than 2 per SM of 132: RSPLIT = next_pow2(8 * 132 / 64) = 32 chunks of 256
+// x.sum(0) of 8192x2048: a column reduction, 2048 / 32 = 64 programs, fewer
+// than 0.75 per SM of 132: RSPLIT = next_pow2(8 * 132 / 64) = 32 chunks of 256
 // rows, the split index first (partial[s, x] stays contiguous along x), then
 // a 32-long column reduction. With 4 SMs, 64 programs are plenty: no split.
 
@@ -12,17 +12,36 @@
 // CHECK-NEXT:    %[[R:.+]] = affine.apply #{{.+}}(%[[S]], %[[J]])
 // CHECK-NEXT:    %[[V:.+]] = "coil.load"(%arg0, %[[R]], %[[X]])
 // CHECK-NEXT:    "coil.yield"(%[[V]]) : (f32) -> ()
-// CHECK-NEXT:  }) {ranges = [32, 4096], reduction_ranges = [256], reduction_type = "sum"} : () -> tensor<32x4096xf32>
+// CHECK-NEXT:  }) {ranges = [32, 2048], reduction_ranges = [256], reduction_type = "sum"} : () -> tensor<32x2048xf32>
 // CHECK:       %[[F:.+]] = "coil.reduction"() ({
 // CHECK-NEXT:  ^bb0(%[[X2:.+]]: index, %[[S2:.+]]: index):
-// CHECK-NEXT:    %[[W:.+]] = "coil.load"(%[[P]], %[[S2]], %[[X2]]) : (tensor<32x4096xf32>, index, index) -> f32
+// CHECK-NEXT:    %[[W:.+]] = "coil.load"(%[[P]], %[[S2]], %[[X2]]) : (tensor<32x2048xf32>, index, index) -> f32
 // CHECK-NEXT:    "coil.yield"(%[[W]]) : (f32) -> ()
-// CHECK-NEXT:  }) {ranges = [4096], reduction_ranges = [32], reduction_type = "sum"} : () -> tensor<4096xf32>
+// CHECK-NEXT:  }) {ranges = [2048], reduction_ranges = [32], reduction_type = "sum"} : () -> tensor<2048xf32>
 // CHECK:       return %[[F]]
 // FEW-LABEL:   func.func @sum_cols
 // FEW-COUNT-1: "coil.reduction"
 // FEW-NOT:     "coil.reduction"
-func.func @sum_cols(%x: tensor<8192x4096xf32> {coil.strides = [4096, 1]}) -> (tensor<4096xf32> {coil.strides = [1]}) attributes {coil.device = "cuda"} {
+func.func @sum_cols(%x: tensor<8192x2048xf32> {coil.strides = [2048, 1]}) -> (tensor<2048xf32> {coil.strides = [1]}) attributes {coil.device = "cuda"} {
+  %s = "coil.reduction"() ({
+  ^bb0(%i: index, %r: index):
+    %v = "coil.load"(%x, %r, %i) : (tensor<8192x2048xf32>, index, index) -> f32
+    "coil.yield"(%v) : (f32) -> ()
+  }) {ranges = [2048], reduction_ranges = [8192], reduction_type = "sum"} : () -> tensor<2048xf32>
+  return %s : tensor<2048xf32>
+}
+
+// -----
+
+// x.sum(0) of 8192x4096: 128 programs of 32 columns fill 0.97 of the 132 SMs
+// (at least column-fill, 0.75): a one-pass column reduction stays whole.
+// A welford one (x.var(0)) is split anyway (see @welford_cols below).
+
+// CHECK-LABEL: func.func @sum_cols_filling
+// CHECK-COUNT-1: "coil.reduction"
+// CHECK-NOT:     "coil.reduction"
+// FEW-LABEL:   func.func @sum_cols_filling
+func.func @sum_cols_filling(%x: tensor<8192x4096xf32> {coil.strides = [4096, 1]}) -> (tensor<4096xf32> {coil.strides = [1]}) attributes {coil.device = "cuda"} {
   %s = "coil.reduction"() ({
   ^bb0(%i: index, %r: index):
     %v = "coil.load"(%x, %r, %i) : (tensor<8192x4096xf32>, index, index) -> f32

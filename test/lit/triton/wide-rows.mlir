@@ -5,8 +5,9 @@
 //  - one pass over the row (a row sum): looped, RBLOCK 2048, 16 warps
 //    (Inductor's contiguous reduction config); the loop is the only read;
 //  - several passes (var_mean's two levels, softmax, layer norm): persistent
-//    up to RBLOCK 32768 (32 warps beyond 8192), so the row is read once into
-//    registers;
+//    up to RBLOCK 32768 (32 warps at 16384, 16 at 32768), so the row is read
+//    once into registers; so is a log-sum-exp, whose looped form is one
+//    online pass but two exps an element;
 //  - wider rows with several passes: looped, RBLOCK 2048, 16 warps, softmax
 //    online (two reads of the row, not three);
 //  - rows of 2-byte elements: half the warps up to 4096 (at most 8).
@@ -70,8 +71,8 @@ func.func @softmax_8192(%out: memref<16x8192xf32>, %x: memref<16x8192xf32>) attr
 
 // -----
 
-// softmax over 32000: one persistent row of 32768 with 32 warps (read once).
-// CHECK-LABEL: // @softmax_32000 grid=(16, 1, 1) num_warps=32 xblock=1 yblock=1 rblock=32768 persistent=true
+// softmax over 32000: one persistent row of 32768 with 16 warps (read once).
+// CHECK-LABEL: // @softmax_32000 grid=(16, 1, 1) num_warps=16 xblock=1 yblock=1 rblock=32768 persistent=true
 // CHECK-NOT:   scf.for
 // CHECK:       "tt.reduce"
 // CHECK:       tt.store
@@ -140,6 +141,56 @@ func.func @sum_rows_bf16(%out: memref<64xbf16>, %x: memref<64x4096xbf16>) attrib
     %2 = "coil.reduce"(%1) {reduction_type = "sum"} : (f32) -> f32
     %3 = arith.truncf %2 : f32 to bf16
     "coil.store"(%3, %out, %i) : (bf16, memref<64xbf16>, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [64], reduction_ranges = [4096]} : () -> ()
+  return
+}
+
+// -----
+
+// log-sum-exp over 32000 (cross-entropy's): looped it would be one online
+// pass (max and sum of exp together), but with two exps an element; the
+// persistent row takes one.
+// CHECK-LABEL: // @logsumexp_32000 grid=(16, 1, 1) num_warps=16 xblock=1 yblock=1 rblock=32768 persistent=true
+// CHECK-NOT:   scf.for
+// CHECK-COUNT-1: math.exp
+// CHECK:       math.log
+func.func @logsumexp_32000(%out: memref<16xf32>, %x: memref<16x32000xbf16>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index, %r: index):
+    %0 = "coil.load"(%x, %i, %r) : (memref<16x32000xbf16>, index, index) -> bf16
+    %1 = arith.extf %0 : bf16 to f32
+    %2 = "coil.reduce"(%1) {reduction_type = "max"} : (f32) -> f32
+    %3 = arith.subf %1, %2 : f32
+    %4 = math.exp %3 : f32
+    %5 = "coil.reduce"(%4) {reduction_type = "sum"} : (f32) -> f32
+    %6 = math.log %5 : f32
+    %7 = arith.addf %6, %2 : f32
+    "coil.store"(%7, %out, %i) : (f32, memref<16xf32>, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [16], reduction_ranges = [32000]} : () -> ()
+  return
+}
+
+// -----
+
+// A bf16 row mean and variance stored as float32: the streamed row is bf16,
+// so 8 warps (RBLOCK // 256), whatever the width of the outputs.
+// CHECK-LABEL: // @var_mean_bf16 grid=(64, 1, 1) num_warps=8 xblock=1 yblock=1 rblock=4096 persistent=true
+func.func @var_mean_bf16(%mean: memref<64xf32>, %var: memref<64xf32>, %x: memref<64x4096xbf16>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index, %r: index):
+    %0 = "coil.load"(%x, %i, %r) : (memref<64x4096xbf16>, index, index) -> bf16
+    %1 = arith.extf %0 : bf16 to f32
+    %2 = "coil.reduce"(%1) {reduction_type = "sum"} : (f32) -> f32
+    %n = arith.constant 4096.0 : f32
+    %3 = arith.divf %2, %n : f32
+    %4 = arith.subf %1, %3 : f32
+    %5 = arith.mulf %4, %4 : f32
+    %6 = "coil.reduce"(%5) {reduction_type = "sum"} : (f32) -> f32
+    %7 = arith.divf %6, %n : f32
+    "coil.store"(%3, %mean, %i) : (f32, memref<64xf32>, index) -> ()
+    "coil.store"(%7, %var, %i) : (f32, memref<64xf32>, index) -> ()
     "coil.yield"() : () -> ()
   }) {ranges = [64], reduction_ranges = [4096]} : () -> ()
   return
