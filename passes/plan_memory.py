@@ -32,9 +32,10 @@ coil-plan-memory
     it (a softmax backward writing its gradient over the logits): every read
     of a row then comes before, or at the same point as, the writes.
   The host function gets `coil.planned_peak_bytes` (bytes of buffers live at
-  once, at the worst point, as planned) and `coil.unplanned_bytes` (the sum of
-  every buffer the graph allocates, which is what running it without freeing
-  or reuse would hold).
+  once, at the worst point, as planned, above what was live when the graph
+  started: freeing a donated argument lowers the count) and
+  `coil.unplanned_bytes` (the sum of every buffer the graph allocates, which
+  is what running it without freeing or reuse would hold).
 
 Symbolic sizes: a reuse needs provably equal element counts (the same
 static product and the same symbolic size values; two different symbols may
@@ -106,8 +107,8 @@ def _live_delta(op) -> tuple[int, int]:
         grown = buffer_bytes(op.results[0]) - buffer_bytes(op.operands[0])
         return max(grown, 0), buffer_bytes(op.results[0])
     if name == "coil.dealloc":
-        if isinstance(op.operands[0], ir.BlockArgument):
-            return 0, 0  # a donated argument: its bytes were never counted as the graph's
+        # A donated argument's bytes were live before the graph ran: freeing it
+        # (directly, or through a buffer that took its storage) takes them off.
         return -buffer_bytes(op.operands[0]), 0
     return 0, 0
 
