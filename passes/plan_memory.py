@@ -10,10 +10,15 @@ coil-plan-memory
     stores the value can store it into the input instead: same type and
     layout, nothing reads the input's old value after that kernel, and the
     kernel itself reads the input only at the points it stores;
-  - in place: a pointwise kernel whose output is written at exactly the
-    points it reads an input that dies at that launch, with the same type and
-    layout, writes into that input's storage (`coil.reuse` marked
-    `coil.inplace`);
+  - in place: a kernel whose output is written at exactly the points it
+    reads an input that dies at that launch writes into that input's storage
+    (`coil.reuse` marked `coil.inplace`). Either the input has the output's
+    type and is read at the store's very indices, or it is a reshape of it
+    (dense row-major, one element type, as many elements: a softmax over a
+    batched matmul's [b*h, t, t] result writing [b, h, t, t], a GELU over
+    addmm's [b*t, n] writing [b, t, n]) and every load reads the storage
+    offset the store writes, as affine functions of the loop indices, with
+    no two iterations storing to one element;
   - reuse: a new buffer takes a freed one with Inductor's reuse key (same
     device, element type and number of elements): its `coil.alloc` becomes
     `coil.reuse` and the freed buffer's `coil.dealloc` goes away. Holding a
@@ -50,12 +55,15 @@ coil-verify-memory
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from coil.dialects import builders, region_args
+from coil.dialects import builders, int_list, is_dynamic, region_args
 from coil.dialects.types import byte_width
 from coil.mlir import ir
 
+from .index_math import linear_offset
+from .layouts import layout_of
 from .registry import PassFailure, register_pass
 from .sizes import dynamic_values, numel_hint, numel_key, same_sizes, shape_of
 from .walk import ops_named, storage_root
@@ -136,11 +144,14 @@ def _kernel_func(module_body: ir.Block, launch):
     return None
 
 
-def _inplace_pairs(kernel_fn) -> dict[int, int]:
-    """Output arg -> input arg pairs a pointwise kernel may write in place.
+def _inplace_candidates(kernel_fn) -> dict[int, list[int]]:
+    """Output arg -> the input args a kernel may write that output over.
 
-    The input must be read only at exactly the indices the output is stored at
-    (so each point is read before it is overwritten, by the same iteration).
+    Every load of the input must read exactly the element the output's one
+    store writes in that iteration (so each element is read before it is
+    overwritten, by the same iteration): the same indices of the same type,
+    or, across a reshape, the same offset into the storage. Inputs of the
+    output's own type come first, then reshapes, each in argument order.
     """
     loops = [op for op in kernel_fn.regions[0].blocks[0].operations if _name(op) == "coil.loop_nest"]
     if len(loops) != 1:
@@ -151,17 +162,146 @@ def _inplace_pairs(kernel_fn) -> dict[int, int]:
     loads = ops_named(loop, "coil.load")
     if len(loops[0].attributes["reduction_ranges"]) != 0 and not _stores_after_every_reduction(loop, stores):
         return {}
-    pairs = {}
+    stored = [st.operands[1] for st in stores]
+    candidates: dict[int, list[int]] = {}
     for store in stores:
         out = store.operands[1]
-        out_index = list(store.operands)[2:]
+        if stored.count(out) != 1:
+            continue
+        found = []
         for k, candidate in enumerate(entry_args):
-            if candidate == out or candidate.type != out.type:
+            if candidate == out or candidate in stored or not _fits_in_place(candidate.type, out.type):
                 continue
             reads = [l for l in loads if l.operands[0] == candidate]
-            if reads and all(list(l.operands)[1:] == out_index for l in reads):
-                pairs.setdefault(out.arg_number, k)
-    return pairs
+            if reads and all(_reads_stored_element(l, store, loop) for l in reads):
+                found.append(k)
+        if found:
+            candidates[out.arg_number] = sorted(found, key=lambda k: entry_args[k].type != out.type)
+    return candidates
+
+
+def _fits_in_place(source: ir.Type, result: ir.Type) -> bool:
+    """Whether a buffer of type `result` can live in the storage of one of type
+    `source`, element for element: the same type, or a reshape of it (dense
+    row-major layouts, one element type, the same static number of elements)."""
+    if source == result:
+        return True
+    if not isinstance(source, ir.MemRefType) or not isinstance(result, ir.MemRefType):
+        return False
+    return (
+        source.element_type == result.element_type
+        and source.has_static_shape
+        and result.has_static_shape
+        and _row_major(source)
+        and _row_major(result)
+        and math.prod(source.shape) == math.prod(result.shape)
+    )
+
+
+def _row_major(t: ir.MemRefType) -> bool:
+    layout = t.layout
+    return isinstance(layout, ir.AffineMapAttr) and layout.value == ir.AffineMap.get_identity(t.rank)
+
+
+def _reads_stored_element(load, store, loop) -> bool:
+    """Whether `load` reads the element `store` writes, in every iteration of `loop`.
+
+    The same index values into a buffer of the same type are the same element.
+    Across a reshape (a softmax reading a batched matmul's [b*h, t, t] result
+    and writing [b, h, t, t]), the load's and the store's offsets into the
+    storage, as affine functions of the loop indices, must be equal; and the
+    store must write a different element in every iteration, or an iteration
+    could overwrite an element another one has still to read.
+    """
+    load_index, store_index = list(load.operands)[1:], list(store.operands)[2:]
+    if load.operands[0].type == store.operands[1].type and load_index == store_index:
+        return True
+    if not _one_element_per_iteration(store, loop):
+        return False
+    body = loop.regions[0].blocks[0]
+    loaded = _storage_offset(load.operands[0].type, load_index, body)
+    written = _storage_offset(store.operands[1].type, store_index, body)
+    return loaded is not None and loaded == written
+
+
+def _one_element_per_iteration(store, loop) -> bool:
+    """The store's indices are distinct indices of the loop nest, and every index
+    it leaves out has one value: no two iterations write the same element."""
+    body = loop.regions[0].blocks[0]
+    index = list(store.operands)[2:]
+    if len(set(index)) != len(index) or any(not (isinstance(v, ir.BlockArgument) and v.owner == body) for v in index):
+        return False
+    extents = (int_list(loop.attributes["ranges"]) or []) + (int_list(loop.attributes["reduction_ranges"]) or [])
+    return all(arg in index or extent == 1 for arg, extent in zip(body.arguments, extents))
+
+
+def _storage_offset(memref_type: ir.MemRefType, index: list[ir.Value], body: ir.Block):
+    """The storage offset `index` addresses in a statically strided buffer, as
+    (constant, coefficient per loop index) when linear, else as an affine
+    expression of the loop indices; None when an index is not affine in them."""
+    strides, offset = layout_of(memref_type)
+    if any(is_dynamic(s) for s in strides) or is_dynamic(offset):
+        return None
+    total = ir.AffineConstantExpr.get(offset, context=body.owner.context)
+    for value, stride in zip(index, strides):
+        expr = _index_expr(value, body)
+        if expr is None:
+            return None
+        total = total + expr * stride
+    n = len(body.arguments)
+    total = total.maybe_downcast()
+    linear = linear_offset(total, n)
+    if linear is not None:
+        return linear[0], tuple(linear[1])
+    return ir.AffineExpr.simplify_affine_expr(total, n, 0)
+
+
+def _index_expr(value: ir.Value, body: ir.Block):
+    """`value` as an affine expression of the loop nest's indices (dims), through
+    `affine.apply`, index constants, additions and multiplications; else None."""
+    if isinstance(value, ir.BlockArgument):
+        return ir.AffineDimExpr.get(value.arg_number, context=body.owner.context) if value.owner == body else None
+    op = value.owner
+    name = _name(op)
+    if name == "arith.constant" and isinstance(op.attributes["value"], ir.IntegerAttr):
+        return ir.AffineConstantExpr.get(op.attributes["value"].value, context=body.owner.context)
+    operands = [_index_expr(v, body) for v in op.operands]
+    if any(e is None for e in operands):
+        return None
+    if name == "affine.apply":
+        amap = op.attributes["map"].value
+        if len(amap.results) != 1:
+            return None
+        expr = _substitute(amap.results[0], operands[: amap.n_dims], operands[amap.n_dims :])
+    elif name == "arith.addi":
+        expr = operands[0] + operands[1]
+    elif name == "arith.muli" and any(isinstance(e, ir.AffineConstantExpr) for e in operands):
+        expr = operands[0] * operands[1]
+    else:
+        return None
+    # Python's operators on affine expressions return the class of the
+    # operation even when the result simplified to another kind of expression.
+    return expr.maybe_downcast()
+
+
+def _substitute(expr: ir.AffineExpr, dims: list, symbols: list) -> ir.AffineExpr:
+    """`expr` with its dims and symbols replaced by the given expressions."""
+    if isinstance(expr, ir.AffineDimExpr):
+        return dims[expr.position]
+    if isinstance(expr, ir.AffineSymbolExpr):
+        return symbols[expr.position]
+    if isinstance(expr, ir.AffineConstantExpr):
+        return expr
+    lhs, rhs = _substitute(expr.lhs, dims, symbols), _substitute(expr.rhs, dims, symbols)
+    if isinstance(expr, ir.AffineAddExpr):
+        return ir.AffineExpr.get_add(lhs, rhs)
+    if isinstance(expr, ir.AffineMulExpr):
+        return ir.AffineExpr.get_mul(lhs, rhs)
+    if isinstance(expr, ir.AffineFloorDivExpr):
+        return ir.AffineExpr.get_floor_div(lhs, rhs)
+    if isinstance(expr, ir.AffineCeilDivExpr):
+        return ir.AffineExpr.get_ceil_div(lhs, rhs)
+    return ir.AffineExpr.get_mod(lhs, rhs)
 
 
 def _stores_after_every_reduction(loop, stores) -> bool:
@@ -333,30 +473,32 @@ def _plan_block(module_body: ir.Block, host, device: str) -> None:
         fn = _kernel_func(module_body, launch)
         if fn is None:
             continue
-        args = region_args(launch)
-        for out_k, in_k in _inplace_pairs(fn).items():
-            out, src = args[out_k], args[in_k]
+        for out_k, in_ks in _inplace_candidates(fn).items():
+            args = region_args(launch)
+            out = args[out_k]
             if isinstance(out, ir.BlockArgument) or _name(out.owner) != "coil.alloc" or out in returned:
                 continue
-            if isinstance(src, ir.BlockArgument):
-                if not _is_donated(host, src):
+            for in_k in in_ks:
+                src = args[in_k]
+                if isinstance(src, ir.BlockArgument):
+                    if not _is_donated(host, src):
+                        continue
+                elif _name(src.owner) not in ("coil.alloc", "coil.reuse") and not _fresh_extern(src):
                     continue
-            elif _name(src.owner) not in ("coil.alloc", "coil.reuse") and not _fresh_extern(src):
-                continue
-            if src.type != out.type or sum(1 for v in args if v == src) != 1:
-                continue
-            if not same_sizes(shape_of(src), shape_of(out)):
-                continue  # `?` dims of different (or unknown) sizes
-            free = _dealloc_right_after(launch, src)
-            if free is None:
-                continue  # src must die at this launch
-            with ir.InsertionPoint(out.owner), out.owner.location:
-                new = builders.reuse(src, out.type, list(out.owner.operands))
-            new.owner.attributes["coil.inplace"] = ir.UnitAttr.get()
-            out.replace_all_uses_with(new)
-            out.owner.erase()
-            free.erase()
-            args = region_args(launch)
+                if not _fits_in_place(src.type, out.type) or sum(1 for v in args if v == src) != 1:
+                    continue
+                if src.type == out.type and not same_sizes(shape_of(src), shape_of(out)):
+                    continue  # `?` dims of different (or unknown) sizes
+                free = _dealloc_right_after(launch, src)
+                if free is None:
+                    continue  # src must die at this launch
+                with ir.InsertionPoint(out.owner), out.owner.location:
+                    new = builders.reuse(src, out.type, list(out.owner.operands))
+                new.owner.attributes["coil.inplace"] = ir.UnitAttr.get()
+                out.replace_all_uses_with(new)
+                out.owner.erase()
+                free.erase()
+                break
 
     # Reuse of freed buffers, walking in order with a pool keyed like Inductor's.
     # The live-bytes timeline keeps a reuse from raising the peak.
