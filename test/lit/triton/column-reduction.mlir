@@ -7,9 +7,9 @@
 // accumulator, reduced along axis 0 once at the end and stored as [1, XBLOCK].
 // 4096 columns give 64 programs at XBLOCK 64, fewer than two per SM of an
 // H100: XBLOCK drops to 32 (128 programs; splitting the reduction is
-// coil-split-reductions' job).
+// coil-split-reductions' job). 16 warps: 4 elements a thread in flight.
 
-// CHECK-LABEL: // @sum_cols grid=(128, 1, 1) num_warps=8 xblock=32 yblock=1 rblock=64 persistent=false
+// CHECK-LABEL: // @sum_cols grid=(128, 1, 1) num_warps=16 xblock=32 yblock=1 rblock=64 persistent=false
 // CHECK-DAG:   %[[ZERO:.+]] = arith.constant dense<0.0> : tensor<64x32xf32>
 // CHECK-DAG:   %[[STRIDE:.+]] = arith.constant dense<4096> : tensor<64x1xi32>
 // CHECK:       %[[R:.+]] = tt.expand_dims %{{.+}} {axis = 1 : i32} : tensor<64xi32> -> tensor<64x1xi32>
@@ -41,9 +41,9 @@ func.func @sum_cols(%out: memref<4096xf32>, %a: memref<8192x4096xf32>) attribute
 // -----
 
 // A wide output (the partial step of a split reduction): still XBLOCK 32,
-// RBLOCK 64 (2048-element tiles, 8 warps): 2048 programs.
+// RBLOCK 64 (2048-element tiles, 16 warps): 2048 programs.
 
-// CHECK-LABEL: // @sum_cols_wide grid=(2048, 1, 1) num_warps=8 xblock=32 yblock=1 rblock=64 persistent=false
+// CHECK-LABEL: // @sum_cols_wide grid=(2048, 1, 1) num_warps=16 xblock=32 yblock=1 rblock=64 persistent=false
 // CHECK:       scf.for
 // CHECK:         tt.load %{{.+}}{{.*}} : tensor<64x32x!tt.ptr<f32>>
 // CHECK:       "tt.reduce"(%{{.+}}) <{axis = 0 : i32}>
@@ -81,5 +81,36 @@ func.func @max_cols_short(%out: memref<1000xf32>, %a: memref<32x1000xf32>) attri
     "coil.store"(%1, %out, %i) : (f32, memref<1000xf32>, index) -> ()
     "coil.yield"() : () -> ()
   }) {ranges = [1000], reduction_ranges = [32]} : () -> ()
+  return
+}
+
+// -----
+
+// The partial step of a split variance over dim 0 (chunks of 512 rows): the
+// looped form would read the chunk once for the mean and again for m2, so
+// the whole [512, 32] chunk stays in registers (persistent, 8 warps) and both
+// levels reduce it along axis 0; no loop.
+
+// CHECK-LABEL: // @var_cols_partial grid=(2048, 1, 1) num_warps=8 xblock=32 yblock=1 rblock=512 persistent=true
+// CHECK-NOT:   scf.for
+// CHECK:       tt.load %{{.+}}{{.*}} : tensor<512x32x!tt.ptr<f32>>
+// CHECK:       "tt.reduce"(%{{.+}}) <{axis = 0 : i32}>
+// CHECK:       "tt.reduce"(%{{.+}}) <{axis = 0 : i32}>
+// CHECK-NOT:   scf.for
+func.func @var_cols_partial(%mean: memref<16x4096xf32>, %m2: memref<16x4096xf32>, %a: memref<8192x4096xf32>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%s: index, %i: index, %r: index):
+    %row = affine.apply affine_map<(d0, d1) -> (d0 * 512 + d1)>(%s, %r)
+    %0 = "coil.load"(%a, %row, %i) : (memref<8192x4096xf32>, index, index) -> f32
+    %1 = "coil.reduce"(%0) {reduction_type = "sum"} : (f32) -> f32
+    %n = arith.constant 512.0 : f32
+    %2 = arith.divf %1, %n : f32
+    %3 = arith.subf %0, %2 : f32
+    %4 = arith.mulf %3, %3 : f32
+    %5 = "coil.reduce"(%4) {reduction_type = "sum"} : (f32) -> f32
+    "coil.store"(%2, %mean, %s, %i) : (f32, memref<16x4096xf32>, index, index) -> ()
+    "coil.store"(%5, %m2, %s, %i) : (f32, memref<16x4096xf32>, index, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [16, 4096], reduction_ranges = [512]} : () -> ()
   return
 }

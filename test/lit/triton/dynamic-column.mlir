@@ -6,7 +6,7 @@
 // up to its runtime size, masked per row.
 
 // A sum over dim 0 of [s0, 64]: static output (grid fixed), symbolic rows.
-// CHECK-LABEL: // @col_sum grid=(2, 1, 1) num_warps=8 xblock=32 yblock=1 rblock=64 persistent=false index_bits=64
+// CHECK-LABEL: // @col_sum grid=(2, 1, 1) num_warps=16 xblock=32 yblock=1 rblock=64 persistent=false index_bits=64
 // CHECK:       tt.func public @col_sum(%arg0: !tt.ptr<f32> {tt.divisibility = 16 : i32}, %arg1: !tt.ptr<f32> {tt.divisibility = 16 : i32}, %arg2: i64) {
 // CHECK-DAG:   %[[C0:.+]] = arith.constant 0 : i64
 // CHECK-DAG:   %[[STEP:.+]] = arith.constant 64 : i64
@@ -33,7 +33,7 @@ func.func @col_sum(%out: memref<64xf32>, %x: memref<?x64xf32>, %s0: index) attri
 // An amax over dim 0 of [s0, s1]: both symbolic. The output columns are
 // masked against s1 (grid cdiv(s1, XBLOCK)), the rows against s0, and the
 // row stride is the input's stride(0) parameter.
-// CHECK-LABEL: // @col_max grid=(cdiv(arg3, 32), 1, 1) num_warps=8 xblock=32 yblock=1 rblock=64 persistent=false index_bits=64
+// CHECK-LABEL: // @col_max grid=(cdiv(arg3, 32), 1, 1) num_warps=16 xblock=32 yblock=1 rblock=64 persistent=false index_bits=64
 // CHECK:       tt.func public @col_max(%arg0: !tt.ptr<f32> {tt.divisibility = 16 : i32}, %arg1: !tt.ptr<f32> {tt.divisibility = 16 : i32}, %arg1_stride0: i64, %arg2: i64, %arg3: i64) {
 // CHECK-DAG:   %[[XN:.+]] = tt.splat %arg3 : i64 -> tensor<1x32xi64>
 // CHECK-DAG:   %[[XMASK:.+]] = arith.cmpi slt, %{{.+}}, %[[XN]] : tensor<1x32xi64>
