@@ -3,8 +3,10 @@
 
 coil-plan-memory
   Liveness is the launch order of the host function: outlining already frees
-  every buffer (`coil.dealloc`) right after its last use. Planning then walks
-  the host ops in order with a pool of freed buffers:
+  every buffer (`coil.dealloc`) right after its last use, and planning moves
+  a dealloc up where kernel fusion has since merged that use into an earlier
+  launch. Planning then walks the host ops in order with a pool of freed
+  buffers:
   - into the input: a write-back of a new value into a mutated graph input
     (a launch marked `coil.writeback`) goes away when the one kernel that
     stores the value can store it into the input instead: same type and
@@ -458,9 +460,27 @@ class _Free:
     position: int
 
 
+def _free_at_last_use(host) -> None:
+    """Moves each `coil.dealloc` up to right after the last op using its buffer
+    (or a view of it). Outlining frees at last use, but kernel fusion may then
+    merge a buffer's last reader into an earlier launch (a horizontal fusion
+    of the kernels reading q and v out of one qkv matmul result)."""
+    block = host.regions[0].blocks[0]
+    ops = list(block.operations)
+    last_use = {}
+    for op in ops:
+        if _name(op) != "coil.dealloc":
+            for v in _used_values(op):
+                last_use[storage_root(v)] = op
+    for op in reversed(ops):  # deallocs moved behind one op keep their order
+        if _name(op) == "coil.dealloc" and op.operands[0] in last_use:
+            op.operation.move_after(last_use[op.operands[0]].operation)
+
+
 def _plan_block(module_body: ir.Block, host, device: str) -> None:
     _store_into_inputs(module_body, host)
     _free_donated_arguments(host)
+    _free_at_last_use(host)
     block = host.regions[0].blocks[0]
     ops = list(block.operations)
     returned = set()

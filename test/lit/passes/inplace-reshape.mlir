@@ -307,3 +307,61 @@ func.func @widen(%out: memref<2x4xf32>, %x: memref<8xf16>) attributes {coil.kern
   }) {ranges = [2, 4], reduction_ranges = []} : () -> ()
   return
 }
+
+// -----
+
+// Kernel fusion can merge a buffer's last reader into an earlier launch after
+// outlining placed its dealloc: planning frees %qkv right after its last use
+// (@shift, not @add), so @add's result can take its storage.
+// CHECK-LABEL: func.func @late_dealloc
+// CHECK:         %[[QKV:.+]] = "coil.alloc"()
+// CHECK:         {kernel = @shift}
+// CHECK:         {kernel = @shift}
+// CHECK-NEXT:    %[[E:.+]] = "coil.reuse"(%[[QKV]]) : (memref<16xf32>) -> memref<16xf32>
+// CHECK:         {kernel = @add}
+// CHECK-NOT:     "coil.dealloc"
+// CHECK:         return
+func.func @late_dealloc(%x: memref<16xf32>, %y: memref<16xf32>) -> (memref<16xf32>, memref<16xf32>) attributes {coil.device = "cpu", coil.host} {
+  %qkv = "coil.alloc"() {device = "cpu"} : () -> memref<16xf32>
+  "coil.launch"() ({
+    "coil.arg"(%qkv) : (memref<16xf32>) -> ()
+    "coil.arg"(%x) : (memref<16xf32>) -> ()
+    "coil.yield"() : () -> ()
+  }) {kernel = @shift} : () -> ()
+  %q = "coil.alloc"() {device = "cpu"} : () -> memref<16xf32>
+  "coil.launch"() ({
+    "coil.arg"(%q) : (memref<16xf32>) -> ()
+    "coil.arg"(%qkv) : (memref<16xf32>) -> ()
+    "coil.yield"() : () -> ()
+  }) {kernel = @shift} : () -> ()
+  %e = "coil.alloc"() {device = "cpu"} : () -> memref<16xf32>
+  "coil.launch"() ({
+    "coil.arg"(%e) : (memref<16xf32>) -> ()
+    "coil.arg"(%q) : (memref<16xf32>) -> ()
+    "coil.arg"(%y) : (memref<16xf32>) -> ()
+    "coil.yield"() : () -> ()
+  }) {kernel = @add} : () -> ()
+  "coil.dealloc"(%qkv) : (memref<16xf32>) -> ()
+  return %q, %e : memref<16xf32>, memref<16xf32>
+}
+func.func @shift(%out: memref<16xf32>, %x: memref<16xf32>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index):
+    %j = affine.apply affine_map<(d0) -> ((d0 + 1) mod 16)>(%i)
+    %0 = "coil.load"(%x, %j) : (memref<16xf32>, index) -> f32
+    "coil.store"(%0, %out, %i) : (f32, memref<16xf32>, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [16], reduction_ranges = []} : () -> ()
+  return
+}
+func.func @add(%out: memref<16xf32>, %x: memref<16xf32>, %y: memref<16xf32>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index):
+    %0 = "coil.load"(%x, %i) : (memref<16xf32>, index) -> f32
+    %1 = "coil.load"(%y, %i) : (memref<16xf32>, index) -> f32
+    %2 = arith.addf %0, %1 : f32
+    "coil.store"(%2, %out, %i) : (f32, memref<16xf32>, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [16], reduction_ranges = []} : () -> ()
+  return
+}
