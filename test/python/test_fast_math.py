@@ -128,6 +128,20 @@ def test_models_match_eager(fn, coil_test_env):
     check(fn, x)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16], ids=["f32", "f16", "bf16"])
+@pytest.mark.parametrize(
+    "fn",
+    [lambda x: torch.softmax(x, -1), lambda x, b: F.gelu(x + b), lambda x: torch.exp(x), lambda x: torch.erf(x)],
+    ids=["softmax", "bias_gelu", "exp", "erf"],
+)
+def test_exp_and_erf_users_match_eager_in_every_dtype(fn, dtype, coil_test_env):
+    """Half-precision kernels compute in f32 through the same expansions; eager's tolerances per dtype."""
+    x = torch.randn(48, 333) * 5
+    x[0, :6] = torch.tensor([-110.0, -90.0, 88.0, 3.91, 3.93, -1.0])  # exp underflow, erf's branch ends
+    args = (x.to(dtype),) if fn.__code__.co_argcount == 1 else (x.to(dtype), torch.randn(333).to(dtype))
+    check(fn, *args)
+
+
 def test_special_values_match_eager(coil_test_env):
     x = torch.tensor([float("nan"), float("inf"), -float("inf"), 0.0, -0.0, -1.0, -2.0, 1e-45, -1e-45, 1e-20])
 
