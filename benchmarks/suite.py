@@ -23,7 +23,8 @@ For every workload and backend (eager, Inductor, coil) it reports:
   compiles every workload again and times its first call.
 - peak memory: CUDA, `torch.cuda.max_memory_allocated()` over the second
   call, before timing (everything live then counts: inputs, parameters,
-  optimizer state), and the part above what was allocated before the call. CPU: not measured
+  optimizer state), and the part above what was allocated before the call;
+  each backend starts from an emptied caching allocator. CPU: not measured
   (null); coil's planned peak of live buffers (coil.metrics) is reported
   for coil.
 - kernels generated: coil from coil.metrics, Inductor from
@@ -341,6 +342,12 @@ def _measure(name: str, make: Callable[[], Case], backend: str, device: str, dty
     from torch._inductor import metrics as inductor_metrics
 
     row: dict = {"status": "ok"}
+    if device == "cuda":
+        # Each backend starts from an empty caching allocator: blocks the previous
+        # backend left cached would change how this one's requests are split (an
+        # allocation served from a larger cached block counts the block's size).
+        gc.collect()
+        torch.cuda.empty_cache()
     case = _build(make)
     run = _callable(case, backend)
     torch._dynamo.reset()
