@@ -75,7 +75,7 @@ _EXP_UPPER = 88.8  # exp(88.7229) overflows f32
 _EXP_LOWER = -104.0  # exp(-104) < 2^-150: rounds to +0 (exp(-103.972) is 2^-150)
 # x log2e + magic rounds to the integer n in the low bits (the ulp of 1.5 2^23 is 1); the
 # extra 2 * 127 are the exponent biases of the two factors 2^floor(n/2) and 2^ceil(n/2).
-_EXP_MAGIC_TWO_FACTORS = 12582912.0 + 254.0
+_EXP_MAGIC = 12582912.0 + 254.0
 
 # expm1(r) = r + r^2 (1/2 + r Q(r)), Q(r) = Q0 + Q1 r + ... on |r| <= ln2/2
 # (fit of (expm1(r) - r - r^2/2) / r^3, degree 4; fit error 1e-9 relative).
@@ -168,14 +168,14 @@ def _scale(b: _F32, p: ir.Value, k: ir.Value) -> ir.Value:
     return arith.mulf(arith.mulf(p, b.pow2(k1)), b.pow2(k2))
 
 
-def _exp_of_clamped(b: _F32, x: ir.Value, magic: float) -> tuple[ir.Value, ir.Value]:
+def _exp_of_clamped(b: _F32, x: ir.Value) -> tuple[ir.Value, ir.Value]:
     """exp(x) = p * 2^n for x in [_EXP_LOWER, _EXP_UPPER] (or NaN): returns (p, t), where
-    t = n + magic, so that t's f32 bits hold n + (magic - 1.5 2^23) in their low bits.
-    One multiply-add rounds x log2e to the integer n (magic's ulp is 1), two reduce x by
+    t = n + _EXP_MAGIC, so that t's f32 bits hold n + 254 in their low bits. One
+    multiply-add rounds x log2e to the integer n (the magic number's ulp is 1), two reduce x by
     n ln2 (n ln2_hi is exact, so fused or not they are Cody-Waite's steps), six evaluate
     p = 1 + r Q(r)."""
-    t = b.mad(x, b.c(_LOG2E), b.c(magic))
-    n = arith.subf(t, b.c(magic))
+    t = b.mad(x, b.c(_LOG2E), b.c(_EXP_MAGIC))
+    n = arith.subf(t, b.c(_EXP_MAGIC))
     r = b.mad(n, b.c(-_LN2_HI), x)
     r = b.mad(n, b.c(-_LN2_LO), r)
     p = b.mad(r, b.horner(r, _EXP_Q), b.c(1.0))
@@ -192,7 +192,7 @@ def expand_exp_f32(x: ir.Value) -> ir.Value:
     is the f32 2^(127 + floor(n/2) - 127), (bits - (bits >> 1)) << 23 that of ceil(n/2)."""
     b = _F32()
     clamped = arith.maximumf(arith.minimumf(x, b.c(_EXP_UPPER)), b.c(_EXP_LOWER))  # NaN stays NaN
-    p, t = _exp_of_clamped(b, clamped, _EXP_MAGIC_TWO_FACTORS)
+    p, t = _exp_of_clamped(b, clamped)
     bits = arith.bitcast(b.i32, t)
     half = arith.shrsi(bits, b.ci(1))
     low = arith.bitcast(b.f32, arith.shli(half, b.ci(23)))
