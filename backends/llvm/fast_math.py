@@ -188,8 +188,9 @@ def expand_exp_f32(x: ir.Value) -> ir.Value:
     Below -104 (x clamped there) the result rounds to +0, above 88.8 to inf.
     2^n, n in [-150, 128], is applied as 2^floor(n/2) 2^ceil(n/2), both normal
     (one rounding, so subnormal results are correctly rounded too), built by
-    shifts straight from t's bits: with t = 1.5 2^23 + 254 + n, (bits >> 1) << 23
-    is the f32 2^(127 + floor(n/2) - 127), (bits - (bits >> 1)) << 23 that of ceil(n/2)."""
+    shifts straight from t's bits: with t = 1.5 2^23 + 254 + n, the exponent field
+    of (bits >> 1) << 23 is 127 + floor(n/2), that of (bits - (bits >> 1)) << 23 is
+    127 + ceil(n/2) (the rest of the bits is shifted out)."""
     b = _F32()
     clamped = arith.maximumf(arith.minimumf(x, b.c(_EXP_UPPER)), b.c(_EXP_LOWER))  # NaN stays NaN
     p, t = _exp_of_clamped(b, clamped)
