@@ -314,10 +314,10 @@ def _row_element_bytes(info: KernelInfo) -> int:
         rows = {a.arg for a in info.accesses if not a.is_store and a.unit_stride_dim == inner}
 
     def width(i: int, t) -> int | None:
-        element = ir.MemRefType(t).element_type
-        if info.arg_kinds[i] != "buffer" or not hasattr(element, "width"):
+        if info.arg_kinds[i] != "buffer":
             return None
-        return element.width // 8
+        element = ir.MemRefType(t).element_type
+        return element.width // 8 if hasattr(element, "width") else None
 
     widths = [w for i, t in enumerate(info.arg_types) if (w := width(i, t)) and (not rows or i in rows)]
     return max(widths, default=4)
