@@ -235,7 +235,12 @@ def _config_for(info: KernelInfo) -> TritonConfig:
             if yblock > 1 and cdiv(ynumel, yblock) <= MAX_GRID_Y:
                 return TritonConfig(xblock=xblock, yblock=yblock, num_warps=_warps(xblock * yblock, high=4))
         xblock = min(1024, next_pow2(info.xnumel))
-        return TritonConfig(xblock=xblock, num_warps=_warps(xblock, high=4))
+        warps = _warps(xblock, high=4)
+        if _row_element_bytes(info) <= 2:
+            # 2-byte elements: half the warps, 16 a thread (two 16-byte vectors):
+            # bf16 bias+GELU 8192x4096 on an H100, 56.8 -> 53.3 us.
+            warps = max(1, warps // 2)
+        return TritonConfig(xblock=xblock, num_warps=warps)
     rblock = next_pow2(info.rnumel)
     xpow = next_pow2(info.xnumel)
     if is_column_reduction(info):

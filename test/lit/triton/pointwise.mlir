@@ -118,3 +118,21 @@ func.func @big(%out: memref<3221225472xi8>) attributes {coil.kernel} {
   }) {ranges = [3221225472], reduction_ranges = []} : () -> ()
   return
 }
+
+// -----
+
+// A pointwise kernel over 2-byte elements takes half the warps of a float32
+// one (16 elements a thread, two 16-byte vectors): 2 warps for XBLOCK 1024.
+
+// CHECK-LABEL: // @add_bf16 grid=(8, 1, 1) num_warps=2 xblock=1024 yblock=1 rblock=1
+func.func @add_bf16(%out: memref<8192xbf16>, %a: memref<8192xbf16>, %b: memref<8192xbf16>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index):
+    %x = "coil.load"(%a, %i) : (memref<8192xbf16>, index) -> bf16
+    %y = "coil.load"(%b, %i) : (memref<8192xbf16>, index) -> bf16
+    %s = arith.addf %x, %y : bf16
+    "coil.store"(%s, %out, %i) : (bf16, memref<8192xbf16>, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [8192], reduction_ranges = []} : () -> ()
+  return
+}
