@@ -108,7 +108,7 @@ func.func @half(%out: memref<64xf16>, %x: memref<64xf16>) attributes {coil.kerne
 // CHECK-LABEL: // @big {{.*}} index_bits=64
 // CHECK:       %[[PID:.+]] = tt.get_program_id x : i32
 // CHECK-NEXT:  %[[WIDE:.+]] = arith.extsi %[[PID]] : i32 to i64
-// CHECK:       tt.addptr %{{.+}}, %{{.+}} : tensor<2048x!tt.ptr<i8>>, tensor<2048xi64>
+// CHECK:       tt.addptr %{{.+}}, %{{.+}} : tensor<1024x!tt.ptr<i8>>, tensor<1024xi64>
 func.func @big(%out: memref<3221225472xi8>) attributes {coil.kernel} {
   %c = arith.constant 7 : i8
   "coil.loop_nest"() ({
@@ -121,10 +121,10 @@ func.func @big(%out: memref<3221225472xi8>) attributes {coil.kernel} {
 
 // -----
 
-// A pointwise kernel over 2-byte elements takes twice the block of a float32
-// one at the same warps (16 elements a thread, two 16-byte vectors).
+// A pointwise kernel over 2-byte elements takes the float32 config, XBLOCK
+// 1024 and 4 warps: 16 elements a thread slowed compute-bound kernels.
 
-// CHECK-LABEL: // @add_bf16 grid=(4, 1, 1) num_warps=4 xblock=2048 yblock=1 rblock=1
+// CHECK-LABEL: // @add_bf16 grid=(8, 1, 1) num_warps=4 xblock=1024 yblock=1 rblock=1
 func.func @add_bf16(%out: memref<8192xbf16>, %a: memref<8192xbf16>, %b: memref<8192xbf16>) attributes {coil.kernel} {
   "coil.loop_nest"() ({
   ^bb0(%i: index):
