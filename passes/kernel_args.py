@@ -25,8 +25,11 @@ This pass, over every kernel function and all of its launches:
 What may overlap, on the host: views (`coil.view`) and reuses (`coil.reuse`)
 share their source's storage; distinct `coil.alloc` results never overlap;
 the result of an ATen call (`coil.extern`, `coil.get`) may be a view of any of
-its tensor arguments; and distinct graph inputs are taken as disjoint when
-one of them is written. That last point is AOTAutograd's contract: inputs that
+its tensor arguments, except for the calls that always return a tensor of
+their own (matrix products, convolutions: `FRESH_EXTERN_KERNELS`; memory
+planning may hand their arguments' storage to a later buffer while the
+result lives on); and distinct graph inputs are taken as disjoint when one
+of them is written. That last point is AOTAutograd's contract: inputs that
 alias each other and are mutated reach the compiled graph as one synthetic
 base, so a mutated input never overlaps another input (two read-only inputs
 may overlap, which noalias allows: it constrains only accesses of which one
@@ -38,6 +41,7 @@ from __future__ import annotations
 from coil.dialects import region_args
 from coil.mlir import ir
 
+from .plan_memory import FRESH_EXTERN_KERNELS
 from .registry import register_pass
 from .walk import ops_named
 
@@ -150,7 +154,8 @@ def _storage(value: ir.Value) -> ir.Value:
 
 def _roots(value: ir.Value, memo: dict) -> frozenset:
     """Storages `value` may use: its owner's, and for an ATen call's result also
-    those of the call's tensor arguments (it may return a view of one)."""
+    those of the call's tensor arguments (it may return a view of one), unless
+    the call always returns a tensor of its own."""
     root = _storage(value)
     if root in memo:
         return memo[root]
@@ -160,7 +165,7 @@ def _roots(value: ir.Value, memo: dict) -> frozenset:
         owner = root.owner
         if _name(owner) == "coil.get":
             owner = owner.operands[0].owner
-        if _name(owner) == "coil.extern":
+        if _name(owner) == "coil.extern" and owner.attributes["kernel"].value not in FRESH_EXTERN_KERNELS:
             found.add(owner.results[0])
             for arg in region_args(owner):
                 if isinstance(arg.type, ir.MemRefType):

@@ -246,3 +246,98 @@ func.func @add(%out: memref<16xf32>, %p: memref<16xf32>, %q: memref<16xf32>) att
 // CHECK-NEXT: "coil.arg"(%{{.*}})
 // CHECK-NEXT: "coil.yield"
 // CHECK: func.func @add(%{{[^:]*}}: memref<16xf32> {coil.noalias}, %{{[^:]*}}: memref<16xf32> {coil.noalias}, %{{[^:]*}}: memref<16xf32> {coil.noalias})
+
+// -----
+
+// A buffer that takes over the storage a matrix product read (a reuse, not in
+// place): `aten::mm` returns a tensor of its own (FRESH_EXTERN_KERNELS), so a
+// kernel writing the new buffer from the product's result has two disjoint
+// buffers, both noalias. An ATen call that may return a view of its argument
+// (`aten::alias`) in the same place keeps the pair from noalias.
+
+func.func @graph(%x: memref<4x4xf32>, %w: memref<4x4xf32>) -> (memref<4x4xf32>, memref<4x4xf32>) attributes {coil.device = "cpu", coil.host} {
+  %a = "coil.alloc"() {device = "cpu"} : () -> memref<4x4xf32>
+  "coil.launch"() ({
+    "coil.arg"(%a) : (memref<4x4xf32>) -> ()
+    "coil.arg"(%x) : (memref<4x4xf32>) -> ()
+    "coil.yield"() : () -> ()
+  }) {kernel = @relu} : () -> ()
+  %m = "coil.extern"() ({
+    "coil.arg"(%a) : (memref<4x4xf32>) -> ()
+    "coil.arg"(%w) : (memref<4x4xf32>) -> ()
+    "coil.yield"() : () -> ()
+  }) {args = [#coil.operand<0 : i64>, #coil.operand<1 : i64>], kernel = "aten::mm.default", kwargs = {}} : () -> memref<4x4xf32>
+  %b = "coil.reuse"(%a) : (memref<4x4xf32>) -> memref<4x4xf32>
+  "coil.launch"() ({
+    "coil.arg"(%b) : (memref<4x4xf32>) -> ()
+    "coil.arg"(%m) : (memref<4x4xf32>) -> ()
+    "coil.yield"() : () -> ()
+  }) {kernel = @relu_of_mm} : () -> ()
+  "coil.dealloc"(%m) : (memref<4x4xf32>) -> ()
+  %c = "coil.alloc"() {device = "cpu"} : () -> memref<4x4xf32>
+  "coil.launch"() ({
+    "coil.arg"(%c) : (memref<4x4xf32>) -> ()
+    "coil.arg"(%x) : (memref<4x4xf32>) -> ()
+    "coil.yield"() : () -> ()
+  }) {kernel = @relu_again} : () -> ()
+  %e = "coil.extern"() ({
+    "coil.arg"(%c) : (memref<4x4xf32>) -> ()
+    "coil.yield"() : () -> ()
+  }) {args = [#coil.operand<0 : i64>], kernel = "aten::alias.default", kwargs = {}} : () -> memref<4x4xf32>
+  %d = "coil.reuse"(%c) : (memref<4x4xf32>) -> memref<4x4xf32>
+  "coil.launch"() ({
+    "coil.arg"(%d) : (memref<4x4xf32>) -> ()
+    "coil.arg"(%e) : (memref<4x4xf32>) -> ()
+    "coil.yield"() : () -> ()
+  }) {kernel = @relu_of_alias} : () -> ()
+  return %b, %d : memref<4x4xf32>, memref<4x4xf32>
+}
+func.func @relu(%out: memref<4x4xf32>, %in: memref<4x4xf32>) attributes {coil.kernel} {
+  %z = arith.constant 0.0 : f32
+  "coil.loop_nest"() ({
+  ^bb0(%i: index, %j: index):
+    %v = "coil.load"(%in, %i, %j) : (memref<4x4xf32>, index, index) -> f32
+    %r = arith.maximumf %v, %z : f32
+    "coil.store"(%r, %out, %i, %j) : (f32, memref<4x4xf32>, index, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [4, 4], reduction_ranges = []} : () -> ()
+  return
+}
+func.func @relu_of_mm(%out: memref<4x4xf32>, %in: memref<4x4xf32>) attributes {coil.kernel} {
+  %z = arith.constant 0.0 : f32
+  "coil.loop_nest"() ({
+  ^bb0(%i: index, %j: index):
+    %v = "coil.load"(%in, %i, %j) : (memref<4x4xf32>, index, index) -> f32
+    %r = arith.maximumf %v, %z : f32
+    "coil.store"(%r, %out, %i, %j) : (f32, memref<4x4xf32>, index, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [4, 4], reduction_ranges = []} : () -> ()
+  return
+}
+func.func @relu_again(%out: memref<4x4xf32>, %in: memref<4x4xf32>) attributes {coil.kernel} {
+  %z = arith.constant 0.0 : f32
+  "coil.loop_nest"() ({
+  ^bb0(%i: index, %j: index):
+    %v = "coil.load"(%in, %i, %j) : (memref<4x4xf32>, index, index) -> f32
+    %r = arith.maximumf %v, %z : f32
+    "coil.store"(%r, %out, %i, %j) : (f32, memref<4x4xf32>, index, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [4, 4], reduction_ranges = []} : () -> ()
+  return
+}
+func.func @relu_of_alias(%out: memref<4x4xf32>, %in: memref<4x4xf32>) attributes {coil.kernel} {
+  %z = arith.constant 0.0 : f32
+  "coil.loop_nest"() ({
+  ^bb0(%i: index, %j: index):
+    %v = "coil.load"(%in, %i, %j) : (memref<4x4xf32>, index, index) -> f32
+    %r = arith.maximumf %v, %z : f32
+    "coil.store"(%r, %out, %i, %j) : (f32, memref<4x4xf32>, index, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [4, 4], reduction_ranges = []} : () -> ()
+  return
+}
+
+// CHECK-LABEL: func.func @relu_of_mm(
+// CHECK-SAME: %{{[^:]*}}: memref<4x4xf32> {coil.noalias}, %{{[^:]*}}: memref<4x4xf32> {coil.noalias}) attributes {coil.kernel}
+// CHECK-LABEL: func.func @relu_of_alias(
+// CHECK-SAME: %{{[^:]*}}: memref<4x4xf32>, %{{[^:]*}}: memref<4x4xf32>) attributes {coil.kernel}
