@@ -17,6 +17,28 @@ This pass, over every kernel function and all of its launches:
   value (the reuse's result) there, and the others are dropped from the
   kernel's signature and from every launch. Semantics do not change: the
   kernel already read and wrote that one storage through both.
+- merges such a pair of different types too, when it is an in-place write
+  across a reshape (a softmax writing [b, h, t, t] over a batched matmul's
+  [b*h, t, t] scores, a GELU writing [b, t, n] over addmm's [b*t, n]): both
+  dense row-major with one element type and as many elements, the input only
+  loaded, and each of its loads reading the storage offset that a store into
+  the output writes, that store in the load's own loop body at indices that
+  are the body's iteration indices (offsets compared as affine functions of
+  those indices, linearized). Each such load becomes a load of the output at
+  the store's indices, and the input argument goes away; pairs that fail the
+  check keep both arguments (and no noalias).
+  Why this is sound: a reuse starts at its source's first element, so the
+  two arguments have one base address and the new load reads the very
+  address the old one read; the merge changes the pointer, never the
+  accesses or their order, so nothing here relies on the planner. Dropping
+  the input leaves one pointer for the storage, which the overlap rule
+  below finds disjoint from every other argument: noalias is then sound,
+  since it speaks only of accesses through different pointers. Accesses
+  through the one pointer LLVM still orders by its own dependence analysis,
+  which finds none between iterations: memory planning wrote in place only
+  where a load of element e comes before the store to e in the same
+  iteration and no other iteration touches e, and the loads now name the
+  store's very indices.
 - marks a buffer argument `coil.noalias` (an argument attribute) when no
   launch passes it storage that may overlap the storage of another buffer
   argument while either of the two is written by the kernel. The CPU backend
@@ -38,12 +60,16 @@ is a write). Inductor's CPU kernels rely on the same.
 
 from __future__ import annotations
 
-from coil.dialects import region_args
+import math
+
+from coil.dialects import builders, region_args
 from coil.mlir import ir
 
+from .index_math import linear_offset
+from .layouts import contiguous_strides
 from .plan_memory import FRESH_EXTERN_KERNELS
 from .registry import register_pass
-from .walk import ops_named
+from .walk import erase_dead, ops_named
 
 NOALIAS_ATTR = "coil.noalias"
 
@@ -128,17 +154,150 @@ def _merge_arguments(fn, launches: list) -> None:
         ops = _arg_ops(launch)
         for i, merged in passed.items():
             ops[i].operands[0] = merged[position]
-        for j in sorted(keep_of, reverse=True):
-            ops[j].erase()
-    for j in sorted(keep_of, reverse=True):
-        block.erase_argument(j)
+    _drop_arguments(fn, launches, set(keep_of))
+
+
+def _drop_arguments(fn, launches: list, positions: set[int]) -> None:
+    """Removes unused arguments from a kernel's signature and from every launch."""
+    block = fn.regions[0].blocks[0]
+    for launch in launches:
+        ops = _arg_ops(launch)
+        for k in sorted(positions, reverse=True):
+            ops[k].erase()
+    for k in sorted(positions, reverse=True):
+        block.erase_argument(k)
     if "arg_attrs" in fn.attributes:
         attrs = list(fn.attributes["arg_attrs"])
-        fn.attributes["arg_attrs"] = ir.ArrayAttr.get([a for k, a in enumerate(attrs) if k not in keep_of])
+        fn.attributes["arg_attrs"] = ir.ArrayAttr.get([a for k, a in enumerate(attrs) if k not in positions])
     results = ir.FunctionType(fn.attributes["function_type"].value).results
     fn.attributes["function_type"] = ir.TypeAttr.get(
         ir.FunctionType.get([a.type for a in block.arguments], list(results))
     )
+
+
+# ---------------------------------------------------------------------------
+# Merging across a reshape
+
+
+def _dense_row_major(t: ir.Type) -> bool:
+    return (
+        isinstance(t, ir.MemRefType)
+        and t.has_static_shape
+        and isinstance(t.layout, ir.AffineMapAttr)
+        and t.layout.value == ir.AffineMap.get_identity(t.rank)
+    )
+
+
+def _reshape_of(source: ir.Type, result: ir.Type) -> bool:
+    """Whether `result` is another shape of `source`'s elements, both dense row-major."""
+    return (
+        source != result
+        and _dense_row_major(source)
+        and _dense_row_major(result)
+        and source.element_type == result.element_type
+        and math.prod(source.shape) == math.prod(result.shape)
+    )
+
+
+def _affine_index(value: ir.Value, body: ir.Block) -> ir.AffineExpr | None:
+    """`value` as an affine function of `body`'s arguments (dims): an argument, an
+    index constant, or `affine.apply`, `arith.addi`, `arith.muli` by a constant
+    of such values; else None."""
+    context = body.owner.context
+    if isinstance(value, ir.BlockArgument):
+        return ir.AffineDimExpr.get(value.arg_number, context=context) if value.owner == body else None
+    op = value.owner
+    name = _name(op)
+    if name == "arith.constant":
+        attr = op.attributes["value"]
+        return ir.AffineConstantExpr.get(attr.value, context=context) if isinstance(attr, ir.IntegerAttr) else None
+    if name not in ("affine.apply", "arith.addi", "arith.muli"):
+        return None
+    operands = [_affine_index(v, body) for v in op.operands]
+    if any(e is None for e in operands):
+        return None
+    if name == "affine.apply":
+        amap = op.attributes["map"].value
+        if amap.n_symbols or len(amap.results) != 1:
+            return None
+        return amap.results[0].compose(ir.AffineMap.get(len(body.arguments), 0, operands, context=context))
+    if name == "arith.addi":
+        return (operands[0] + operands[1]).maybe_downcast()
+    if not any(isinstance(e, ir.AffineConstantExpr) for e in operands):
+        return None
+    return (operands[0] * operands[1]).maybe_downcast()
+
+
+def _storage_offset(memref_type: ir.MemRefType, index: list[ir.Value], body: ir.Block):
+    """The element offset `index` addresses in a dense row-major buffer, as an
+    affine function of `body`'s arguments: (constant, coefficients) when it is
+    linear, else the simplified expression; None when an index is not affine."""
+    total = ir.AffineConstantExpr.get(0, context=body.owner.context)
+    for value, stride in zip(index, contiguous_strides(memref_type.shape)):
+        expr = _affine_index(value, body)
+        if expr is None:
+            return None
+        total = total + expr * stride
+    n = len(body.arguments)
+    total = total.maybe_downcast()
+    linear = linear_offset(total, n)
+    if linear is not None:
+        return linear[0], tuple(linear[1])
+    return ir.AffineExpr.simplify_affine_expr(total, n, 0)
+
+
+def _load_as_stored(load, out: ir.BlockArgument) -> list[ir.Value] | None:
+    """The indices of a store into `out` that writes the storage offset `load`
+    reads: a store in the load's own block, at indices that are that block's
+    arguments (so they are defined wherever the load is). None if there is none."""
+    body = load.operation.block
+    loaded = _storage_offset(load.operands[0].type, list(load.operands)[1:], body)
+    if loaded is None:
+        return None
+    for use in out.uses:
+        store = use.owner
+        if _name(store) != "coil.store" or use.operand_number != 1 or store.operation.block != body:
+            continue
+        index = list(store.operands)[2:]
+        if not all(isinstance(v, ir.BlockArgument) and v.owner == body for v in index):
+            continue
+        if _storage_offset(out.type, index, body) == loaded:
+            return index
+    return None
+
+
+def _merge_reshapes(fn, launches: list) -> None:
+    """Merges an input into the output every launch writes in place over it across
+    a reshape (see the module docstring): its loads become loads of the output."""
+    block = fn.regions[0].blocks[0]
+    arguments = list(block.arguments)
+    per_launch = [region_args(launch) for launch in launches]
+    if any(len(values) != len(arguments) for values in per_launch):
+        return
+    dropped: set[int] = set()
+    for src in arguments:
+        uses = list(src.uses)
+        if not uses or any(_name(u.owner) != "coil.load" or u.operand_number != 0 for u in uses):
+            continue  # written, or passed on: not a plain input
+        for out in arguments:
+            if out.arg_number in dropped or not _reshape_of(src.type, out.type):
+                continue
+            if any(_same_storage(values[src.arg_number], values[out.arg_number]) is None for values in per_launch):
+                continue
+            loads = [u.owner for u in uses]
+            stored_at = [_load_as_stored(load, out) for load in loads]
+            if any(index is None for index in stored_at):
+                continue
+            for load, index in zip(loads, stored_at):
+                with ir.InsertionPoint(load), load.location:
+                    value = builders.load(out, index)
+                load.results[0].replace_all_uses_with(value)
+                load.erase()
+            dropped.add(src.arg_number)
+            break
+    if dropped:
+        erase_dead(fn, {"affine.apply", "arith.addi", "arith.muli"})  # the old loads' index math
+        _drop_arguments(fn, launches, dropped)
 
 
 # ---------------------------------------------------------------------------
@@ -235,5 +394,6 @@ def kernel_args(module: ir.Operation) -> None:
         mine = launches.get(fn.attributes["sym_name"].value, [])
         if not mine:
             continue
+        _merge_reshapes(fn, mine)
         _merge_arguments(fn, mine)
         _mark_noalias(fn, _noalias_arguments(fn, mine, memo))
