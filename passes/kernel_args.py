@@ -65,9 +65,7 @@ import math
 from coil.dialects import builders, region_args
 from coil.mlir import ir
 
-from .index_math import linear_offset
-from .layouts import contiguous_strides
-from .plan_memory import FRESH_EXTERN_KERNELS
+from .plan_memory import FRESH_EXTERN_KERNELS, storage_offset
 from .registry import register_pass
 from .walk import erase_dead, ops_named
 
@@ -199,59 +197,12 @@ def _reshape_of(source: ir.Type, result: ir.Type) -> bool:
     )
 
 
-def _affine_index(value: ir.Value, body: ir.Block) -> ir.AffineExpr | None:
-    """`value` as an affine function of `body`'s arguments (dims): an argument, an
-    index constant, or `affine.apply`, `arith.addi`, `arith.muli` by a constant
-    of such values; else None."""
-    context = body.owner.context
-    if isinstance(value, ir.BlockArgument):
-        return ir.AffineDimExpr.get(value.arg_number, context=context) if value.owner == body else None
-    op = value.owner
-    name = _name(op)
-    if name == "arith.constant":
-        attr = op.attributes["value"]
-        return ir.AffineConstantExpr.get(attr.value, context=context) if isinstance(attr, ir.IntegerAttr) else None
-    if name not in ("affine.apply", "arith.addi", "arith.muli"):
-        return None
-    operands = [_affine_index(v, body) for v in op.operands]
-    if any(e is None for e in operands):
-        return None
-    if name == "affine.apply":
-        amap = op.attributes["map"].value
-        if amap.n_symbols or len(amap.results) != 1:
-            return None
-        return amap.results[0].compose(ir.AffineMap.get(len(body.arguments), 0, operands, context=context))
-    if name == "arith.addi":
-        return (operands[0] + operands[1]).maybe_downcast()
-    if not any(isinstance(e, ir.AffineConstantExpr) for e in operands):
-        return None
-    return (operands[0] * operands[1]).maybe_downcast()
-
-
-def _storage_offset(memref_type: ir.MemRefType, index: list[ir.Value], body: ir.Block):
-    """The element offset `index` addresses in a dense row-major buffer, as an
-    affine function of `body`'s arguments: (constant, coefficients) when it is
-    linear, else the simplified expression; None when an index is not affine."""
-    total = ir.AffineConstantExpr.get(0, context=body.owner.context)
-    for value, stride in zip(index, contiguous_strides(memref_type.shape)):
-        expr = _affine_index(value, body)
-        if expr is None:
-            return None
-        total = total + expr * stride
-    n = len(body.arguments)
-    total = total.maybe_downcast()
-    linear = linear_offset(total, n)
-    if linear is not None:
-        return linear[0], tuple(linear[1])
-    return ir.AffineExpr.simplify_affine_expr(total, n, 0)
-
-
 def _load_as_stored(load, out: ir.BlockArgument) -> list[ir.Value] | None:
     """The indices of a store into `out` that writes the storage offset `load`
     reads: a store in the load's own block, at indices that are that block's
     arguments (so they are defined wherever the load is). None if there is none."""
     body = load.operation.block
-    loaded = _storage_offset(load.operands[0].type, list(load.operands)[1:], body)
+    loaded = storage_offset(load.operands[0].type, list(load.operands)[1:], body)
     if loaded is None:
         return None
     for use in out.uses:
@@ -261,7 +212,7 @@ def _load_as_stored(load, out: ir.BlockArgument) -> list[ir.Value] | None:
         index = list(store.operands)[2:]
         if not all(isinstance(v, ir.BlockArgument) and v.owner == body for v in index):
             continue
-        if _storage_offset(out.type, index, body) == loaded:
+        if storage_offset(out.type, index, body) == loaded:
             return index
     return None
 

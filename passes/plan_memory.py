@@ -221,8 +221,8 @@ def _reads_stored_element(load, store, loop) -> bool:
     if not _one_element_per_iteration(store, loop):
         return False
     body = loop.regions[0].blocks[0]
-    loaded = _storage_offset(load.operands[0].type, load_index, body)
-    written = _storage_offset(store.operands[1].type, store_index, body)
+    loaded = storage_offset(load.operands[0].type, load_index, body)
+    written = storage_offset(store.operands[1].type, store_index, body)
     return loaded is not None and loaded == written
 
 
@@ -237,7 +237,7 @@ def _one_element_per_iteration(store, loop) -> bool:
     return all(arg in index or extent == 1 for arg, extent in zip(body.arguments, extents))
 
 
-def _storage_offset(memref_type: ir.MemRefType, index: list[ir.Value], body: ir.Block):
+def storage_offset(memref_type: ir.MemRefType, index: list[ir.Value], body: ir.Block):
     """The storage offset `index` addresses in a statically strided buffer, as
     (constant, coefficient per loop index) when linear, else as an affine
     expression of the loop indices; None when an index is not affine in them."""
