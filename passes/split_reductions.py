@@ -23,14 +23,15 @@ Heuristic (options in brackets, defaults for an H100):
     index) covers 32 output points a program, a row reduction one row (wide
     rows) or 1024 / RBLOCK rows (narrow ones);
   - split only when that is fewer than `min-programs-per-sm` programs per SM
-    of `num-sms` [2, 132], except a one-pass column reduction (not welford)
-    whose programs fill at least `column-fill` of the SMs [0.75]: its looped
-    [64, 32] tile with 16 warps streams about as fast as the split partial
-    step, and the split's final kernel costs ~5 us more (H100, 8192x4096
-    sum over dim 0: 54.2 us whole against 53.6 + 4.9 split in float32,
-    32.3 against 31.5 + 4.9 in bfloat16). A welford column reduction is
-    split anyway: looped whole it reads every column twice from DRAM (93 us
-    there), where a split chunk's second pass hits the cache;
+    of `num-sms` [2, 132], except a column reduction whose programs fill
+    at least `column-fill` of the SMs [0.75]: its looped [64, 32] tile
+    with 16 warps streams about as fast as the split partial step, and the
+    split's final kernel costs ~5 us more (H100, 8192x4096 sum over dim 0:
+    54.2 us whole against 53.6 + 4.9 split in float32, 32.3 against
+    31.5 + 4.9 in bfloat16). That includes welford: the Triton backend
+    folds its m2 into the mean's loop (one-pass Welford), reading the
+    column once (x.var(0): 55.6 us whole against 57.5 split in float32,
+    34.7 against 36.6 in bfloat16);
     then S is the power of two that brings the
     programs to about `target-programs-per-sm` per SM [8: full occupancy
     with 8-warp programs], at most `max-split` [1024] and at most
@@ -166,7 +167,7 @@ def choose_split(op: ir.Operation, options: dict) -> int | None:
     num_sms = options["num_sms"]
     if programs >= options["min_programs_per_sm"] * num_sms:
         return None
-    if rtype != "welford" and is_column_like(op) and programs >= options["column_fill"] * num_sms:
+    if is_column_like(op) and programs >= options["column_fill"] * num_sms:
         return None
     target = options["target_programs_per_sm"] * num_sms
     split = _next_pow2(-(-target // programs))

@@ -653,10 +653,84 @@ def online_softmax_pairs(info: KernelInfo, level: int) -> list[OnlineSoftmax] | 
     return pairs or None
 
 
+@dataclass
+class OnlineVariance:
+    """A float32 `sum` of x at level k (`total`) and a `sum` of (x - total / n)^2 at level k+1 (`m2`), n the
+    reduction's static size: welford's two levels after `expand_welford`."""
+
+    total_op: ir.OpView
+    m2_op: ir.OpView
+
+
+def _constant_value(v: ir.Value):
+    op = _defining_op(v)
+    if op is None or _name(op) != "arith.constant":
+        return None
+    attr = op.attributes["value"]
+    return attr.value if isinstance(attr, ir.FloatAttr) else None
+
+
+def online_variance_pairs(info: KernelInfo, level: int) -> list[OnlineVariance] | None:
+    """The level-(k+1) pass, if a looped reduction can fold it into level k's (one-pass Welford).
+
+    It qualifies when it stores nothing and each of its reduces is a float32
+    `sum` of d * d, d = x - total / n, `total` a float32 `sum` reduce of
+    level k over a value computed as `x` is and `n` the constant size of a
+    static reduction range (so total / n is the mean and the pass sums the
+    squared deviations from it). One pass then keeps per lane Welford's
+    running (mean, m2), and the lanes are merged by Chan's formula: the
+    column (or row) is read once instead of twice, and m2 is as exact as the
+    two-pass form's.
+    """
+    following = level + 1
+    if following >= info.n_levels or info.dynamic_reduction:
+        return None
+    ops = _level_pass_ops(info, following)
+    stored = {op.operands[1] for op in info.ops if op.operation.name == "coil.store"}
+    pairs = []
+    for op in ops:
+        if op.operation.name == "coil.store":
+            return None
+        if op not in info.reduce_loop:
+            continue
+        if op.attributes["reduction_type"].value != "sum" or len(op.results) != 1:
+            return None
+        square = _defining_op(op.operands[0])
+        if square is None or _name(square) != "arith.mulf" or square.operands[0] != square.operands[1]:
+            return None
+        if not isinstance(square.results[0].type, ir.F32Type):
+            return None
+        sub = _defining_op(square.operands[0])
+        if sub is None or _name(sub) != "arith.subf":
+            return None
+        x, mean = sub.operands
+        div = _defining_op(mean)
+        if div is None or _name(div) != "arith.divf" or _constant_value(div.operands[1]) != float(info.rnumel):
+            return None
+        total_op = _defining_op(div.operands[0])
+        if (
+            total_op is None
+            or _name(total_op) != "coil.reduce"
+            or info.reduce_loop.get(total_op) != level
+            or total_op.attributes["reduction_type"].value != "sum"
+            or not isinstance(total_op.operands[0].type, ir.F32Type)
+            or info.level.get(x, following) > level
+            or not _same_value(x, total_op.operands[0], stored)
+        ):
+            return None
+        pairs.append(OnlineVariance(total_op, op))
+    return pairs or None
+
+
+def folded_pairs(info: KernelInfo, level: int) -> list | None:
+    """Level k+1's reduces a looped level-k pass computes too (online softmax or variance), or None."""
+    return online_softmax_pairs(info, level) or online_variance_pairs(info, level)
+
+
 def looped_passes(info: KernelInfo) -> int:
     """How many times a looped reduction reads along the row: one pass per level, less the folded ones."""
     passes, level = 0, 0
     while level < info.n_levels:
         passes += 1
-        level += 2 if online_softmax_pairs(info, level) else 1
+        level += 2 if folded_pairs(info, level) else 1
     return passes

@@ -41,6 +41,7 @@ from .analysis import (
     above_one,
     is_column_reduction,
     online_softmax_pairs,
+    online_variance_pairs,
     pointwise_tiling,
 )
 from .eviction import load_hint
@@ -643,10 +644,17 @@ class KernelEmitter:
         the x of a max of this level: per lane, a running max m and a sum s
         rescaled as m grows, then across lanes M = max(m) and
         S = sum(s * exp(m - M)). The row is read once instead of twice.
+
+        Or it is folded in (one-pass Welford, `analysis.online_variance_pairs`)
+        when it sums the squared deviations of x from a level-k sum's mean:
+        per lane a running mean and m2, updated with 1/count (a scalar when no
+        lane is masked, every lane then having seen as many points), merged
+        across lanes by Chan's formula in one `tt.reduce`.
         """
         t, info = self.t, self.info
         online = online_softmax_pairs(info, level) or []
-        self.pass_end = level + 1 if online else level
+        variance = [] if online else (online_variance_pairs(info, level) or [])
+        self.pass_end = level + 1 if online or variance else level
         reduces = [op for op, is_reduce in self._level_ops(level) if is_reduce]
         inits = []
         for op in reduces:
@@ -658,6 +666,11 @@ class KernelEmitter:
                 inits.append(t.const(0, self.idx, self.tile))
         inits += [t.const(0.0, "f32", self.tile) for _ in online]
         r_axis = self.axis_by_name["r"]
+        # A lane's count of points seen: a loop-carried tile only where masked lanes skip some.
+        lane_counts = r_axis.dynamic or r_axis.numel % self.config.rblock != 0
+        per_pair = 3 if lane_counts else 2
+        inits += [t.const(0.0, "f32", self.tile) for _ in range(per_pair * len(variance))]
+        folded = len(online) + per_pair * len(variance)
         rnumel, rblock = r_axis.numel, self.config.rblock
         lower = t.const(0, self.idx)
         if r_axis.dynamic:
@@ -673,7 +686,7 @@ class KernelEmitter:
         rmask = self.axis_mask(self.axis_by_name["r"])
         mask = None if rmask is None else t.broadcast(rmask, self.tile)
         updated = []
-        acc_iter = iter(accs[: len(accs) - len(online)])
+        acc_iter = iter(accs[: len(accs) - folded])
         running_max = {}  # max reduce -> (accumulator, incoming x, unmasked new max)
         for op, is_reduce in self._level_ops(level):
             if not is_reduce:
@@ -690,7 +703,7 @@ class KernelEmitter:
             if mask is not None:
                 new = [t.select(mask, n, c) for n, c in zip(new, current)]
             updated += new
-        sums = accs[len(accs) - len(online) :]
+        sums = accs[len(accs) - folded : len(accs) - folded + len(online)]
         for pair, s in zip(online, sums):
             m, x, m_new = running_max[pair.max_op]
             # s * exp(m - m') + exp(x - m'); a lane whose max is still -inf has seen
@@ -702,6 +715,27 @@ class KernelEmitter:
             if mask is not None:
                 s_new = t.select(mask, s_new, s)
             updated.append(s_new)
+        welford = iter(accs[len(accs) - folded + len(online) :])
+        if variance and not lane_counts:
+            # 1 / (points seen), the same in every lane: rblock / (iv + rblock), exactly rounded.
+            seen = t.cast("arith.sitofp", t.binary("arith.addi", iv, t.const(rblock, self.idx)), "f32")
+            inverse = t.binary("arith.divf", t.const(float(rblock), "f32"), seen)
+        for pair in variance:
+            mean, m2 = next(welford), next(welford)
+            x = running_max[pair.total_op][1]
+            if lane_counts:
+                count = next(welford)
+                count_new = t.binary("arith.addf", count, t.const(1.0, "f32", self.tile))
+                step = t.binary("arith.divf", t.binary("arith.subf", x, mean), count_new)
+            else:
+                step = t.binary("arith.mulf", t.binary("arith.subf", x, mean), inverse)
+            mean_new = t.binary("arith.addf", mean, step)
+            m2_new = t.binary("arith.addf", m2, t.binary("arith.mulf", t.binary("arith.subf", x, mean), t.binary("arith.subf", x, mean_new)))
+            new = [mean_new, m2_new] + ([count_new] if lane_counts else [])
+            old = [mean, m2] + ([count] if lane_counts else [])
+            if mask is not None:
+                new = [t.select(mask, n, c) for n, c in zip(new, old)]
+            updated += new
         results = self.builder.close_for(updated)
         self.r_offset = None
         self.env = saved
@@ -730,7 +764,15 @@ class KernelEmitter:
                     cond = t.binary("arith.andi", cond, t.broadcast(t.cmpi("sgt", upper, t.const(0, self.idx)), cond.shape))
                 total = t.select(cond, t.const(float("nan"), "f32", row.shape), total)
             self.env[pair.sum_op.results[0]] = total
-        return bool(online)
+        for pair in variance:
+            mean, m2 = next(result_iter), next(result_iter)
+            if lane_counts:
+                count = next(result_iter)
+            else:
+                count = t.const(float(cdiv(rnumel, rblock)), "f32", self.tile)
+            (_, m2, _) = self._tt_reduce("welford", [mean, m2, count])
+            self.env[pair.m2_op.results[0]] = t.expand_dims(m2, self.r_pos)
+        return bool(online or variance)
 
     def _is_neg_inf(self, v: Value) -> Value:
         return self.t.cmpf("oeq", v, self.t.const(-math.inf, v.type.elem, v.shape))

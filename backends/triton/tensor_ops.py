@@ -194,6 +194,7 @@ def combine(ops: TileOps, rtype: str, a: list[Value], b: list[Value]) -> list[Va
     """Reduction combine of two partial results (value, or value and index for arg-reductions).
 
     Associative and commutative, as `tt.reduce` needs: max/min propagate NaN;
+    welford merges (mean, m2, count) triples (Chan et al.);
     argmax/argmin keep the extreme value, a NaN counting as the extreme, and of
     equal values the smaller index (the first position, as PyTorch).
     """
@@ -212,6 +213,17 @@ def combine(ops: TileOps, rtype: str, a: list[Value], b: list[Value]) -> list[Va
         return [ops.binary("arith.ori", x, y)]
     if rtype == "xor_sum":
         return [ops.binary("arith.xori", x, y)]
+    if rtype == "welford":
+        # Chan's merge of two (mean, m2, count) partials; an empty side leaves the other as it is.
+        (mean_a, m2_a, n_a), (mean_b, m2_b, n_b) = a, b
+        n = ops.binary("arith.addf", n_a, n_b)
+        zero = ops.const(0.0, elem, n.shape)
+        share = ops.select(ops.cmpf("oeq", n, zero), zero, ops.binary("arith.divf", n_b, n))
+        delta = ops.binary("arith.subf", mean_b, mean_a)
+        mean = ops.binary("arith.addf", mean_a, ops.binary("arith.mulf", delta, share))
+        spread = ops.binary("arith.mulf", ops.binary("arith.mulf", delta, delta), ops.binary("arith.mulf", n_a, share))
+        m2 = ops.binary("arith.addf", ops.binary("arith.addf", m2_a, m2_b), spread)
+        return [mean, m2, n]
     if rtype in ("argmax", "argmin"):
         xi, yi = a[1], b[1]
         larger = rtype == "argmax"

@@ -210,3 +210,34 @@ def test_uint8_extremes_compare_unsigned():
         x,
         names=["amax", "amin", "argmax", "argmin", "max.values", "max.indices", "max"],
     )
+
+
+def test_long_variances():
+    """Variances over long ranges, which a looped GPU kernel reduces in one pass
+    (per-lane Welford merged by Chan's formula): columns of a uniform length
+    (every lane counts alike), a ragged one (masked lanes), wide rows, layer
+    norm over wide rows, and a split column reduction; values offset far from
+    zero, where a sum-of-squares formula would lose the variance. float32
+    sums of 1000-70000 values in another order than eager's differ by a few
+    ulps times sqrt(n), beyond the elementwise 1.3e-6: rtol 2e-5 there."""
+
+    def offset(shape, dtype, center):
+        return (make(shape, torch.float32) + center).to(dtype)
+
+    def cases(dtype):
+        return [
+            (f"var_mean cols 1000x96 {dtype_id(dtype)}", lambda x: torch.var_mean(x, 0), (offset((1000, 96), dtype, 100.0),)),
+            (f"var cols 4096x64 {dtype_id(dtype)}", lambda x: x.var(0), (offset((4096, 64), dtype, -30.0),)),
+        ]
+
+    wide = [
+        ("var_mean rows 4x70000", lambda x: torch.var_mean(x, 1, correction=0), (offset((4, 70000), torch.float32, 1000.0),)),
+        ("var dims (0, 2) 300x4x40", lambda x: x.var((0, 2)), (offset((300, 4, 40), torch.float32, 10.0),)),
+        (
+            "layer_norm rows 3x40000",
+            lambda x, w: torch.nn.functional.layer_norm(x, (40000,), w),
+            (offset((3, 40000), torch.float32, 50.0), make((40000,), torch.float32)),
+        ),
+    ]
+    check_cases(cases(torch.float32) + wide, rtol=2e-5, atol=1e-3)
+    check_cases(cases(torch.bfloat16))

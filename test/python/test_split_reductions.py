@@ -162,6 +162,9 @@ def test_heuristic():
     # 2112 columns x 4096 rows: 66 programs < 0.75 * 132 -> split; 65536 columns: 2048 programs -> not.
     assert _reductions(lambda a: a.sum(0), torch.empty(4096, 2112), pipeline=split) == 2
     assert _reductions(lambda a: a.sum(0), torch.empty(1024, 65536), pipeline=split) == 1
-    # argmax is never split; var_mean (welford) splits into a partial and two final sums.
+    # argmax is never split; var_mean (welford) splits into a partial and two final sums
+    # when its programs do not fill the SMs (2048 columns), and, read once by the
+    # looped one-pass Welford, stays whole like a sum when they do (4096 columns).
     assert _reductions(lambda a: a.argmax(), torch.empty(1 << 20), pipeline=split) == 1
-    assert _reductions(lambda a: torch.var_mean(a, 0), x, pipeline=split) == 3
+    assert _reductions(lambda a: torch.var_mean(a, 0), torch.empty(8192, 2048), pipeline=split) == 3
+    assert _reductions(lambda a: torch.var_mean(a, 0), x, pipeline=split) == 1

@@ -34,8 +34,9 @@ func.func @sum_cols(%x: tensor<8192x2048xf32> {coil.strides = [2048, 1]}) -> (te
 // -----
 
 // x.sum(0) of 8192x4096: 128 programs of 32 columns fill 0.97 of the 132 SMs
-// (at least column-fill, 0.75): a one-pass column reduction stays whole.
-// A welford one (x.var(0)) is split anyway (see @welford_cols below).
+// (at least column-fill, 0.75): a column reduction stays whole. So does a
+// welford one (x.var(0), @welford_cols_filling): the Triton backend reads it
+// once, m2 folded into the mean's loop.
 
 // CHECK-LABEL: func.func @sum_cols_filling
 // CHECK-COUNT-1: "coil.reduction"
@@ -158,6 +159,20 @@ func.func @welford_cols(%x: tensor<8192x512xf32> {coil.strides = [512, 1]}) -> (
     "coil.yield"(%v) : (f32) -> ()
   }) {ranges = [512], reduction_ranges = [8192], reduction_type = "welford"} : () -> (tensor<512xf32>, tensor<512xf32>, tensor<512xf32>)
   return %w#0, %w#1 : tensor<512xf32>, tensor<512xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @welford_cols_filling
+// CHECK-COUNT-1: "coil.reduction"
+// CHECK-NOT:     "coil.reduction"
+func.func @welford_cols_filling(%x: tensor<8192x4096xf32> {coil.strides = [4096, 1]}) -> (tensor<4096xf32> {coil.strides = [1]}, tensor<4096xf32> {coil.strides = [1]}) attributes {coil.device = "cuda"} {
+  %r:3 = "coil.reduction"() ({
+  ^bb0(%i: index, %r: index):
+    %v = "coil.load"(%x, %r, %i) : (tensor<8192x4096xf32>, index, index) -> f32
+    "coil.yield"(%v) : (f32) -> ()
+  }) {ranges = [4096], reduction_ranges = [8192], reduction_type = "welford"} : () -> (tensor<4096xf32>, tensor<4096xf32>, tensor<4096xf32>)
+  return %r#0, %r#1 : tensor<4096xf32>, tensor<4096xf32>
 }
 
 // -----

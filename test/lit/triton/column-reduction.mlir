@@ -114,3 +114,38 @@ func.func @var_cols_partial(%mean: memref<16x4096xf32>, %m2: memref<16x4096xf32>
   }) {ranges = [16, 4096], reduction_ranges = [512]} : () -> ()
   return
 }
+
+// -----
+
+// The whole variance over dim 0 (not split: 128 programs fill the SMs):
+// looped [64, 32] tiles, m2 folded into the mean's pass (one-pass Welford).
+// 8192 rows are a whole number of 64-row steps, so every lane has seen as
+// many points: 1/count is one scalar a step (RBLOCK / (iv + RBLOCK)), and
+// the lanes (128 points each) merge in one three-operand tt.reduce.
+
+// CHECK-LABEL: // @var_cols grid=(128, 1, 1) num_warps=16 xblock=32 yblock=1 rblock=64 persistent=false
+// CHECK-DAG:   %[[STEPS:.+]] = arith.constant dense<128.0> : tensor<64x32xf32>
+// CHECK:       %[[ACC:.+]]:3 = scf.for %[[IV:.+]] = %{{.+}} iter_args({{.+}}) -> (tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>) : i32 {
+// CHECK:         %[[SEEN:.+]] = arith.sitofp %{{.+}} : i32 to f32
+// CHECK:         arith.divf %{{.+}}, %[[SEEN]] : f32
+// CHECK:         scf.yield
+// CHECK-NOT:   scf.for
+// CHECK:       "tt.reduce"(%[[ACC]]#1, %[[ACC]]#2, %[[STEPS]]) <{axis = 0 : i32}>
+// CHECK:       tt.store
+func.func @var_cols(%var: memref<4096xf32>, %a: memref<8192x4096xf32>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index, %r: index):
+    %0 = "coil.load"(%a, %r, %i) : (memref<8192x4096xf32>, index, index) -> f32
+    %1 = "coil.reduce"(%0) {reduction_type = "sum"} : (f32) -> f32
+    %n = arith.constant 8192.0 : f32
+    %2 = arith.divf %1, %n : f32
+    %3 = arith.subf %0, %2 : f32
+    %4 = arith.mulf %3, %3 : f32
+    %5 = "coil.reduce"(%4) {reduction_type = "sum"} : (f32) -> f32
+    %d = arith.constant 8191.0 : f32
+    %6 = arith.divf %5, %d : f32
+    "coil.store"(%6, %var, %i) : (f32, memref<4096xf32>, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [4096], reduction_ranges = [8192]} : () -> ()
+  return
+}

@@ -142,7 +142,11 @@ func.func @softmax(%out: memref<8x200xf32>, %x: memref<8x200xf32>) attributes {c
 // -----
 
 // layer norm: welford is two sum levels (mean, then squared deviations); the
-// epilogue normalizes per element in a third pass.
+// epilogue normalizes per element in a further pass. Looped, the squared
+// deviations fold into the mean's pass (one-pass Welford): per lane the sum,
+// a running mean, m2 and, the 200-wide row being ragged at RBLOCK 64, a
+// count (mean += (x - mean) / count); the lanes merge in one three-operand
+// tt.reduce (Chan's formula), and the epilogue loops again.
 
 // PERSISTENT-LABEL: // @layernorm
 // PERSISTENT-COUNT-2: "tt.reduce"
@@ -151,8 +155,14 @@ func.func @softmax(%out: memref<8x200xf32>, %x: memref<8x200xf32>) attributes {c
 // PERSISTENT:         tt.store
 
 // LOOPED-LABEL: // @layernorm
-// LOOPED-COUNT-3: scf.for
-// LOOPED-NOT:     scf.for
+// LOOPED:       scf.for {{.+}} -> (tensor<2x64xf32>, tensor<2x64xf32>, tensor<2x64xf32>, tensor<2x64xf32>)
+// LOOPED:         arith.divf %{{.+}}, %{{.+}} : tensor<2x64xf32>
+// LOOPED:       "tt.reduce"(%{{.+}}) <{axis = 1 : i32}>
+// LOOPED:       "tt.reduce"(%{{.+}}, %{{.+}}, %{{.+}}) <{axis = 1 : i32}>
+// LOOPED:         tt.reduce.return %{{.+}}, %{{.+}}, %{{.+}} : f32, f32, f32
+// LOOPED:       scf.for
+// LOOPED:         tt.store
+// LOOPED-NOT:   scf.for
 func.func @layernorm(%out: memref<8x200xf32>, %x: memref<8x200xf32>, %w: memref<200xf32>) attributes {coil.kernel} {
   %n = arith.constant 2.000000e+02 : f32
   %eps = arith.constant 9.99999974E-6 : f32
@@ -218,6 +228,31 @@ func.func @logsumexp(%out: memref<8xf32>, %x: memref<8x200xf32>) attributes {coi
     %6 = math.log %5 : f32
     %7 = arith.addf %6, %1 : f32
     "coil.store"(%7, %out, %i) : (f32, memref<8xf32>, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [8], reduction_ranges = [200]} : () -> ()
+  return
+}
+
+// -----
+
+// Not a variance: the squared deviations are from sum / 100 over a 200-wide
+// row (not the mean), so one-pass Welford would be wrong: the m2 level keeps a
+// pass of its own.
+// PERSISTENT-LABEL: // @not_variance
+// LOOPED-LABEL: // @not_variance
+// LOOPED-COUNT-2: scf.for
+// LOOPED-NOT:     scf.for
+func.func @not_variance(%out: memref<8xf32>, %x: memref<8x200xf32>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index, %r: index):
+    %0 = "coil.load"(%x, %i, %r) : (memref<8x200xf32>, index, index) -> f32
+    %1 = "coil.reduce"(%0) {reduction_type = "sum"} : (f32) -> f32
+    %n = arith.constant 1.000000e+02 : f32
+    %2 = arith.divf %1, %n : f32
+    %3 = arith.subf %0, %2 : f32
+    %4 = arith.mulf %3, %3 : f32
+    %5 = "coil.reduce"(%4) {reduction_type = "sum"} : (f32) -> f32
+    "coil.store"(%5, %out, %i) : (f32, memref<8xf32>, index) -> ()
     "coil.yield"() : () -> ()
   }) {ranges = [8], reduction_ranges = [200]} : () -> ()
   return
