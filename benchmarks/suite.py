@@ -11,7 +11,10 @@ For every workload and backend (eager, Inductor, coil) it reports:
   (Inductor ms / coil ms: > 1 means coil is faster).
 - achieved GB/s: bytes of the inputs (parameters included) and outputs over the
   time (in-place updates count their reads and writes), next to the machine's
-  copy bandwidth measured by a large clone. The training step has none.
+  copy bandwidth measured by a large clone (%cp), and next to the bandwidth
+  of a clone that moves as many bytes as the workload (%cp=: what a copy of
+  that size reaches, its fixed launch, ramp and tail costs included). The
+  training step has none.
 - compile time, cold and warm. Cold: this process starts with empty coil,
   Inductor and Triton caches (fresh COIL_CACHE_DIR, TORCHINDUCTOR_CACHE_DIR and
   TRITON_CACHE_DIR under a temporary directory, set before torch is imported),
@@ -516,7 +519,7 @@ def _fmt(value, spec: str, width: int) -> str:
 
 def print_table(rows: list[dict], copy_gbs: float, device: str) -> None:
     header = (f"{'workload':18s} {'dtype':8s} {'eager ms':>9s} {'ind ms':>9s} {'coil ms':>9s} {'ind/coil':>8s}"
-              f" {'ind x':>6s} {'coil x':>6s} {'GB/s e/i/c':>16s} {'coil %cp':>8s} {'kern c/i':>9s}"
+              f" {'ind x':>6s} {'coil x':>6s} {'GB/s e/i/c':>16s} {'coil %cp':>8s} {'%cp=':>8s} {'kern c/i':>9s}"
               f" {'cold c/i s':>11s} {'warm c/i s':>11s}")
     if device == "cuda":
         header += f" {'peak MiB e/i/c':>17s}"
@@ -533,10 +536,12 @@ def print_table(rows: list[dict], copy_gbs: float, device: str) -> None:
             return "-" if not isinstance(v, (int, float)) else format(v, spec)
 
         pct = f"{100 * c['gbs'] / copy_gbs:7.0f}%" if c.get("gbs") else f"{'-':>8s}"
+        same = r.get("copy_same_bytes_gbs")
+        pct_same = f"{100 * c['gbs'] / same:7.0f}%" if c.get("gbs") and same else f"{'-':>8s}"
         line = (f"{r['workload']:18s} {r['dtype']:8s} {_fmt(e.get('ms'), '.3f', 9)} {_fmt(i.get('ms'), '.3f', 9)}"
                 f" {_fmt(c.get('ms'), '.3f', 9)} {_fmt(r['inductor_over_coil'], '.2f', 8)}"
                 f" {_fmt(i.get('speedup_vs_eager'), '.2f', 6)} {_fmt(c.get('speedup_vs_eager'), '.2f', 6)}"
-                f" {gbs(e) + '/' + gbs(i) + '/' + gbs(c):>16s} {pct}"
+                f" {gbs(e) + '/' + gbs(i) + '/' + gbs(c):>16s} {pct} {pct_same}"
                 f" {num(c, 'kernels', 'd') + '/' + num(i, 'kernels', 'd'):>9s}"
                 f" {num(c, 'compile_cold_s', '.1f') + '/' + num(i, 'compile_cold_s', '.1f'):>11s}"
                 f" {num(c, 'compile_warm_s', '.1f') + '/' + num(i, 'compile_warm_s', '.1f'):>11s}")
@@ -651,6 +656,9 @@ def main(argv=None) -> int:
         for index, name in enumerate(names, 1):
             start = time.perf_counter()
             row = run_workload(name, table[name], device, dtype, options.quick)
+            moved = row["coil"].get("bytes")
+            if moved:
+                row["copy_same_bytes_gbs"] = copy_bandwidth_gbs(device, quick=options.quick, moved_bytes=moved)
             rows.append(row)
             status = "; ".join(f"{b} {row[b]['status']}" for b in BACKENDS if row[b]["status"] != "ok") or "ok"
             print(f"[{dtype_name} {index}/{len(names)}] {name}: ind/coil "
@@ -679,7 +687,8 @@ def main(argv=None) -> int:
               f" cold compile Inductor/coil {_fmt(s['compile_cold_inductor_over_coil'], '.2f', 0)}"
               + (f"; not ok: {', '.join(s['not_ok'])}" if s["not_ok"] else ""))
     print("columns: ind x / coil x = speedup over eager; GB/s = bytes of inputs+outputs / time;"
-          " coil %cp = coil GB/s / copy bandwidth; cold/warm = first-call compile s (coil/inductor);"
+          " coil %cp = coil GB/s / copy bandwidth; %cp= = coil GB/s / bandwidth of a clone moving as many bytes;"
+          " cold/warm = first-call compile s (coil/inductor);"
           " err = max |backend - eager| (coil/inductor)")
     total_s = time.perf_counter() - suite_start
 
