@@ -11,9 +11,42 @@ from collections.abc import Sequence
 
 from coil.mlir import ir
 
+# Every kind of affine expression, by the Python class the bindings give it.
+_KINDS = (
+    ir.AffineConstantExpr,
+    ir.AffineDimExpr,
+    ir.AffineSymbolExpr,
+    ir.AffineAddExpr,
+    ir.AffineMulExpr,
+    ir.AffineModExpr,
+    ir.AffineFloorDivExpr,
+    ir.AffineCeilDivExpr,
+)
+
+
+def _kind(expr: ir.AffineExpr) -> ir.AffineExpr:
+    """`expr` wrapped in the Python class of its kind of expression.
+
+    The bindings' operators and `AffineExpr.get_add`, `get_mul`, `get_mod`,
+    ... return an object of the class of the operation applied even when MLIR
+    simplified the result to another kind: `d0 + 0` is an `AffineAddExpr`
+    object holding the dim `d0`, `c2 * 3` an `AffineMulExpr` holding the
+    constant 6, `d0 floordiv 1` an `AffineFloorDivExpr` holding `d0`. Reading
+    `.lhs` of such an object reads a dim or a constant as a binary expression:
+    a wrong answer or a segfault. `maybe_downcast` wraps the expression in the
+    class its kind says (a map's results, `.lhs` and `.rhs` come so wrapped
+    already), so every function here dispatches on `_kind(expr)`, never on the
+    class of the object it was handed.
+    """
+    concrete = expr.maybe_downcast()
+    if not isinstance(concrete, _KINDS):
+        raise ValueError(f"affine expression {expr} of unknown kind {type(concrete).__name__}")
+    return concrete
+
 
 def evaluate(expr: ir.AffineExpr, dims: Sequence[int], symbols: Sequence[int] = ()) -> int:
     """The value of `expr` at integer `dims` and `symbols` (floor semantics)."""
+    expr = _kind(expr)
     if isinstance(expr, ir.AffineConstantExpr):
         return expr.value
     if isinstance(expr, ir.AffineDimExpr):
@@ -37,6 +70,7 @@ def evaluate(expr: ir.AffineExpr, dims: Sequence[int], symbols: Sequence[int] = 
 
 def is_linear(expr: ir.AffineExpr) -> bool:
     """True if `expr` uses only +, * by constants, dims and constants."""
+    expr = _kind(expr)
     if isinstance(expr, (ir.AffineConstantExpr, ir.AffineDimExpr)):
         return True
     if isinstance(expr, ir.AffineAddExpr):
@@ -62,13 +96,15 @@ def linear_form(expr: ir.AffineExpr, n_dims: int) -> tuple[int, list[int]] | Non
 
 def _terms(expr: ir.AffineExpr, coefficient: int, out: list) -> bool:
     """Flattens a sum into (coefficient, atom) terms; False if it is not a sum of products by constants."""
+    expr = _kind(expr)
     if isinstance(expr, ir.AffineAddExpr):
         return _terms(expr.lhs, coefficient, out) and _terms(expr.rhs, coefficient, out)
     if isinstance(expr, ir.AffineMulExpr):
-        if isinstance(expr.rhs, ir.AffineConstantExpr):
-            return _terms(expr.lhs, coefficient * expr.rhs.value, out)
-        if isinstance(expr.lhs, ir.AffineConstantExpr):
-            return _terms(expr.rhs, coefficient * expr.lhs.value, out)
+        lhs, rhs = _kind(expr.lhs), _kind(expr.rhs)
+        if isinstance(rhs, ir.AffineConstantExpr):
+            return _terms(lhs, coefficient * rhs.value, out)
+        if isinstance(lhs, ir.AffineConstantExpr):
+            return _terms(rhs, coefficient * lhs.value, out)
         return False
     out.append((coefficient, expr))
     return True
@@ -77,10 +113,15 @@ def _terms(expr: ir.AffineExpr, coefficient: int, out: list) -> bool:
 def _radix_digit(atom: ir.AffineExpr):
     """`(x floordiv c) mod n` as (x, c, n); n None when there is no mod. None for other atoms."""
     modulus = None
-    if isinstance(atom, ir.AffineModExpr) and isinstance(atom.rhs, ir.AffineConstantExpr):
-        modulus, atom = atom.rhs.value, atom.lhs
-    if isinstance(atom, ir.AffineFloorDivExpr) and isinstance(atom.rhs, ir.AffineConstantExpr):
-        return atom.lhs, atom.rhs.value, modulus
+    atom = _kind(atom)
+    if isinstance(atom, ir.AffineModExpr):
+        rhs = _kind(atom.rhs)
+        if isinstance(rhs, ir.AffineConstantExpr):
+            modulus, atom = rhs.value, _kind(atom.lhs)
+    if isinstance(atom, ir.AffineFloorDivExpr):
+        rhs = _kind(atom.rhs)
+        if isinstance(rhs, ir.AffineConstantExpr):
+            return _kind(atom.lhs), rhs.value, modulus
     if modulus is not None:
         return atom, 1, modulus
     return None
