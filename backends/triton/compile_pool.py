@@ -118,6 +118,7 @@ def _compile(path: str, target, num_warps: int, environment: dict[str, str | Non
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+    sync_ptxas_version(target)  # the parent's may have moved since this worker's first compile
     triton.compile(path, target=target, options={"num_warps": num_warps})
     return os.getpid()
 
@@ -332,6 +333,56 @@ def _in_process_only() -> str | None:
     return None
 
 
+_ptxas_checked: dict = {}  # arch -> the ptxas path whose version Triton's cached one is known to be
+_ptxas_lock = threading.Lock()
+
+
+def sync_ptxas_version(target) -> None:
+    """Makes Triton's cached `ptxas --version` (part of every CUDA cache key) that of the ptxas it runs now.
+
+    Triton reads the version once a process (`get_ptxas_version`, an
+    lru_cache), but the ptxas it runs follows TRITON_PTXAS_PATH at each
+    compile. Inductor points that variable at torch's own ptxas when it first
+    compiles, after Triton may have cached the bundled ptxas's version: this
+    process's keys then name a ptxas it no longer runs, and miss every kernel
+    that a compile worker (a fresh process, which reads the new one's version)
+    put in the cache. On an H100 a GPT training step compiled after any
+    Inductor compile in the process recompiled its 121 kernels in process:
+    24 s against 10 s. So where the cached version is not the current ptxas's,
+    the cache is cleared (one `ptxas --version` per path a process), in the
+    parent and in each worker (a worker started before the change has cached
+    the old one too)."""
+    arch = getattr(target, "arch", None)
+    if getattr(target, "backend", None) != "cuda" or not isinstance(arch, int):
+        return
+    try:
+        from triton.backends.nvidia import compiler as nvidia
+    except ImportError:
+        return
+    cached = getattr(nvidia, "get_ptxas_version", None)
+    if cached is None or not hasattr(cached, "cache_clear"):
+        return
+    try:
+        path = nvidia.get_ptxas(arch).path if hasattr(nvidia, "get_ptxas") else __import__("triton").knobs.nvidia.ptxas.path
+    except Exception:  # noqa: BLE001 - another Triton: leave its cache alone
+        return
+    with _ptxas_lock:
+        if _ptxas_checked.get(arch) == path:
+            return
+        if cached.cache_info().currsize:
+            try:
+                current = subprocess.check_output([path, "--version"]).decode("utf-8")
+                try:
+                    stale = cached(arch) != current
+                except TypeError:  # a Triton whose get_ptxas_version takes no arch
+                    stale = cached() != current
+            except Exception:  # noqa: BLE001 - no ptxas to ask: Triton's compile will say so
+                return
+            if stale:
+                cached.cache_clear()
+        _ptxas_checked[arch] = path
+
+
 def in_triton_cache(path: str, target, num_warps: int) -> bool:
     """Whether `triton.compile(path, target, {"num_warps": num_warps})` would be a cache
     hit: Triton's cache key computed as `triton.compile` computes it (False if unsure)."""
@@ -378,6 +429,7 @@ class CacheFill:
         self.futures: list[Future | None] = []
 
     def add(self, path: str, target, num_warps: int) -> None:
+        sync_ptxas_version(target)
         key = (path, repr(target), num_warps)
         if key not in self.sent and self.use_pool and not in_triton_cache(path, target, num_warps):
             pool = self._pool()

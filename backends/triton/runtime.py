@@ -113,6 +113,7 @@ def compile_ttir(ttir: str, target, num_warps: int):
     with _compile_lock:
         kernel = _compiled.get(key)
         if kernel is None:
+            compile_pool.sync_ptxas_version(target)
             kernel = triton.compile(ttir_path(ttir), target=target, options={"num_warps": num_warps})
             _compiled[key] = kernel
     return kernel

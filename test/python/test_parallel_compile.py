@@ -130,6 +130,29 @@ def test_workers_follow_the_parents_triton_settings(tmp_path, monkeypatch, cache
     assert any((tmp_path / "moved").iterdir())
 
 
+def test_a_ptxas_changed_after_triton_read_its_version(tmp_path, monkeypatch, cache_hits):
+    """Inductor points TRITON_PTXAS_PATH at torch's ptxas after Triton cached the bundled
+    one's version; the parent's keys must follow the ptxas it runs, as the workers' do."""
+    nvidia = pytest.importorskip("triton.backends.nvidia.compiler")
+    if not hasattr(nvidia, "get_ptxas"):
+        pytest.skip(f"triton {triton.__version__} has no get_ptxas(arch)")
+    real = nvidia.get_ptxas(TARGET.arch).path
+    nvidia.get_ptxas_version.cache_clear()
+    monkeypatch.setattr(compile_pool, "_ptxas_checked", {})
+    original = nvidia.get_ptxas_version(TARGET.arch)  # cached, as after a first compile
+    wrapper = tmp_path / "ptxas"
+    wrapper.write_text(f'#!/bin/sh\nif [ "$1" = --version ]; then {real} --version; echo wrapped; else exec {real} "$@"; fi\n')
+    wrapper.chmod(0o755)
+    for name in ("TRITON_PTXAS_PATH", "TRITON_PTXAS_BLACKWELL_PATH"):
+        monkeypatch.setenv(name, str(wrapper))
+    try:
+        runtime.compile_many([(text, TARGET, 4) for text in kernel_texts(2)])
+        assert cache_hits == [True, True]
+        assert nvidia.get_ptxas_version(TARGET.arch) == original + "wrapped\n"
+    finally:
+        nvidia.get_ptxas_version.cache_clear()
+
+
 def test_one_kernel_or_one_thread_compiles_in_process(monkeypatch, cache_hits):
     texts = kernel_texts(3)
     runtime.compile_many([(texts[0], TARGET, 4)])
@@ -230,8 +253,8 @@ def test_compile_gpu_kernels_through_the_pool(monkeypatch, cache_hits):
     module = _module("reduction.mlir")
     with module.context:
         kernels = runtime.compile_gpu_kernels(module, "cpu")
-    assert sorted(kernels) == ["layernorm", "logsumexp", "not_online", "row_sum", "softmax"]
-    assert cache_hits == [True] * 5
+    assert sorted(kernels) == ["layernorm", "logsumexp", "not_online", "not_variance", "row_sum", "softmax"]
+    assert cache_hits == [True] * 6
     for kernel in kernels.values():
         (launch,) = kernel.variants.values()
         assert launch.compiled.asm["cubin"] and launch.kernel is kernel.default
