@@ -2,34 +2,52 @@
 
 // A transpose: the store is contiguous along dim 0 of the ranges, a load along
 // dim 1, so the kernel gets a [YBLOCK, XBLOCK] tile over program ids (x, y):
-// the store and the transposed load read `x + 64*y`, the other load `y + 64*x`.
+// the store and the transposed load read `x + 256*y`, the other load `y + 256*x`.
+// The tile holds 16 KiB of its widest element: [64, 64] floats, [128, 64]
+// bf16 (@transpose_add_bf16), 4 warps.
 
-// CHECK-LABEL: // @transpose_add grid=(1, 2, 1) num_warps=4 xblock=64 yblock=32 rblock=1
-// CHECK-DAG:   %[[C64X:.+]] = arith.constant dense<64> : tensor<1x64xi32>
-// CHECK-DAG:   %[[C64Y:.+]] = arith.constant dense<64> : tensor<32x1xi32>
+// CHECK-LABEL: // @transpose_add grid=(4, 4, 1) num_warps=4 xblock=64 yblock=64 rblock=1
+// CHECK-DAG:   %[[C256X:.+]] = arith.constant dense<256> : tensor<1x64xi32>
+// CHECK-DAG:   %[[C256Y:.+]] = arith.constant dense<256> : tensor<64x1xi32>
 // CHECK:       tt.get_program_id x : i32
 // CHECK:       %[[X:.+]] = arith.addi %{{.+}}, %{{.+}} : tensor<1x64xi32>
 // CHECK:       tt.get_program_id y : i32
-// CHECK:       %[[Y:.+]] = arith.addi %{{.+}}, %{{.+}} : tensor<32x1xi32>
-// CHECK:       %[[YS:.+]] = arith.muli %[[Y]], %[[C64Y]] : tensor<32x1xi32>
-// CHECK:       %[[XB:.+]] = tt.broadcast %[[X]] : tensor<1x64xi32> -> tensor<32x64xi32>
-// CHECK:       %[[YSB:.+]] = tt.broadcast %[[YS]] : tensor<32x1xi32> -> tensor<32x64xi32>
-// CHECK:       %[[T:.+]] = arith.addi %[[XB]], %[[YSB]] : tensor<32x64xi32>
-// CHECK:       tt.addptr %{{.+}}, %[[T]] : tensor<32x64x!tt.ptr<f32>>, tensor<32x64xi32>
-// CHECK:       tt.load %{{.+}} : tensor<32x64x!tt.ptr<f32>>
-// CHECK:       %[[XS:.+]] = arith.muli %[[X]], %[[C64X]] : tensor<1x64xi32>
-// CHECK:       tt.load %{{.+}} : tensor<32x64x!tt.ptr<f32>>
-// CHECK:       %[[OUT:.+]] = tt.addptr %{{.+}}, %[[T]] : tensor<32x64x!tt.ptr<f32>>, tensor<32x64xi32>
-// CHECK:       tt.store %[[OUT]], %{{.+}} : tensor<32x64x!tt.ptr<f32>>
-func.func @transpose_add(%out: memref<64x64xf32, strided<[1, 64]>>, %a: memref<64x64xf32>, %b: memref<64x64xf32>) attributes {coil.kernel} {
+// CHECK:       %[[Y:.+]] = arith.addi %{{.+}}, %{{.+}} : tensor<64x1xi32>
+// CHECK:       %[[YS:.+]] = arith.muli %[[Y]], %[[C256Y]] : tensor<64x1xi32>
+// CHECK:       %[[XB:.+]] = tt.broadcast %[[X]] : tensor<1x64xi32> -> tensor<64x64xi32>
+// CHECK:       %[[YSB:.+]] = tt.broadcast %[[YS]] : tensor<64x1xi32> -> tensor<64x64xi32>
+// CHECK:       %[[T:.+]] = arith.addi %[[XB]], %[[YSB]] : tensor<64x64xi32>
+// CHECK:       tt.addptr %{{.+}}, %[[T]] : tensor<64x64x!tt.ptr<f32>>, tensor<64x64xi32>
+// CHECK:       tt.load %{{.+}} : tensor<64x64x!tt.ptr<f32>>
+// CHECK:       %[[XS:.+]] = arith.muli %[[X]], %[[C256X]] : tensor<1x64xi32>
+// CHECK:       tt.load %{{.+}} : tensor<64x64x!tt.ptr<f32>>
+// CHECK:       %[[OUT:.+]] = tt.addptr %{{.+}}, %[[T]] : tensor<64x64x!tt.ptr<f32>>, tensor<64x64xi32>
+// CHECK:       tt.store %[[OUT]], %{{.+}} : tensor<64x64x!tt.ptr<f32>>
+func.func @transpose_add(%out: memref<256x256xf32, strided<[1, 256]>>, %a: memref<256x256xf32>, %b: memref<256x256xf32>) attributes {coil.kernel} {
   "coil.loop_nest"() ({
   ^bb0(%i: index, %j: index):
-    %0 = "coil.load"(%a, %j, %i) : (memref<64x64xf32>, index, index) -> f32
-    %1 = "coil.load"(%b, %i, %j) : (memref<64x64xf32>, index, index) -> f32
+    %0 = "coil.load"(%a, %j, %i) : (memref<256x256xf32>, index, index) -> f32
+    %1 = "coil.load"(%b, %i, %j) : (memref<256x256xf32>, index, index) -> f32
     %2 = arith.addf %0, %1 : f32
-    "coil.store"(%2, %out, %i, %j) : (f32, memref<64x64xf32, strided<[1, 64]>>, index, index) -> ()
+    "coil.store"(%2, %out, %i, %j) : (f32, memref<256x256xf32, strided<[1, 256]>>, index, index) -> ()
     "coil.yield"() : () -> ()
-  }) {ranges = [64, 64], reduction_ranges = []} : () -> ()
+  }) {ranges = [256, 256], reduction_ranges = []} : () -> ()
+  return
+}
+
+// -----
+
+// CHECK-LABEL: // @transpose_add_bf16 grid=(4, 2, 1) num_warps=4 xblock=64 yblock=128 rblock=1
+// CHECK:       tt.load %{{.+}} : tensor<128x64x!tt.ptr<bf16>>
+func.func @transpose_add_bf16(%out: memref<256x256xbf16, strided<[1, 256]>>, %a: memref<256x256xbf16>, %b: memref<256x256xbf16>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index, %j: index):
+    %0 = "coil.load"(%a, %j, %i) : (memref<256x256xbf16>, index, index) -> bf16
+    %1 = "coil.load"(%b, %i, %j) : (memref<256x256xbf16>, index, index) -> bf16
+    %2 = arith.addf %0, %1 : bf16
+    "coil.store"(%2, %out, %i, %j) : (bf16, memref<256x256xbf16, strided<[1, 256]>>, index, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [256, 256], reduction_ranges = []} : () -> ()
   return
 }
 
