@@ -6,11 +6,15 @@ line up, as Inductor's scheduler fuses SchedulerNodes:
 
   - pointwise + pointwise over the same ranges (vertical, or horizontal when
     they share an input);
-  - a reduction and a pointwise over its output ranges: an epilogue, run once
-    per output point after the reduction;
+  - a reduction and a pointwise over its output ranges (size-1 ranges
+    aside: a [B] pointwise after a [B, 1] row reduction): an epilogue, run
+    once per output point after the reduction;
   - a reduction and a pointwise over its ranges x reduction ranges (e.g.
     softmax's final division): the pointwise runs in the reduction domain,
-    in a later pass over the reduction range of the same kernel;
+    in a later pass over the reduction range of the same kernel; except a
+    pointwise that gathers (loads at an index it loaded) before a reduction
+    over its points, which stays a kernel of its own, its gathers spread over
+    its points' programs rather than chained in the reduction's few;
   - two reductions with the same ranges and reduction ranges (layernorm's
     statistics, softmax's max and sum), dependent or not.
 
@@ -41,6 +45,7 @@ from coil.dialects import builders, mixed_ranges, region_args
 from coil.dialects.types import kernel_arg_type
 from coil.mlir import arith, func, ir
 
+from .inline_producers import gathers
 from .registry import register_pass
 from .sizes import same_size, same_sizes
 from .walk import ops_named, remap_operands
@@ -130,6 +135,17 @@ def _domain_map(outer: list[int], reduction: list[int], shape: list[int]) -> lis
     return [ZERO if unit(s) else next(positions) for s in shape]
 
 
+def _outer_map(outer: list, shape: list) -> list | None:
+    """How a pointwise over `shape` indexes a reduction's output ranges `outer` when the two
+    differ only in size-1 ranges (a [64] pointwise after a [64, 1] row reduction), else None."""
+    unit = lambda s: same_size(s, 1)  # noqa: E731
+    positions = [k for k, s in enumerate(outer) if not unit(s)]
+    if not same_sizes([s for s in shape if not unit(s)], [outer[k] for k in positions]):
+        return None
+    positions = iter(positions)
+    return [ZERO if unit(s) else next(positions) for s in shape]
+
+
 def iteration_maps(a: Kernel, b: Kernel):
     """(ranges, reduction_ranges, map_a, map_b) of a space running both kernels, or None.
 
@@ -151,6 +167,9 @@ def iteration_maps(a: Kernel, b: Kernel):
     if rra:  # a reduces, b is pointwise
         if same_sizes(rb, ra):
             return ra, rra, identity(len(ra) + len(rra)), identity(len(rb))
+        mapping = _outer_map(ra, rb)
+        if mapping is not None:
+            return ra, rra, identity(len(ra) + len(rra)), mapping
         mapping = _domain_map(ra, rra, rb)
         if mapping is not None:
             return ra, rra, identity(len(ra) + len(rra)), mapping
@@ -446,6 +465,9 @@ class _Fuser:
         module_body = self.module_body
         space = iteration_maps(a, b)
         if space is None:
+            return None
+        if not a.rranges and b.rranges and any(m != ZERO and m >= len(space[0]) for m in space[2]) and gathers(a.loop):
+            # A gather into a reduction over its points: kept apart (see inline_producers).
             return None
         merge = _Merge(module_body, a, b, space, name)
         forwarded = merge.plan()

@@ -121,3 +121,56 @@ func.func @graph(%x: tensor<4x4xf32>) -> tensor<4x4xf32> {
 // CHECK-LABEL: func.func @graph
 // CHECK: %[[A:.*]] = "coil.pointwise"()
 // CHECK: "coil.arg"(%[[A]])
+
+// -----
+
+// A gather (a load at an index loaded from %t) read by a reduction over its
+// points is realized: inlined, its loads would run one after another in the
+// reduction's programs. Read by a pointwise over the same points, it is
+// inlined as any producer.
+
+// CHECK-LABEL: func.func @gather_into_sum
+// CHECK:       %[[G:.+]] = "coil.pointwise"
+// CHECK:       arith.index_cast
+// CHECK:       "coil.reduction"
+// CHECK:       "coil.load"(%[[G]]
+// CHECK-NOT:   arith.index_cast
+// CHECK:       return
+func.func @gather_into_sum(%x: tensor<4x8xf32>, %t: tensor<4xi64>) -> tensor<f32> {
+  %g = "coil.pointwise"() ({
+  ^bb0(%i: index):
+    %k = "coil.load"(%t, %i) : (tensor<4xi64>, index) -> i64
+    %ki = arith.index_cast %k : i64 to index
+    %v = "coil.load"(%x, %i, %ki) : (tensor<4x8xf32>, index, index) -> f32
+    "coil.yield"(%v) : (f32) -> ()
+  }) {ranges = [4]} : () -> tensor<4xf32>
+  %s = "coil.reduction"() ({
+  ^bb0(%r: index):
+    %v = "coil.load"(%g, %r) : (tensor<4xf32>, index) -> f32
+    "coil.yield"(%v) : (f32) -> ()
+  }) {ranges = [], reduction_ranges = [4], reduction_type = "sum"} : () -> tensor<f32>
+  return %s : tensor<f32>
+}
+
+// CHECK-LABEL: func.func @gather_into_pointwise
+// CHECK:       "coil.pointwise"
+// CHECK:       arith.index_cast
+// CHECK:       math.exp
+// CHECK-NOT:   "coil.pointwise"
+// CHECK:       return
+func.func @gather_into_pointwise(%x: tensor<4x8xf32>, %t: tensor<4xi64>) -> tensor<4xf32> {
+  %g = "coil.pointwise"() ({
+  ^bb0(%i: index):
+    %k = "coil.load"(%t, %i) : (tensor<4xi64>, index) -> i64
+    %ki = arith.index_cast %k : i64 to index
+    %v = "coil.load"(%x, %i, %ki) : (tensor<4x8xf32>, index, index) -> f32
+    "coil.yield"(%v) : (f32) -> ()
+  }) {ranges = [4]} : () -> tensor<4xf32>
+  %e = "coil.pointwise"() ({
+  ^bb0(%i: index):
+    %v = "coil.load"(%g, %i) : (tensor<4xf32>, index) -> f32
+    %r = math.exp %v : f32
+    "coil.yield"(%r) : (f32) -> ()
+  }) {ranges = [4]} : () -> tensor<4xf32>
+  return %e : tensor<4xf32>
+}
