@@ -18,6 +18,9 @@ Choices that are not upstream defaults:
   conversions are expanded to integer ops (`arith-expand{include-bf16=true}`),
   since the JIT has no `__truncsfbf2` helper. f16 conversions stay `fpext`/`fptrunc`:
   x86 with F16C has instructions for them.
+- Reduction loops carry loop hints (`lower_loops.REDUCTION_LOOP_HINT`: no
+  unrolling, four interleaved vector accumulators), which
+  `coil-apply-loop-annotations` hands to LLVM after convert-to-llvm.
 - Memref arguments use the bare-pointer calling convention: shapes and strides
   are static, so a kernel takes one pointer per buffer and the runtime passes
   `tensor.data_ptr()` and nothing else.
@@ -28,7 +31,7 @@ from __future__ import annotations
 from coil.mlir import ir
 from coil.passes.registry import PassFailure, build_pass_manager, register_pass
 
-from . import fast_math, libm_calls  # noqa: F401  (register coil-expand-math, coil-precise-math-to-libm)
+from . import fast_math, libm_calls, loop_hints  # noqa: F401  (register coil-expand-math, coil-precise-math-to-libm, coil-apply-loop-annotations)
 from .lower_loops import bool_option, lower_loop_nests
 
 # From scf loops over memrefs (the output of coil-lower-loop-nests) to the LLVM dialect.
@@ -50,6 +53,7 @@ SCF_TO_LLVM_PIPELINE = (
     "convert-func-to-llvm{use-bare-ptr-memref-call-conv=true}",
     "convert-to-llvm",
     "reconcile-unrealized-casts",
+    "coil-apply-loop-annotations",
     "canonicalize",
 )
 
