@@ -608,6 +608,39 @@ class OnlineSoftmax:
     sum_op: ir.OpView
 
 
+def _following_sums(info: KernelInfo, level: int) -> list | None:
+    """The reduces of level k+1's pass when it stores nothing and each is a single `sum`, else None."""
+    if level + 1 >= info.n_levels:
+        return None
+    sums = []
+    for op in _level_pass_ops(info, level + 1):
+        if op.operation.name == "coil.store":
+            return None
+        if op not in info.reduce_loop:
+            continue
+        if op.attributes["reduction_type"].value != "sum" or len(op.results) != 1:
+            return None
+        sums.append(op)
+    return sums
+
+
+def _partner_reduce(info: KernelInfo, value: ir.Value, rtype: str, level: int, x: ir.Value):
+    """The float32 `rtype` reduce of `level` defining `value`, over a value computed as `x` is, else None."""
+    op = _defining_op(value)
+    stored = {s.operands[1] for s in info.ops if s.operation.name == "coil.store"}
+    if (
+        op is None
+        or _name(op) != "coil.reduce"
+        or info.reduce_loop.get(op) != level
+        or op.attributes["reduction_type"].value != rtype
+        or not isinstance(op.operands[0].type, ir.F32Type)
+        or info.level.get(x, level + 1) > level
+        or not _same_value(x, op.operands[0], stored)
+    ):
+        return None
+    return op
+
+
 def online_softmax_pairs(info: KernelInfo, level: int) -> list[OnlineSoftmax] | None:
     """The level-(k+1) pass, if a looped reduction can fold it into level k's (online softmax).
 
@@ -617,20 +650,11 @@ def online_softmax_pairs(info: KernelInfo, level: int) -> list[OnlineSoftmax] | 
     keeps per lane a running max m and a sum s rescaled when m grows:
     (m, s) -> (max(m, x), s * exp(m - m') + exp(x - m')).
     """
-    following = level + 1
-    if following >= info.n_levels:
+    sums = _following_sums(info, level)
+    if not sums:
         return None
-    ops = _level_pass_ops(info, following)
-    stored = {op.operands[1] for op in info.ops if op.operation.name == "coil.store"}
     pairs = []
-    for op in ops:
-        name = op.operation.name
-        if name == "coil.store":
-            return None
-        if op not in info.reduce_loop:
-            continue
-        if op.attributes["reduction_type"].value != "sum" or len(op.results) != 1:
-            return None
+    for op in sums:
         exp = _defining_op(op.operands[0])
         if exp is None or _name(exp) != "math.exp" or not isinstance(exp.results[0].type, ir.F32Type):
             return None
@@ -638,19 +662,11 @@ def online_softmax_pairs(info: KernelInfo, level: int) -> list[OnlineSoftmax] | 
         if sub is None or _name(sub) != "arith.subf":
             return None
         x, m = sub.operands
-        max_op = _defining_op(m)
-        if (
-            max_op is None
-            or _name(max_op) != "coil.reduce"
-            or info.reduce_loop.get(max_op) != level
-            or max_op.attributes["reduction_type"].value != "max"
-            or not isinstance(max_op.operands[0].type, ir.F32Type)
-            or info.level.get(x, following) > level
-            or not _same_value(x, max_op.operands[0], stored)
-        ):
+        max_op = _partner_reduce(info, m, "max", level, x)
+        if max_op is None:
             return None
         pairs.append(OnlineSoftmax(max_op, op))
-    return pairs or None
+    return pairs
 
 
 @dataclass
@@ -682,19 +698,11 @@ def online_variance_pairs(info: KernelInfo, level: int) -> list[OnlineVariance] 
     column (or row) is read once instead of twice, and m2 is as exact as the
     two-pass form's.
     """
-    following = level + 1
-    if following >= info.n_levels or info.dynamic_reduction:
+    sums = None if info.dynamic_reduction else _following_sums(info, level)
+    if not sums:
         return None
-    ops = _level_pass_ops(info, following)
-    stored = {op.operands[1] for op in info.ops if op.operation.name == "coil.store"}
     pairs = []
-    for op in ops:
-        if op.operation.name == "coil.store":
-            return None
-        if op not in info.reduce_loop:
-            continue
-        if op.attributes["reduction_type"].value != "sum" or len(op.results) != 1:
-            return None
+    for op in sums:
         square = _defining_op(op.operands[0])
         if square is None or _name(square) != "arith.mulf" or square.operands[0] != square.operands[1]:
             return None
@@ -707,19 +715,11 @@ def online_variance_pairs(info: KernelInfo, level: int) -> list[OnlineVariance] 
         div = _defining_op(mean)
         if div is None or _name(div) != "arith.divf" or _constant_value(div.operands[1]) != float(info.rnumel):
             return None
-        total_op = _defining_op(div.operands[0])
-        if (
-            total_op is None
-            or _name(total_op) != "coil.reduce"
-            or info.reduce_loop.get(total_op) != level
-            or total_op.attributes["reduction_type"].value != "sum"
-            or not isinstance(total_op.operands[0].type, ir.F32Type)
-            or info.level.get(x, following) > level
-            or not _same_value(x, total_op.operands[0], stored)
-        ):
+        total_op = _partner_reduce(info, div.operands[0], "sum", level, x)
+        if total_op is None:
             return None
         pairs.append(OnlineVariance(total_op, op))
-    return pairs or None
+    return pairs
 
 
 def folded_pairs(info: KernelInfo, level: int) -> list | None:

@@ -363,7 +363,12 @@ def sync_ptxas_version(target) -> None:
     if cached is None or not hasattr(cached, "cache_clear"):
         return
     try:
-        path = nvidia.get_ptxas(arch).path if hasattr(nvidia, "get_ptxas") else __import__("triton").knobs.nvidia.ptxas.path
+        if hasattr(nvidia, "get_ptxas"):
+            path = nvidia.get_ptxas(arch).path
+        else:
+            from triton import knobs
+
+            path = knobs.nvidia.ptxas.path
     except Exception:  # noqa: BLE001 - another Triton: leave its cache alone
         return
     with _ptxas_lock:
