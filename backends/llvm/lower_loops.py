@@ -289,19 +289,25 @@ def _transpose(rows: list[ir.Value]) -> list[ir.Value]:
 def _stable_buffers(nest: ir.OpView) -> set:
     """Kernel arguments no store of the kernel can change: not stored into, and
     `coil.noalias` (so no stored argument overlaps them)."""
-    fn = nest.operation.parent
+    fn = _enclosing_function(nest)
+    if fn is None:
+        return set()
+    stored = {st.operands[1] for st in ops_named(fn, "coil.store")}
+    return _noalias_arguments(fn) - stored
+
+
+def _enclosing_function(op: ir.OpView):
+    """The `func.func` that holds `op`, or None."""
+    fn = op.operation.parent
     while fn is not None and fn.name != "func.func":
         fn = fn.parent
-    if fn is None or "arg_attrs" not in fn.attributes:
-        return set()
-    block = fn.regions[0].blocks[0]
-    stored = {st.operands[1] for st in ops_named(fn, "coil.store")}
-    attrs = list(fn.attributes["arg_attrs"])
-    return {
-        arg
-        for arg, a in zip(block.arguments, attrs)
-        if NOALIAS_ATTR in ir.DictAttr(a) and arg not in stored
-    }
+    return fn
+
+
+def _noalias_arguments(fn) -> set:
+    """The entry-block arguments of `fn` marked `coil.noalias`."""
+    arguments = list(fn.regions[0].blocks[0].arguments)
+    return {arguments[k] for k in _noalias_positions(fn)}
 
 
 def _cse_body(body: ir.Block, stable: set) -> None:
@@ -561,15 +567,10 @@ class _NestLowering:
         found: dict = {}
         if not self.row_cached:
             return found
-        fn = self.nest.operation.parent
-        while fn is not None and fn.name != "func.func":
-            fn = fn.parent
-        if fn is None or "arg_attrs" not in fn.attributes:
+        fn = _enclosing_function(self.nest)
+        if fn is None:
             return found
-        block = fn.regions[0].blocks[0]
-        noalias = {
-            arg for arg, a in zip(block.arguments, list(fn.attributes["arg_attrs"])) if NOALIAS_ATTR in ir.DictAttr(a)
-        }
+        noalias = _noalias_arguments(fn)
         loaded = {load.operands[0] for load in ops_named(fn, "coil.load")}
         stores = ops_named(fn, "coil.store")
         index_args = set(self.outer_args) | set(self.reduction_args)
