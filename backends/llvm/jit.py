@@ -458,6 +458,34 @@ def _plan_slices(info: _KernelInfo, threads: int) -> list[tuple[int, int]]:
 # Compilation
 
 
+# f32 -> bf16, rounding to nearest even (NaN -> 0x7fc0, as c10::BFloat16 does).
+# The pipeline writes bf16 conversions as integer ops (arith-expand), but LLVM
+# may fold them back into an `fptrunc` to bfloat, which x86 without AVX512-BF16
+# lowers to a call of `__truncsfbf2`: compiler-rt and libgcc 13 have it, the
+# libgcc 12 of Debian 12 does not, and the JIT then finds no such symbol. Each
+# unit that uses bf16 defines it (optnone: its own integer ops must not be
+# folded into the call they implement).
+BF16_TRUNCATION_HELPER = """
+llvm.func @__truncsfbf2(%x: f32) -> bf16 attributes {passthrough = ["noinline", "optnone"]} {
+  %c16 = llvm.mlir.constant(16 : i32) : i32
+  %c1 = llvm.mlir.constant(1 : i32) : i32
+  %half = llvm.mlir.constant(32767 : i32) : i32
+  %nan = llvm.mlir.constant(32704 : i16) : i16
+  %bits = llvm.bitcast %x : f32 to i32
+  %high = llvm.lshr %bits, %c16 : i32
+  %odd = llvm.and %high, %c1 : i32
+  %bias = llvm.add %odd, %half : i32
+  %rounded = llvm.add %bits, %bias : i32
+  %top = llvm.lshr %rounded, %c16 : i32
+  %narrow = llvm.trunc %top : i32 to i16
+  %is_nan = llvm.fcmp "uno" %x, %x : f32
+  %result = llvm.select %is_nan, %nan, %narrow : i1, i16
+  %value = llvm.bitcast %result : i16 to bf16
+  llvm.return %value : bf16
+}
+"""
+
+
 class _JitUnit:
     """One engine and the MLIR context and module it was built from."""
 
@@ -470,17 +498,22 @@ class _JitUnit:
             self._check_calling_convention(expected_arity)
             if self.openmp:
                 self._add_slice_bodies(slice_bodies)
+            if "bf16" in str(self.module):
+                self._append(BF16_TRUNCATION_HELPER)
             self.engine = ExecutionEngine(self.module, opt_level=3)
 
-    def _add_slice_bodies(self, slice_bodies: dict[str, tuple[str, ...]]) -> None:
-        """One OpenMP slice body per kernel (see parallel.slice_body_text)."""
-        text = parallel.OPENMP_DECLARATIONS + "".join(
-            parallel.slice_body_text("_mlir_" + _slice_body_name(symbol), "_mlir_" + symbol, kinds)
-            for symbol, kinds in slice_bodies.items()
-        )
+    def _append(self, text: str) -> None:
+        """Adds LLVM-dialect functions (text) to the lowered module."""
         lowered = str(self.module).rstrip()
         assert lowered.endswith("}")
         self.module = ir.Module.parse(lowered[:-1] + text + "}\n")
+
+    def _add_slice_bodies(self, slice_bodies: dict[str, tuple[str, ...]]) -> None:
+        """One OpenMP slice body per kernel (see parallel.slice_body_text)."""
+        self._append(parallel.OPENMP_DECLARATIONS + "".join(
+            parallel.slice_body_text("_mlir_" + _slice_body_name(symbol), "_mlir_" + symbol, kinds)
+            for symbol, kinds in slice_bodies.items()
+        ))
 
     def _check_calling_convention(self, expected_arity: dict[str, int]) -> None:
         """Every kernel must take one pointer per buffer: its ctypes prototype passes exactly that."""

@@ -223,6 +223,36 @@ func.func @pw(%ox: {memref(ox)}, %oy: {memref(oy)}, %x: {memref(x)}, %y: {memref
     assert_close(oy, torch.maximum(y * y, y))
 
 
+
+def test_bf16_scaling_of_a_broadcast_row_links_and_rounds_to_even():
+    """x * -1.00390625 in f32, stored as bf16, of a row read with stride 0: LLVM
+    folds the integer bf16 conversions back into an fptrunc to bfloat, which x86
+    without AVX512-BF16 lowers to a call of __truncsfbf2 (missing from libgcc
+    12); the JIT unit defines it. 1 + 2^-8 puts products halfway between bf16
+    values: they round to even, as eager's conversion does; NaN stays NaN."""
+    row = torch.tensor([1.0, -2.5, float("nan"), 3.0e38, -0.0, 1.0078125, 1.015625], dtype=torch.bfloat16)
+    x = row.expand(5, 7)
+    out = torch.empty(5, 7, dtype=torch.bfloat16)
+    src = f"""
+func.func @scale(%out: {memref(out)} {{coil.noalias}}, %x: {memref(x)} {{coil.noalias}}) attributes {{coil.kernel}} {{
+  %k = arith.constant -1.00390625 : f32
+  "coil.loop_nest"() ({{
+  ^bb0(%i: index, %j: index):
+    %a = "coil.load"(%x, %i, %j) : ({memref(x)}, index, index) -> bf16
+    %b = arith.extf %a : bf16 to f32
+    %c = arith.mulf %b, %k : f32
+    %d = arith.truncf %c : f32 to bf16
+    "coil.store"(%d, %out, %i, %j) : (bf16, {memref(out)}, index, index) -> ()
+    "coil.yield"() : () -> ()
+  }}) {{ranges = [5, 7], reduction_ranges = []}} : () -> ()
+  return
+}}"""
+    run_kernel(src, out, x)
+    expected = (x.float() * -1.00390625).bfloat16()
+    assert torch.equal(out.isnan(), expected.isnan())
+    assert torch.equal(out.nan_to_num(), expected.nan_to_num())
+
+
 def test_integer_and_bool_pointwise_with_select_and_bool_output():
     x = torch.randint(-100, 100, (300,), dtype=torch.int32)
     flags = torch.rand(300) > 0.5
