@@ -61,7 +61,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 
 from coil.dialects.ops import DYNAMIC, int_list, is_dynamic, mixed_ranges
-from coil.dialects.types import is_float
+from coil.dialects.types import byte_width, is_float
 from coil.mlir import arith, ir, memref, scf
 from coil.passes.registry import PassFailure, register_pass
 from coil.passes.walk import operands_among, ops_named
@@ -214,6 +214,16 @@ REDUCTION_LOOP_HINT = "#llvm.loop_annotation<unroll = <disable = true>, interlea
 # Shorter static loops are left to LLVM's defaults (a few vectors, unrolled).
 REDUCTION_LOOP_HINT_MIN_EXTENT = 256
 
+# Rows a reduction reads of PREFETCH_MIN_ROW_BYTES to PREFETCH_MAX_ROW_BYTES
+# are prefetched a point ahead (_NestLowering._emit_next_row_prefetch).
+# Shorter rows share pages, which the hardware prefetcher follows; longer ones
+# span many pages the prefetcher ramps up in, and the next row would push the
+# current one out of L1 (softmax over [128, 32000] f32: 2.9 -> 3.1 ms with).
+PREFETCH_MIN_ROW_BYTES = 1024
+PREFETCH_MAX_ROW_BYTES = 16384
+PREFETCH_LINE_BYTES = 64
+
+
 
 def _hint_reduction_loop(loop: scf.ForOp, extent) -> None:
     if isinstance(extent, int) and extent < REDUCTION_LOOP_HINT_MIN_EXTENT:
@@ -364,6 +374,8 @@ class _NestLowering:
         args = list(self.body.arguments)
         self.outer_args = args[: len(self.ranges)]
         self.reduction_args = args[len(self.ranges) :]
+        # (outer range, induction variable, upper bound) of each loop over points, outermost first.
+        self.point_loops: list = []
         self._analyze()
 
     # -- analysis ---------------------------------------------------------
@@ -688,9 +700,83 @@ class _NestLowering:
     def _emit_point(self, mapping: dict) -> None:
         """Everything for one point of `ranges`, at the current insertion point."""
         self._emit_stage(0, mapping)
+        if self.n_levels == 1:
+            self._emit_next_row_prefetch(mapping)
         for level in range(self.n_levels):
             self._emit_reduction_loop(level, mapping)
+            if level == 0 and self.n_levels > 1:
+                self._emit_next_row_prefetch(mapping)
             self._emit_stage(level + 1, mapping)
+
+    def _next_row_loads(self) -> tuple[int, list]:
+        """(outer range of the next point, the first reduction loop's loads of rows
+        that start a new stream at that point) for _emit_next_row_prefetch."""
+        if not self.point_loops or not self.reduction_ranges:
+            return -1, []
+        if not all(isinstance(e, int) for e in self.reduction_ranges):
+            return -1, []
+        moving = [(d, iv, upper) for d, iv, upper in self.point_loops if self.ranges[d] != 1]
+        if not moving:
+            return -1, []
+        d = moving[-1][0]
+        last_arg = self.reduction_args[-1]
+        found = []
+        for op in self.ops:
+            if op.operation.name != "coil.load" or 0 not in self.loops_of.get(op, ()):
+                continue
+            element = ir.MemRefType(op.operands[0].type).element_type if isinstance(op.operands[0].type, ir.MemRefType) else None
+            if element is None or not self._contiguous_along(op, last_arg):
+                continue
+            row_bytes = _pymath.prod(self.reduction_ranges) * byte_width(element)
+            cone = self._cone(op)
+            uses_point = any(self.outer_args[d] in self.op_deps[o] for o in cone + [op])
+            # Addresses computed from the indices alone (no gathers: no load feeds them).
+            index_math = all(
+                o.operation.name.startswith(_HOISTABLE_DIALECTS)
+                and all(isinstance(r.type, ir.IndexType) for r in o.results)
+                for o in cone
+            )
+            if PREFETCH_MIN_ROW_BYTES <= row_bytes <= PREFETCH_MAX_ROW_BYTES and uses_point and index_math:
+                found.append(op)
+        return d, found
+
+    def _emit_next_row_prefetch(self, mapping: dict) -> None:
+        """Prefetches the rows the next point's first reduction loop reads, a cache
+        line at a time, while this point's later loops run on data already in L1.
+
+        A row of 4 KiB is a page, and hardware prefetchers stop at page
+        boundaries: without this, every row's first pass waits on memory.
+        LayerNorm(1024) on [2048, 1024] f32, one thread (2-core AMD EPYC, AVX2):
+        kernel 0.60 -> 0.52 ms (min of 15 rounds)."""
+        d, loads = self._next_row_loads()
+        if not loads:
+            return
+        index = ir.IndexType.get()
+        _, iv, upper = next(p for p in self.point_loops if p[0] == d)
+        with self.nest.location:
+            one = self._entry_const(index, 1)
+            last = arith.subi(upper, one)
+            following = arith.minsi(arith.addi(iv, one), last)
+            for load in loads:
+                element = ir.MemRefType(load.operands[0].type).element_type
+                line = max(1, PREFETCH_LINE_BYTES // byte_width(element))
+                loops, stack = [], ExitStack()
+                with stack:
+                    for k, extent in enumerate(self.reduction_ranges):
+                        step = line if k == len(self.reduction_ranges) - 1 else 1
+                        loop = scf.ForOp(self._entry_const(index, 0), self._extent(extent), self._entry_const(index, step))
+                        loops.append(loop)
+                        stack.enter_context(ir.InsertionPoint(loop.body))
+                    local = dict(mapping)
+                    local[self.outer_args[d]] = following
+                    local.update(zip(self.reduction_args, [loop.induction_variable for loop in loops]))
+                    for op in self._cone(load):
+                        self._clone(op, local)
+                    source, *indices = load.operands
+                    memref.prefetch(source, [local.get(i, i) for i in indices], False, 3, True)
+                for loop in reversed(loops):
+                    with ir.InsertionPoint(loop.body):
+                        scf.YieldOp([])
 
     def run(self) -> None:
         nest = self.nest
@@ -751,9 +837,11 @@ class _NestLowering:
 
             for d in order:
                 mapping[self.outer_args[d]] = open_loop(*self._range_bounds(d), one)
+                self.point_loops.append((d, mapping[self.outer_args[d]], loops[-1].upperBound))
             if tiled is None:
                 if self.ranges:
                     mapping[self.outer_args[inner]] = open_loop(*self._range_bounds(inner), one)
+                    self.point_loops.append((inner, mapping[self.outer_args[inner]], loops[-1].upperBound))
             else:
                 sizes = {inner: TILE_2D_INNER, tiled: self._tile_extent(tiled)}
                 self.tile_shape = (sizes[tiled], sizes[inner])
