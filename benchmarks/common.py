@@ -59,14 +59,23 @@ def cuda_time_ms(fn, args=(), warmup: int = 25, rep: int = 100) -> float:
     return do_bench(lambda: fn(*args), warmup=warmup, rep=rep, return_mode="median")
 
 
-def cpu_time_ms(fn, args=(), loop_ms: float = 50.0, repeats: int = 7) -> float:
-    """Median ms per call of fn(*args) over `repeats` timeit loops of about `loop_ms` each."""
+def cpu_timing_loop(fn, args=(), loop_ms: float = 50.0):
+    """A function timing one timeit loop of fn(*args) of about `loop_ms`: ms per call.
+
+    Calls fn once first (warm-up), and sizes the loop from that call.
+    """
     timer = timeit.Timer(lambda: fn(*args))
     start = time.perf_counter()
-    fn(*args)  # warm up, and size the loops from one call
+    fn(*args)
     once_ms = (time.perf_counter() - start) * 1e3
     number = max(1, int(loop_ms / max(once_ms, 1e-3)))
-    return statistics.median(t / number * 1e3 for t in timer.repeat(repeat=repeats, number=number))
+    return lambda: timer.timeit(number=number) / number * 1e3
+
+
+def cpu_time_ms(fn, args=(), loop_ms: float = 50.0, repeats: int = 7) -> float:
+    """Median ms per call of fn(*args) over `repeats` timeit loops of about `loop_ms` each."""
+    loop = cpu_timing_loop(fn, args, loop_ms)
+    return statistics.median(loop() for _ in range(repeats))
 
 
 def time_ms(fn, args=(), device: str = "cpu", quick: bool = False) -> float:

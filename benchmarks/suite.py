@@ -6,7 +6,10 @@
 For every workload and backend (eager, Inductor, coil) it reports:
 
 - time: the median ms per call. CUDA: `triton.testing.do_bench` (CUDA events,
-  L2 flushed between calls); CPU: the median of timeit loops of ~50 ms each.
+  L2 flushed between calls); CPU: the median of timeit loops of ~50 ms each,
+  the three backends' loops taken in turn (eager, Inductor, coil, eager, ...)
+  after every backend has compiled, so that a shared machine's slow spells
+  weigh on all three alike instead of on whichever ran then.
 - speedup over eager (eager ms / backend ms) and the ratio Inductor/coil
   (Inductor ms / coil ms: > 1 means coil is faster).
 - achieved GB/s: bytes of the inputs (parameters included) and outputs over the
@@ -88,6 +91,7 @@ import json  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
 import shutil  # noqa: E402
+import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
@@ -99,7 +103,9 @@ import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import coil  # noqa: E402
-from common import bias_gelu, copy_bandwidth_gbs, nbytes, pointwise_chain, rms_norm, sync, tensors_in, time_ms  # noqa: E402
+from common import (  # noqa: E402
+    bias_gelu, copy_bandwidth_gbs, cpu_timing_loop, nbytes, pointwise_chain, rms_norm, sync, tensors_in, time_ms,
+)
 
 BACKENDS = ("eager", "inductor", "coil")
 
@@ -342,6 +348,8 @@ def _results(case: Case, out) -> list:
 
 def _measure(name: str, make: Callable[[], Case], backend: str, device: str, dtype: torch.dtype,
              quick: bool, expected: list | None) -> tuple[dict, list | None]:
+    """Compiles and checks one backend on the workload; on CUDA also its peak memory and time
+    (CPU times are taken afterwards for all backends in turn: _interleaved_cpu_times)."""
     from torch._inductor import metrics as inductor_metrics
 
     row: dict = {"status": "ok"}
@@ -391,13 +399,12 @@ def _measure(name: str, make: Callable[[], Case], backend: str, device: str, dty
             peak = torch.cuda.max_memory_allocated()
             row["peak_mib"] = peak / 2**20
             row["peak_over_live_mib"] = (peak - before) / 2**20
+            row["ms"] = time_ms(run, case.args, device=device, quick=quick)
         else:
             row["peak_mib"] = None
-        row["ms"] = time_ms(run, case.args, device=device, quick=quick)
     row["bytes"] = case.bytes if case.bytes is not None else (
         None if case.train else nbytes(case.args, out, list(case.fn.parameters()) if isinstance(case.fn, nn.Module) else [],
                                        list(case.fn.buffers()) if isinstance(case.fn, nn.Module) else []))
-    row["gbs"] = row["bytes"] / row["ms"] / 1e6 if row["bytes"] else None
     del case, run, out
     gc.collect()
     if device == "cuda":
@@ -408,6 +415,34 @@ def _measure(name: str, make: Callable[[], Case], backend: str, device: str, dty
 def _short(error: BaseException) -> str:
     text = " ".join(str(error).split())
     return f"{type(error).__name__}: {text[:400]}"
+
+
+def _interleaved_cpu_times(make: Callable[[], Case], backends: list[str], quick: bool) -> dict[str, float]:
+    """Median ms per call of each backend, their timeit loops taken in turn.
+
+    Every backend is built and compiled (warm: a second compile of the same
+    graphs) and called once first; then each round runs one loop of each
+    backend. On a machine shared with other tenants the speed drifts by tens
+    of percent over seconds: timed one after the other, a backend's ratio to
+    the others would measure the drift as much as the backend.
+    """
+    cases = {b: _build(make) for b in backends}
+    runs = {b: _callable(cases[b], b) for b in backends}
+    torch._dynamo.reset()
+    loops: dict[str, Callable[[], float]] = {}
+    for backend in backends:
+        case = cases[backend]
+        with torch.set_grad_enabled(case.train):
+            runs[backend](*case.args)  # compiles: the loop is sized from the call after
+            loops[backend] = cpu_timing_loop(runs[backend], case.args, loop_ms=10.0 if quick else 50.0)
+    times: dict[str, list[float]] = {b: [] for b in backends}
+    for _ in range(3 if quick else 7):
+        for backend in backends:
+            with torch.set_grad_enabled(cases[backend].train):
+                times[backend].append(loops[backend]())
+    del cases, runs, loops
+    gc.collect()
+    return {b: statistics.median(v) for b, v in times.items()}
 
 
 def run_workload(name: str, make: Callable[[], Case], device: str, dtype: torch.dtype, quick: bool) -> dict:
@@ -425,6 +460,18 @@ def run_workload(name: str, make: Callable[[], Case], device: str, dtype: torch.
                 # Without eager there is nothing to compare with; still try the compilers.
                 expected = None
         row[backend] = result
+    if device == "cpu":
+        timed = [b for b in BACKENDS if "bytes" in row[b]]
+        try:
+            for backend, ms in _interleaved_cpu_times(make, timed, quick).items():
+                row[backend]["ms"] = ms
+        except Exception as error:  # noqa: BLE001
+            for backend in timed:
+                row[backend]["status"] = f"timing failed: {_short(error)}"
+    for backend in BACKENDS:
+        ms, moved = row[backend].get("ms"), row[backend].get("bytes")
+        if ms:
+            row[backend]["gbs"] = moved / ms / 1e6 if moved else None
     e, i, c = (row[b].get("ms") for b in BACKENDS)
     for backend in ("inductor", "coil"):
         ms = row[backend].get("ms")
