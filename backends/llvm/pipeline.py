@@ -15,9 +15,11 @@ Choices that are not upstream defaults:
   and log(1 + x). Every other libm function runs one element per call.
 - f16/bf16 arithmetic is done in f32 (`arith-emulate-unsupported-floats`,
   `math-extend-to-supported-types`), as PyTorch's CPU kernels do, and bf16
-  conversions are expanded to integer ops (`arith-expand{include-bf16=true}`),
-  since the JIT has no `__truncsfbf2` helper. f16 conversions stay `fpext`/`fptrunc`:
-  x86 with F16C has instructions for them.
+  conversions are expanded to integer ops (`arith-expand{include-bf16=true}`):
+  x86 without AVX512-BF16 has no instruction for f32 -> bf16, and libgcc 12 no
+  `__truncsfbf2`. Where LLVM folds those integer ops back into an `fptrunc`,
+  the JIT unit defines `__truncsfbf2` itself (`jit.BF16_TRUNCATION_HELPER`).
+  f16 conversions stay `fpext`/`fptrunc`: x86 with F16C has instructions for them.
 - Reduction loops carry loop hints (`lower_loops.REDUCTION_LOOP_HINT`: no
   unrolling, four interleaved vector accumulators), which
   `coil-apply-loop-annotations` hands to LLVM after convert-to-llvm.
