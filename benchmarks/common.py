@@ -91,9 +91,18 @@ def copy_bandwidth_gbs(device: str = "cuda", quick: bool = False, moved_bytes: i
     (reads half, writes half): the fixed cost of a launch, the ramp and the
     tail weigh on a small copy as on any kernel of its size (an H100 clone
     moving 64 MiB reaches 81% of the 512 MiB clone's bandwidth, 128 MiB 92%).
+
+    CPU: a copy into a buffer allocated once. A clone of 64 MiB or more gets
+    fresh pages from the OS at every call (glibc maps it anew), and zeroing
+    them on first touch, not the copy, sets its time (on a 2-core VM, 2.9
+    GB/s against 17 for the copy itself).
     """
     size = moved_bytes // 2 if moved_bytes else (1 << 28) if device == "cuda" else (1 << 24 if quick else 1 << 27)
     x = torch.empty(max(size, 1), dtype=torch.uint8, device=device)
     x.fill_(1)
-    ms = time_ms(lambda t: t.clone(), (x,), device=device, quick=quick)
+    if device == "cuda":
+        ms = time_ms(lambda t: t.clone(), (x,), device=device, quick=quick)
+    else:
+        out = torch.empty_like(x).fill_(0)
+        ms = time_ms(lambda t: out.copy_(t), (x,), device=device, quick=quick)
     return 2 * x.numel() / ms / 1e6
