@@ -27,6 +27,7 @@ from coil.dialects import region_args
 from coil.dialects.ops import OperandRefAttr, TorchObjectAttr, is_dynamic, mixed_shape, view_sizes, view_symbols
 from coil.dialects.types import dtype_name_for_element_type, normalized_strides, strides_and_offset
 from coil.mlir import func, ir
+from coil.passes.index_math import python_expression
 from coil.passes.walk import storage_root
 
 
@@ -95,28 +96,6 @@ _INDEX_CASTS = ("arith.index_cast", "arith.index_castui")
 
 def _is_index(value: ir.Value) -> bool:
     return isinstance(value.type, ir.IndexType)
-
-
-def _affine_expr(expr, dims: Sequence[str], symbols: Sequence[str]) -> str:
-    """An affine expression as Python on int operands (affine mod/floordiv are Python's % and //)."""
-    if isinstance(expr, ir.AffineDimExpr):
-        return dims[expr.position]
-    if isinstance(expr, ir.AffineSymbolExpr):
-        return symbols[expr.position]
-    if isinstance(expr, ir.AffineConstantExpr):
-        return str(expr.value)
-    a, b = _affine_expr(expr.lhs, dims, symbols), _affine_expr(expr.rhs, dims, symbols)
-    if isinstance(expr, ir.AffineAddExpr):
-        return f"({a} + {b})"
-    if isinstance(expr, ir.AffineMulExpr):
-        return f"({a} * {b})"
-    if isinstance(expr, ir.AffineModExpr):
-        return f"({a} % {b})"
-    if isinstance(expr, ir.AffineFloorDivExpr):
-        return f"({a} // {b})"
-    if isinstance(expr, ir.AffineCeilDivExpr):
-        return f"(-(-{a} // {b}))"
-    raise ValueError(f"host codegen cannot evaluate affine expression {expr}")
 
 
 def _tuple(items: Sequence[str]) -> str:
@@ -245,7 +224,7 @@ class HostCodegen:
             amap = op.attributes["map"].value
             operands = [self._name(v) for v in op.operands]
             dims, symbols = operands[: amap.n_dims], operands[amap.n_dims :]
-            self._new_index(result, _affine_expr(amap.results[0], dims, symbols))
+            self._new_index(result, python_expression(amap.results[0], dims, symbols))
         else:
             return False
         return True
@@ -499,7 +478,7 @@ class HostCodegen:
                     f"host codegen cannot size dimension {k} of view {t}: coil.view does not list its result sizes"
                 )
             sizes.append(f"{source}.size({position})")
-        results = ", ".join(_affine_expr(e, dims, symbols) for e in amap.results)
+        results = ", ".join(python_expression(e, dims, symbols) for e in amap.results)
         index_map = f"lambda {', '.join(dims)}: ({results},)" if dims else f"lambda: ({results},)"
         buf = self._new_buffer(op.results[0])
         self.views.setdefault(storage_root(op.operands[0]), []).append(buf)

@@ -68,6 +68,32 @@ def evaluate(expr: ir.AffineExpr, dims: Sequence[int], symbols: Sequence[int] = 
     raise ValueError(f"cannot evaluate affine expression {expr}")
 
 
+def python_expression(expr: ir.AffineExpr, dims: Sequence[str], symbols: Sequence[str] = ()) -> str:
+    """`expr` as Python source over int operands named by `dims` and `symbols`
+    (floordiv and mod are Python's // and %, which floor as affine maps do;
+    ceildiv, whose divisor is a positive constant, is -(-a // b)). The host
+    program and the Triton launch code compute sizes and offsets with it."""
+    expr = _kind(expr)
+    if isinstance(expr, ir.AffineConstantExpr):
+        return str(expr.value)
+    if isinstance(expr, ir.AffineDimExpr):
+        return dims[expr.position]
+    if isinstance(expr, ir.AffineSymbolExpr):
+        return symbols[expr.position]
+    lhs, rhs = python_expression(expr.lhs, dims, symbols), python_expression(expr.rhs, dims, symbols)
+    if isinstance(expr, ir.AffineAddExpr):
+        return f"({lhs} + {rhs})"
+    if isinstance(expr, ir.AffineMulExpr):
+        return f"({lhs} * {rhs})"
+    if isinstance(expr, ir.AffineFloorDivExpr):
+        return f"({lhs} // {rhs})"
+    if isinstance(expr, ir.AffineCeilDivExpr):
+        return f"(-(-{lhs} // {rhs}))"
+    if isinstance(expr, ir.AffineModExpr):
+        return f"({lhs} % {rhs})"
+    raise ValueError(f"no Python expression for affine expression {expr}")
+
+
 def is_linear(expr: ir.AffineExpr) -> bool:
     """True if `expr` uses only +, * by constants, dims and constants."""
     expr = _kind(expr)

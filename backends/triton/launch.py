@@ -16,6 +16,7 @@ Triton's launcher takes from the one the host passes.
 from __future__ import annotations
 
 from coil.mlir import ir
+from coil.passes.index_math import python_expression
 
 _BINARY = {
     "arith.addi": "({} + {})",
@@ -85,30 +86,11 @@ def host_expression(value: ir.Value, fn_args: list[ir.Value]) -> str:
         amap = ir.AffineMapAttr(op.attributes["map"]).value
         if len(amap.results) != 1:
             raise HostExpressionError("affine.apply with several results")
-        return _affine(amap.results[0], operands[: amap.n_dims], operands[amap.n_dims :])
+        try:
+            return python_expression(amap.results[0], operands[: amap.n_dims], operands[amap.n_dims :])
+        except ValueError as error:
+            raise HostExpressionError(str(error)) from None
     raise HostExpressionError(f"'{name}' cannot compute a launch size")
-
-
-def _affine(expr: ir.AffineExpr, dims: list[str], symbols: list[str]) -> str:
-    """An affine expression in Python (floordiv and mod are Python's floor semantics)."""
-    if isinstance(expr, ir.AffineConstantExpr):
-        return str(expr.value)
-    if isinstance(expr, ir.AffineDimExpr):
-        return dims[expr.position]
-    if isinstance(expr, ir.AffineSymbolExpr):
-        return symbols[expr.position]
-    lhs, rhs = _affine(expr.lhs, dims, symbols), _affine(expr.rhs, dims, symbols)
-    if isinstance(expr, ir.AffineAddExpr):
-        return f"({lhs} + {rhs})"
-    if isinstance(expr, ir.AffineMulExpr):
-        return f"({lhs} * {rhs})"
-    if isinstance(expr, ir.AffineFloorDivExpr):
-        return f"({lhs} // {rhs})"
-    if isinstance(expr, ir.AffineCeilDivExpr):
-        return f"cdiv({lhs}, {rhs})"
-    if isinstance(expr, ir.AffineModExpr):
-        return f"({lhs} % {rhs})"
-    raise HostExpressionError(f"unsupported affine expression {expr}")
 
 
 def product(terms: list[str]) -> str:

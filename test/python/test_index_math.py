@@ -21,7 +21,7 @@ _PRELUDE = textwrap.dedent(
     """
     import json
     from coil.mlir import ir
-    from coil.passes.index_math import evaluate, is_linear, linear_form, linear_offset, strided_view_layout
+    from coil.passes.index_math import evaluate, is_linear, linear_form, linear_offset, python_expression, strided_view_layout
 
     def c(v):
         return ir.AffineConstantExpr.get(v)
@@ -72,6 +72,13 @@ CASES = [
     ("evaluate(fd(d0 + 3, 4) + mod(d1, 3) * 2, [5, 7])", 4),
     ("evaluate(cd(d0, 4), [5])", 2),
     ("evaluate(d0 + s0 * 2, [5], [3])", 11),
+    # python_expression: the source the host program and launch code run,
+    # evaluated here at d0 = -7, d1 = 5, s0 = 3 (Python floors as affine maps do).
+    ("python_expression(d0 + 0, ['d0'])", "d0"),
+    ("python_expression(c(2) * 3, [])", "6"),
+    ("eval(python_expression(fd(d0, 2) + mod(d0, 3) * d1, ['d0', 'd1']), {'d0': -7, 'd1': 5})", -4 + 2 * 5),
+    ("eval(python_expression(cd(d0, 4) + s0, ['d0'], ['s0']), {'d0': -7, 's0': 3})", -1 + 3),
+    ("eval(python_expression(cd(d1 * 3 + 1, 4), ['d0', 'd1']), {'d1': 5})", 4),
     # is_linear
     ("is_linear(d0 + 0)", True),
     ("is_linear(d0 * 1)", True),
