@@ -118,14 +118,16 @@ func.func @var_cols_partial(%mean: memref<16x4096xf32>, %m2: memref<16x4096xf32>
 // -----
 
 // The whole variance over dim 0 (not split: 128 programs fill the SMs):
-// looped [64, 32] tiles, m2 folded into the mean's pass (one-pass Welford).
-// 8192 rows are a whole number of 64-row steps, so every lane has seen as
-// many points: 1/count is one scalar a step (RBLOCK / (iv + RBLOCK)), and
-// the lanes (128 points each) merge in one three-operand tt.reduce.
+// looped [512, 32] tiles (FOLDED_COLUMN_RBLOCK: taller than a sum's [64, 32],
+// since every step merges its tile into the running mean and m2), m2 folded
+// into the mean's pass (one-pass Welford). 8192 rows are a whole number of
+// 512-row steps, so every lane has seen as many points: 1/count is one
+// scalar a step (RBLOCK / (iv + RBLOCK)), and the lanes (16 points each)
+// merge in one three-operand tt.reduce.
 
-// CHECK-LABEL: // @var_cols grid=(128, 1, 1) num_warps=16 xblock=32 yblock=1 rblock=64 persistent=false
-// CHECK-DAG:   %[[STEPS:.+]] = arith.constant dense<128.0> : tensor<64x32xf32>
-// CHECK:       %[[ACC:.+]]:3 = scf.for %[[IV:.+]] = %{{.+}} iter_args({{.+}}) -> (tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>) : i32 {
+// CHECK-LABEL: // @var_cols grid=(128, 1, 1) num_warps=16 xblock=32 yblock=1 rblock=512 persistent=false
+// CHECK-DAG:   %[[STEPS:.+]] = arith.constant dense<16.0> : tensor<512x32xf32>
+// CHECK:       %[[ACC:.+]]:3 = scf.for %[[IV:.+]] = %{{.+}} iter_args({{.+}}) -> (tensor<512x32xf32>, tensor<512x32xf32>, tensor<512x32xf32>) : i32 {
 // CHECK:         %[[SEEN:.+]] = arith.sitofp %{{.+}} : i32 to f32
 // CHECK:         arith.divf %{{.+}}, %[[SEEN]] : f32
 // CHECK:         scf.yield
