@@ -78,10 +78,16 @@ def cpu_time_ms(fn, args=(), loop_ms: float = 50.0, repeats: int = 7) -> float:
     return statistics.median(loop() for _ in range(repeats))
 
 
+def cpu_loop_settings(quick: bool = False) -> tuple[float, int]:
+    """(loop_ms, repeats) of the CPU timings: short loops for --quick."""
+    return (10.0, 3) if quick else (50.0, 7)
+
+
 def time_ms(fn, args=(), device: str = "cpu", quick: bool = False) -> float:
     if device == "cuda":
         return cuda_time_ms(fn, args, warmup=5 if quick else 25, rep=20 if quick else 100)
-    return cpu_time_ms(fn, args, loop_ms=10.0 if quick else 50.0, repeats=3 if quick else 7)
+    loop_ms, repeats = cpu_loop_settings(quick)
+    return cpu_time_ms(fn, args, loop_ms=loop_ms, repeats=repeats)
 
 
 def copy_bandwidth_gbs(device: str = "cuda", quick: bool = False, moved_bytes: int | None = None) -> float:

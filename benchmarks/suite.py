@@ -104,7 +104,7 @@ import torch.nn.functional as F  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import coil  # noqa: E402
 from common import (  # noqa: E402
-    bias_gelu, copy_bandwidth_gbs, cpu_timing_loop, nbytes, pointwise_chain, rms_norm, sync, tensors_in, time_ms,
+    bias_gelu, copy_bandwidth_gbs, cpu_loop_settings, cpu_timing_loop, nbytes, pointwise_chain, rms_norm, sync, tensors_in, time_ms,
 )
 
 BACKENDS = ("eager", "inductor", "coil")
@@ -429,14 +429,15 @@ def _interleaved_cpu_times(make: Callable[[], Case], backends: list[str], quick:
     cases = {b: _build(make) for b in backends}
     runs = {b: _callable(cases[b], b) for b in backends}
     torch._dynamo.reset()
+    loop_ms, repeats = cpu_loop_settings(quick)
     loops: dict[str, Callable[[], float]] = {}
     for backend in backends:
         case = cases[backend]
         with torch.set_grad_enabled(case.train):
             runs[backend](*case.args)  # compiles: the loop is sized from the call after
-            loops[backend] = cpu_timing_loop(runs[backend], case.args, loop_ms=10.0 if quick else 50.0)
+            loops[backend] = cpu_timing_loop(runs[backend], case.args, loop_ms=loop_ms)
     times: dict[str, list[float]] = {b: [] for b in backends}
-    for _ in range(3 if quick else 7):
+    for _ in range(repeats):
         for backend in backends:
             with torch.set_grad_enabled(cases[backend].train):
                 times[backend].append(loops[backend]())

@@ -496,24 +496,23 @@ class _JitUnit:
             self.module = ir.Module.parse(text)
             lower_kernels_to_llvm(self.module)
             self._check_calling_convention(expected_arity)
-            if self.openmp:
-                self._add_slice_bodies(slice_bodies)
-            if "bf16" in str(self.module):
-                self._append(BF16_TRUNCATION_HELPER)
+            # LLVM-dialect functions added to the lowered module, in one print and reparse.
+            added = self._slice_bodies(slice_bodies) if self.openmp else ""
+            if "bf16" in text:  # a bf16 buffer in the kernels (the lowered types follow them)
+                added += BF16_TRUNCATION_HELPER
+            if added:
+                lowered = str(self.module).rstrip()
+                assert lowered.endswith("}")
+                self.module = ir.Module.parse(lowered[:-1] + added + "}\n")
             self.engine = ExecutionEngine(self.module, opt_level=3)
 
-    def _append(self, text: str) -> None:
-        """Adds LLVM-dialect functions (text) to the lowered module."""
-        lowered = str(self.module).rstrip()
-        assert lowered.endswith("}")
-        self.module = ir.Module.parse(lowered[:-1] + text + "}\n")
-
-    def _add_slice_bodies(self, slice_bodies: dict[str, tuple[str, ...]]) -> None:
-        """One OpenMP slice body per kernel (see parallel.slice_body_text)."""
-        self._append(parallel.OPENMP_DECLARATIONS + "".join(
+    @staticmethod
+    def _slice_bodies(slice_bodies: dict[str, tuple[str, ...]]) -> str:
+        """One OpenMP slice body per kernel (see parallel.slice_body_text), as text."""
+        return parallel.OPENMP_DECLARATIONS + "".join(
             parallel.slice_body_text("_mlir_" + _slice_body_name(symbol), "_mlir_" + symbol, kinds)
             for symbol, kinds in slice_bodies.items()
-        ))
+        )
 
     def _check_calling_convention(self, expected_arity: dict[str, int]) -> None:
         """Every kernel must take one pointer per buffer: its ctypes prototype passes exactly that."""

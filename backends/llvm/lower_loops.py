@@ -708,8 +708,9 @@ class _NestLowering:
             self._emit_stage(level + 1, mapping)
 
     def _next_row_loads(self) -> tuple[int, list]:
-        """(outer range of the next point, the first reduction loop's loads of rows
-        that start a new stream at that point) for _emit_next_row_prefetch."""
+        """(outer range of the next point, [(load, elements a cache line holds)] for the
+        first reduction loop's loads of rows that start a new stream at that point),
+        for _emit_next_row_prefetch."""
         if not self.point_loops or not self.reduction_ranges:
             return -1, []
         if not all(isinstance(e, int) for e in self.reduction_ranges):
@@ -723,10 +724,10 @@ class _NestLowering:
         for op in self.ops:
             if op.operation.name != "coil.load" or 0 not in self.loops_of.get(op, ()):
                 continue
-            element = ir.MemRefType(op.operands[0].type).element_type if isinstance(op.operands[0].type, ir.MemRefType) else None
-            if element is None or not self._contiguous_along(op, last_arg):
+            if not self._contiguous_along(op, last_arg):  # (a memref source, unit stride)
                 continue
-            row_bytes = _pymath.prod(self.reduction_ranges) * byte_width(element)
+            element_bytes = byte_width(ir.MemRefType(op.operands[0].type).element_type)
+            row_bytes = _pymath.prod(self.reduction_ranges) * element_bytes
             cone = self._cone(op)
             uses_point = any(self.outer_args[d] in self.op_deps[o] for o in cone + [op])
             # Addresses computed from the indices alone (no gathers: no load feeds them).
@@ -736,7 +737,7 @@ class _NestLowering:
                 for o in cone
             )
             if PREFETCH_MIN_ROW_BYTES <= row_bytes <= PREFETCH_MAX_ROW_BYTES and uses_point and index_math:
-                found.append(op)
+                found.append((op, max(1, PREFETCH_LINE_BYTES // element_bytes)))
         return d, found
 
     def _emit_next_row_prefetch(self, mapping: dict) -> None:
@@ -756,9 +757,7 @@ class _NestLowering:
             one = self._entry_const(index, 1)
             last = arith.subi(upper, one)
             following = arith.minsi(arith.addi(iv, one), last)
-            for load in loads:
-                element = ir.MemRefType(load.operands[0].type).element_type
-                line = max(1, PREFETCH_LINE_BYTES // byte_width(element))
+            for load, line in loads:
                 loops, stack = [], ExitStack()
                 with stack:
                     for k, extent in enumerate(self.reduction_ranges):
