@@ -196,16 +196,26 @@ class Case:
     tol: float | None = None
 
 
-def _sizes(device: str, quick: bool) -> dict:
-    if quick:
-        return dict(n=1 << 14, rows=64, cols=256, wide_rows=4, ce_rows=16, t=128, adamw=[(256, 256)] * 3 + [(256,)],
-                    mlp=(64, 64, 256), block=(2, 32, 64, 4), gpt=dict(vocab=512, dim=64, heads=4, layers=1, length=32, batch=2))
-    if device == "cuda":
-        return dict(n=1 << 24, rows=8192, cols=4096, wide_rows=1024, ce_rows=4096, t=4096,
+def _sizes(device: str, quick: bool, dtype: torch.dtype = torch.float32) -> dict:
+    """Workload sizes. On CUDA the memory-bound workloads move as many bytes in
+    every dtype: a 2-byte dtype gets twice the rows (n, rows, wide_rows,
+    ce_rows; transpose_add twice the columns). Each then stays well above
+    the H100's 50 MiB L2, and its %cp compares with the large clone's
+    bandwidth on equal terms: with as many elements, a bfloat16 workload moved
+    64 MiB, a size at which a plain copy reaches only 81% of that bandwidth.
+    The AdamW update (16M parameters) and the matmul workloads keep their
+    shapes."""
+    if device == "cuda" and not quick:
+        scale = max(1, 4 // dtype.itemsize)
+        return dict(n=scale << 24, rows=scale * 8192, cols=4096, wide_rows=scale * 1024, ce_rows=scale * 4096,
+                    t=4096, t_wide=scale * 4096,
                     adamw=[(1024, 1024)] * 12 + [(4096, 1024)] + [(1024,)] * 8,
                     mlp=(8192, 1024, 4096), block=(8, 1024, 1024, 16),
                     gpt=dict(vocab=32000, dim=512, heads=8, layers=4, length=512, batch=8))
-    return dict(n=1 << 20, rows=2048, cols=1024, wide_rows=128, ce_rows=256, t=2048,
+    if quick:
+        return dict(n=1 << 14, rows=64, cols=256, wide_rows=4, ce_rows=16, t=128, t_wide=128, adamw=[(256, 256)] * 3 + [(256,)],
+                    mlp=(64, 64, 256), block=(2, 32, 64, 4), gpt=dict(vocab=512, dim=64, heads=4, layers=1, length=32, batch=2))
+    return dict(n=1 << 20, rows=2048, cols=1024, wide_rows=128, ce_rows=256, t=2048, t_wide=2048,
                 adamw=[(1024, 1024)] * 12 + [(4096, 1024)] + [(1024,)] * 8,
                 mlp=(1024, 256, 1024), block=(4, 128, 256, 4),
                 gpt=dict(vocab=2048, dim=128, heads=4, layers=2, length=64, batch=8))
@@ -213,7 +223,7 @@ def _sizes(device: str, quick: bool) -> dict:
 
 def workloads(device: str, dtype: torch.dtype, quick: bool) -> dict[str, Callable[[], Case]]:
     """name -> a function that builds the workload's Case (call it after seeding)."""
-    s = _sizes(device, quick)
+    s = _sizes(device, quick, dtype)
     rows, cols = s["rows"], s["cols"]
 
     def randn(*shape):
@@ -284,7 +294,7 @@ def workloads(device: str, dtype: torch.dtype, quick: bool) -> dict[str, Callabl
         "mean_cols": fn(lambda x: x.mean(0), (rows, cols)),
         "var_rows": fn(lambda x: x.var(-1), (rows, cols)),
         "var_cols": fn(lambda x: x.var(0), (rows, cols)),
-        "transpose_add": fn(lambda x, y: x.t() + y, (s["t"], s["t"]), (s["t"], s["t"])),
+        "transpose_add": fn(lambda x, y: x.t() + y, (s["t"], s["t_wide"]), (s["t_wide"], s["t"])),
         "cross_entropy": cross_entropy,
         "adamw_16m": adamw,
         "mlp_block": mlp,
