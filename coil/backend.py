@@ -42,7 +42,7 @@ def coil_backend(gm: torch.fx.GraphModule, example_inputs: list, options: dict |
     backend = aot_autograd(
         fw_compiler=compiler,
         bw_compiler=functools.partial(compile_fx, settings=settings, backward=True),
-        inference_compiler=compiler,
+        inference_compiler=functools.partial(compile_fx, settings=settings, inference=True),
         partition_fn=functools.partial(min_cut_rematerialization_partition, compiler="inductor"),
         decompositions=decomposition_table(),
         keep_inference_input_mutations=True,

@@ -105,11 +105,15 @@ def _run_pipeline(module, context, pipeline: str, stage: str) -> None:
             raise CompilationError(f"{stage} failed: {error}") from error
 
 
-def compile_static(gm: torch.fx.GraphModule, inputs: list, donated: frozenset[int] = frozenset()) -> CompiledGraph:
+def compile_static(
+    gm: torch.fx.GraphModule, inputs: list, donated: frozenset[int] = frozenset(), inference: bool = False
+) -> CompiledGraph:
     """Compiles `gm` for inputs with exactly these sizes and strides (meta or real tensors, ints).
 
     `donated`: placeholder indices of inputs only this graph holds (a backward's
     saved activations), which its memory plan may free, overwrite and reuse.
+    `inference`: no backward keeps the outputs; on the CPU they may then come
+    from the graph's output pool (`config.cpu_output_pool`).
     """
     from coil.backends.host_codegen import HostCodegen, OutputBinding, build_host_program
     from coil.backends.llvm.jit import compile_cpu_kernels
@@ -176,16 +180,20 @@ def compile_static(gm: torch.fx.GraphModule, inputs: list, donated: frozenset[in
                 outputs.append(OutputBinding("value", value=out.value))
             constants.append(out.value)
         symbol_args = getattr(imported, "symbols", None)
-        codegen = (
-            HostCodegen(host, str(imported.device), len(imported.inputs), tensor_args, outputs, symbol_args=symbol_args)
-            if symbol_args
-            else HostCodegen(host, str(imported.device), len(imported.inputs), tensor_args, outputs)
+        codegen = HostCodegen(
+            host,
+            str(imported.device),
+            len(imported.inputs),
+            tensor_args,
+            outputs,
+            symbol_args=symbol_args or None,
+            pool_outputs=inference and config.cpu_output_pool,
         )
         source = codegen.generate()
     source = f"# coil host program for graph {graph_id}\n" + source
     debug.write("host.py", source)
     filename = f"<coil graph {graph_id}>"
-    call = build_host_program(source, kernels, filename, constants)
+    call = build_host_program(source, kernels, filename, constants, pool_slots=len(codegen.pool_slots))
     device = imported.device
     cpu_scalars = [
         i for i, x in enumerate(inputs) if isinstance(x, torch.Tensor) and x.device.type == "cpu" and x.dim() == 0
@@ -312,9 +320,10 @@ def _report_failure(gm: torch.fx.GraphModule, error: BaseException):
 class SpecializingGraph:
     """A graph with symbolic sizes: compiled per concrete size signature at call time."""
 
-    def __init__(self, gm: torch.fx.GraphModule, settings: dict):
+    def __init__(self, gm: torch.fx.GraphModule, settings: dict, inference: bool = False):
         self.gm = gm
         self.settings = settings
+        self.inference = inference
         self.compiled: dict[tuple, object] = {}
 
     @staticmethod
@@ -333,7 +342,7 @@ class SpecializingGraph:
         if program is None:
             with config.patch(**self.settings):
                 try:
-                    program = compile_static(self.gm, list(args))
+                    program = compile_static(self.gm, list(args), inference=self.inference)
                 except Exception as error:  # noqa: BLE001 - the failure policy
                     program = _report_failure(self.gm, error)
             self.compiled[key] = program
@@ -343,14 +352,21 @@ class SpecializingGraph:
 SpecializingGraph._boxed_call = True
 
 
-def compile_fx(gm: torch.fx.GraphModule, example_inputs: list, settings: dict | None = None, backward: bool = False):
-    """The AOTAutograd forward (and backward) compiler: a boxed callable for `gm`."""
+def compile_fx(
+    gm: torch.fx.GraphModule,
+    example_inputs: list,
+    settings: dict | None = None,
+    backward: bool = False,
+    inference: bool = False,
+):
+    """The AOTAutograd forward, backward (`backward`) and inference (`inference`) compiler: a boxed callable for `gm`."""
     settings = settings or {}
     with config.patch(**settings):
         symbolic = any(_is_symbolic(x) for x in example_inputs)
         try:
             started = time.perf_counter()
-            compiled = compile_static(gm, list(example_inputs), _donated_inputs() if backward else frozenset())
+            donated = _donated_inputs() if backward else frozenset()
+            compiled = compile_static(gm, list(example_inputs), donated, inference=inference)
             metrics.increment("compile_time_us", int((time.perf_counter() - started) * 1e6))
         except Exception as error:  # noqa: BLE001 - the failure policy
             if not symbolic or config.strict:
@@ -362,7 +378,7 @@ def compile_fx(gm: torch.fx.GraphModule, example_inputs: list, settings: dict | 
                 "compiling it for each concrete size instead",
                 stacklevel=2,
             )
-            specializing = SpecializingGraph(gm, settings)
+            specializing = SpecializingGraph(gm, settings, inference=inference)
 
             def run(args):
                 return specializing(args)

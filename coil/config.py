@@ -46,7 +46,22 @@ force_extern: frozenset[str] = frozenset()
 #: Off, block sizes come from size heuristics.
 autotune: bool = _env_flag("COIL_AUTOTUNE", False)
 
-_FIELDS = ("strict", "debug_dir", "threads", "verify_each", "fusion", "memory_planning", "force_extern", "autotune")
+#: CPU inference graphs reuse the memory of an earlier call's large outputs once
+#: nothing holds them (`host_codegen.OutputPool`): cache-warm, no page faults, at
+#: the cost of keeping two dead outputs per returned buffer (COIL_CPU_OUTPUT_POOL=0 turns it off).
+cpu_output_pool: bool = _env_flag("COIL_CPU_OUTPUT_POOL", True)
+
+_FIELDS = (
+    "strict",
+    "debug_dir",
+    "threads",
+    "verify_each",
+    "fusion",
+    "memory_planning",
+    "force_extern",
+    "autotune",
+    "cpu_output_pool",
+)
 
 # Inductor's spellings accepted for coil's settings.
 _ALIASES = {"max_autotune": "autotune"}
