@@ -135,6 +135,21 @@ class _F32:
             acc = self.mad(acc, x, self.c(coefficient))
         return acc
 
+    def horner_split(self, x: ir.Value, coefficients, k: int) -> ir.Value:
+        """c0 + x (c1 + ... + c_{k-1} x^(k-2) + x^(k-1) (c_k + c_{k+1} x + ...)).
+
+        The two inner Horner chains and x^(k-1) run side by side, for about
+        half of one Horner chain's latency (a loop whose iterations the core
+        cannot overlap enough waits on that latency). c0 is still added last,
+        in one rounding, as in Horner's scheme.
+        """
+        powers = {1: x}
+        for n in range(2, k):
+            half = n // 2
+            powers[n] = arith.mulf(powers[half], powers[n - half])
+        inner = self.mad(self.horner(x, coefficients[k:]), powers[k - 1], self.horner(x, coefficients[1:k]))
+        return self.mad(inner, x, self.c(coefficients[0]))
+
     def mad(self, a: ir.Value, b: ir.Value, c: ir.Value) -> ir.Value:
         """a * b + c, which LLVM may fuse into one FMA."""
         return arith.addf(arith.mulf(a, b, fastmath=self.contract), c, fastmath=self.contract)
@@ -285,7 +300,7 @@ def expand_erf_f32(x: ir.Value) -> ir.Value:
     a = math.absf(x)
     small = b.mad(a, b.horner(arith.mulf(a, a), _ERF_E), a)
     ac = arith.minimumf(a, b.c(_ERF_CLAMP))  # NaN stays NaN
-    large = b.horner(arith.subf(ac, b.c(_ERF_L_CENTER)), _ERF_L)
+    large = b.horner_split(arith.subf(ac, b.c(_ERF_L_CENTER)), _ERF_L, 7)
     return math.copysign(arith.select(b.lt(a, b.c(_ERF_SMALL)), small, large), x)
 
 
