@@ -222,6 +222,14 @@ REDUCTION_LOOP_HINT_MIN_EXTENT = 256
 PREFETCH_MIN_ROW_BYTES = 1024
 PREFETCH_MAX_ROW_BYTES = 16384
 PREFETCH_LINE_BYTES = 64
+# Longer rows, up to LONG_ROW_MAX_BYTES (the row, the next one and an output
+# row fit a 1 MiB L2), are prefetched during the second reduction loop
+# instead, LONG_ROW_CHUNK elements at a time (_emit_reduction_loop): that loop
+# reads the row from cache and computes (softmax's exp), so the next row's
+# lines arrive while it runs and the next point's first loop, which waited
+# on memory, reads cache.
+LONG_ROW_MAX_BYTES = 1 << 18
+LONG_ROW_CHUNK = 512
 
 
 def _hint_reduction_loop(loop: scf.ForOp, extent) -> None:
@@ -644,12 +652,17 @@ class _NestLowering:
         loops = []
         carried = inits
         stack = ExitStack()
-        for extent in self.reduction_ranges:
-            loop = scf.ForOp(zero, self._extent(extent), one, carried)
-            loops.append(loop)
-            carried = list(loop.inner_iter_args)
-            stack.enter_context(ir.InsertionPoint(loop.body))
-        ivs = [loop.induction_variable for loop in loops]
+        d, long_rows = self._next_row_loads(PREFETCH_MAX_ROW_BYTES + 1, LONG_ROW_MAX_BYTES) if level == 1 else (-1, [])
+        if long_rows and len(self.reduction_ranges) == 1:
+            loops, carried = self._open_prefetching_chunks(carried, stack, d, long_rows, mapping)
+            ivs = [loops[-1].induction_variable]
+        else:
+            for extent in self.reduction_ranges:
+                loop = scf.ForOp(zero, self._extent(extent), one, carried)
+                loops.append(loop)
+                carried = list(loop.inner_iter_args)
+                stack.enter_context(ir.InsertionPoint(loop.body))
+            ivs = [loop.induction_variable for loop in loops]
         local = dict(mapping)
         local.update(zip(self.reduction_args, ivs))
         position = None
@@ -696,6 +709,30 @@ class _NestLowering:
             for old, value in zip(op.results, _finalize(rtype, accs)):
                 mapping[old] = value
 
+    def _open_prefetching_chunks(self, carried: list, stack: ExitStack, d: int, loads: list, mapping: dict):
+        """The reduction loop as chunks of LONG_ROW_CHUNK points, each starting with the
+        prefetch of its cache lines of the next point's rows (see LONG_ROW_MAX_BYTES).
+        Enters both loops on `stack`; returns ([chunk loop, point loop], the point
+        loop's accumulators)."""
+        index = ir.IndexType.get()
+        extent = self._extent(self.reduction_ranges[0])
+        chunk = self._entry_const(index, LONG_ROW_CHUNK)
+        with self.nest.location:
+            following = self._following_point(d)
+        outer = scf.ForOp(self._entry_const(index, 0), extent, chunk, carried)
+        stack.enter_context(ir.InsertionPoint(outer.body))
+        start = outer.induction_variable
+        with self.nest.location:
+            end = arith.minsi(arith.addi(start, chunk), extent)
+            for load, line in loads:
+                lines = scf.ForOp(start, end, self._entry_const(index, line))
+                with ir.InsertionPoint(lines.body):
+                    self._prefetch_next_row(load, mapping, d, following, [lines.induction_variable])
+                    scf.YieldOp([])
+        inner = scf.ForOp(start, end, self._entry_const(index, 1), list(outer.inner_iter_args))
+        stack.enter_context(ir.InsertionPoint(inner.body))
+        return [outer, inner], list(inner.inner_iter_args)
+
     def _emit_point(self, mapping: dict) -> None:
         """Everything for one point of `ranges`, at the current insertion point."""
         self._emit_stage(0, mapping)
@@ -707,10 +744,10 @@ class _NestLowering:
                 self._emit_next_row_prefetch(mapping)
             self._emit_stage(level + 1, mapping)
 
-    def _next_row_loads(self) -> tuple[int, list]:
+    def _next_row_loads(self, min_bytes: int = PREFETCH_MIN_ROW_BYTES, max_bytes: int = PREFETCH_MAX_ROW_BYTES) -> tuple[int, list]:
         """(outer range of the next point, [(load, elements a cache line holds)] for the
-        first reduction loop's loads of rows that start a new stream at that point),
-        for _emit_next_row_prefetch."""
+        first reduction loop's loads of rows of `min_bytes` to `max_bytes` that start
+        a new stream at that point), for _emit_next_row_prefetch and _emit_reduction_loop."""
         if not self.point_loops or not self.reduction_ranges:
             return -1, []
         if not all(isinstance(e, int) for e in self.reduction_ranges):
@@ -736,7 +773,7 @@ class _NestLowering:
                 and all(isinstance(r.type, ir.IndexType) for r in o.results)
                 for o in cone
             )
-            if PREFETCH_MIN_ROW_BYTES <= row_bytes <= PREFETCH_MAX_ROW_BYTES and uses_point and index_math:
+            if min_bytes <= row_bytes <= max_bytes and uses_point and index_math:
                 found.append((op, max(1, PREFETCH_LINE_BYTES // element_bytes)))
         return d, found
 
@@ -752,11 +789,8 @@ class _NestLowering:
         if not loads:
             return
         index = ir.IndexType.get()
-        _, iv, upper = next(p for p in self.point_loops if p[0] == d)
         with self.nest.location:
-            one = self._entry_const(index, 1)
-            last = arith.subi(upper, one)
-            following = arith.minsi(arith.addi(iv, one), last)
+            following = self._following_point(d)
             for load, line in loads:
                 loops, stack = [], ExitStack()
                 with stack:
@@ -765,16 +799,28 @@ class _NestLowering:
                         loop = scf.ForOp(self._entry_const(index, 0), self._extent(extent), self._entry_const(index, step))
                         loops.append(loop)
                         stack.enter_context(ir.InsertionPoint(loop.body))
-                    local = dict(mapping)
-                    local[self.outer_args[d]] = following
-                    local.update(zip(self.reduction_args, [loop.induction_variable for loop in loops]))
-                    for op in self._cone(load):
-                        self._clone(op, local)
-                    source, *indices = load.operands
-                    memref.prefetch(source, [local.get(i, i) for i in indices], False, 3, True)
+                    ivs = [loop.induction_variable for loop in loops]
+                    self._prefetch_next_row(load, mapping, d, following, ivs)
                 for loop in reversed(loops):
                     with ir.InsertionPoint(loop.body):
                         scf.YieldOp([])
+
+    def _following_point(self, d: int) -> ir.Value:
+        """The next point's index along outer range `d` (the last point's own at the end)."""
+        _, iv, upper = next(p for p in self.point_loops if p[0] == d)
+        one = self._entry_const(ir.IndexType.get(), 1)
+        last = arith.subi(upper, one)
+        return arith.minsi(arith.addi(iv, one), last)
+
+    def _prefetch_next_row(self, load: ir.OpView, mapping: dict, d: int, following: ir.Value, ivs: list) -> None:
+        """A prefetch of what `load` reads at reduction indices `ivs` of the next point."""
+        local = dict(mapping)
+        local[self.outer_args[d]] = following
+        local.update(zip(self.reduction_args, ivs))
+        for op in self._cone(load):
+            self._clone(op, local)
+        source, *indices = load.operands
+        memref.prefetch(source, [local.get(i, i) for i in indices], False, 3, True)
 
     def run(self) -> None:
         nest = self.nest

@@ -39,6 +39,20 @@ def test_softmax_rows(dtype, cols):
     assert torch.isnan(got[1]).all() and torch.isnan(got[2]).all()
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("cols", [5000, 32000])
+def test_wide_rows_prefetched_in_chunks(dtype, cols):
+    """Rows of 16 to 256 KiB: the second loop runs in chunks that prefetch the
+    next row (lower_loops.LONG_ROW_CHUNK; 5000 leaves a partial last chunk);
+    its sums carry across chunks and across rows."""
+    x = (torch.randn(7, cols) * 3).to(dtype)
+    target = torch.randint(0, cols, (7,))
+    ce = _compile(lambda x, t: torch.nn.functional.cross_entropy(x.float(), t, reduction="none"))
+    torch.testing.assert_close(ce(x, target), torch.nn.functional.cross_entropy(x.float(), target, reduction="none"))
+    log_softmax = _compile(lambda x: torch.log_softmax(x, -1))
+    torch.testing.assert_close(log_softmax(x), torch.log_softmax(x, -1))
+
+
 def test_softmax_input_kept():
     """Softmax writes exp(x - max) into its output first: the input is left alone."""
     x = torch.randn(4, 3000)

@@ -79,3 +79,45 @@ func.func @short_rows(%x: memref<64x128xf32> {coil.noalias}, %out: memref<64xf32
   }) {ranges = [64], reduction_ranges = [128]} : () -> ()
   return
 }
+
+// -----
+
+// Rows of 16 to 256 KiB (here 32 KiB): the first loop streams the row from
+// memory unprefetched, and the second loop, which reads it from cache and
+// computes exp, runs in chunks of 512 points, each starting with the prefetch
+// of its cache lines of the next row (clamped to the last): the next point's
+// first loop then reads cache. The sum is carried through both loops.
+// CHECK-LABEL: func.func @softmax_like
+// CHECK-SAME: (%[[X:[a-z0-9]+]]: memref<16x8192xf32>
+// CHECK-DAG: %[[C16:.*]] = arith.constant 16 : index
+// CHECK-DAG: %[[C512:.*]] = arith.constant 512 : index
+// CHECK-DAG: %[[C8192:.*]] = arith.constant 8192 : index
+// CHECK: scf.for %[[I:[a-z0-9]+]] =
+// CHECK-NOT: memref.prefetch
+// CHECK: arith.maximumf
+// CHECK: %[[ROW:.*]] = arith.minsi
+// CHECK: %[[SUM:.*]] = scf.for %[[C:[a-z0-9]+]] = %{{.*}} to %[[C8192]] step %[[C512]] iter_args(%[[ACC:.*]] = %{{.*}})
+// CHECK: %[[STOP:.*]] = arith.addi %[[C]], %[[C512]]
+// CHECK: %[[END:.*]] = arith.minsi %[[STOP]], %[[C8192]]
+// CHECK: scf.for %[[P:[a-z0-9]+]] = %[[C]] to %[[END]] step %[[C16]]
+// CHECK-NEXT: memref.prefetch %[[X]][%[[ROW]], %[[P]]], read, locality<3>, data
+// CHECK: %[[PART:.*]] = scf.for %{{.*}} = %[[C]] to %[[END]] step %{{.*}} iter_args(%{{.*}} = %[[ACC]])
+// CHECK: math.exp
+// CHECK: scf.yield %[[PART]]
+// CHECK-NOT: memref.prefetch
+// CHECK: arith.divf %{{.*}}, %[[SUM]]
+// CHECK: return
+func.func @softmax_like(%x: memref<16x8192xf32> {coil.noalias}, %out: memref<16x8192xf32> {coil.noalias}) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index, %r: index):
+    %0 = "coil.load"(%x, %i, %r) : (memref<16x8192xf32>, index, index) -> f32
+    %1 = "coil.reduce"(%0) {reduction_type = "max"} : (f32) -> f32
+    %2 = arith.subf %0, %1 : f32
+    %3 = math.exp %2 : f32
+    %4 = "coil.reduce"(%3) {reduction_type = "sum"} : (f32) -> f32
+    %5 = arith.divf %3, %4 : f32
+    "coil.store"(%5, %out, %i, %r) : (f32, memref<16x8192xf32>, index, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [16], reduction_ranges = [8192]} : () -> ()
+  return
+}
