@@ -320,10 +320,9 @@ def _report_failure(gm: torch.fx.GraphModule, error: BaseException):
 class SpecializingGraph:
     """A graph with symbolic sizes: compiled per concrete size signature at call time."""
 
-    def __init__(self, gm: torch.fx.GraphModule, settings: dict, inference: bool = False):
+    def __init__(self, gm: torch.fx.GraphModule, settings: dict):
         self.gm = gm
         self.settings = settings
-        self.inference = inference
         self.compiled: dict[tuple, object] = {}
 
     @staticmethod
@@ -342,7 +341,8 @@ class SpecializingGraph:
         if program is None:
             with config.patch(**self.settings):
                 try:
-                    program = compile_static(self.gm, list(args), inference=self.inference)
+                    # No output pool: each of an unbounded number of sizes would keep its own.
+                    program = compile_static(self.gm, list(args))
                 except Exception as error:  # noqa: BLE001 - the failure policy
                     program = _report_failure(self.gm, error)
             self.compiled[key] = program
@@ -378,7 +378,7 @@ def compile_fx(
                 "compiling it for each concrete size instead",
                 stacklevel=2,
             )
-            specializing = SpecializingGraph(gm, settings, inference=inference)
+            specializing = SpecializingGraph(gm, settings)
 
             def run(args):
                 return specializing(args)
