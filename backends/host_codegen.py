@@ -34,7 +34,7 @@ from coil.dialects.ops import OperandRefAttr, TorchObjectAttr, is_dynamic, mixed
 from coil.dialects.types import dtype_name_for_element_type, normalized_strides, strides_and_offset
 from coil.mlir import func, ir
 from coil.passes.index_math import python_expression
-from coil.passes.walk import storage_root
+from coil.passes.walk import memory_root, storage_root
 
 
 @dataclass
@@ -118,22 +118,15 @@ def _returned_allocs(block: ir.Block) -> list[ir.Value]:
     the memory plan reused (`coil.reuse`) to the allocation it lives in.
     """
     ret = next(op for op in block.operations if op.name == "func.return")
-    allocs = set()
-    for value in ret.operands:
-        root = storage_root(value)
-        while not isinstance(root, ir.BlockArgument) and root.owner.name == "coil.reuse":
-            root = storage_root(root.owner.operands[0])
-        if not isinstance(root, ir.BlockArgument) and root.owner.name == "coil.alloc":
-            allocs.add(root)
+    allocs = {memory_root(value) for value in ret.operands}
     return [op.results[0] for op in block.operations if op.name == "coil.alloc" and op.results[0] in allocs]
 
 
-def _static_nbytes(shape: Sequence[int], strides: Sequence[int], element_type: ir.Type) -> int:
-    """Bytes spanned by a static buffer of these sizes and strides."""
-    if any(size == 0 for size in shape):
+def _span_bytes(size: Sequence[int], stride: Sequence[int], itemsize: int) -> int:
+    """Bytes spanned by a buffer of these sizes and strides (0 if it has no element)."""
+    if 0 in size:
         return 0
-    itemsize = getattr(torch, dtype_name_for_element_type(element_type)).itemsize
-    return (1 + sum((size - 1) * stride for size, stride in zip(shape, strides))) * itemsize
+    return (1 + sum((n - 1) * st for n, st in zip(size, stride))) * itemsize
 
 
 def _product(factors: Sequence[str]) -> str:
@@ -366,7 +359,8 @@ class HostCodegen:
         elif name == "coil.alloc":
             t = op.results[0].type
             strides, _ = strides_and_offset(t)
-            nbytes = _static_nbytes(t.shape, strides, t.element_type)
+            itemsize = getattr(torch, dtype_name_for_element_type(t.element_type)).itemsize
+            nbytes = _span_bytes(t.shape, strides, itemsize)
             self._emit_alloc(op.results[0], str(tuple(t.shape)), str(tuple(normalized_strides(t.shape, strides))), nbytes)
         elif name == "coil.launch":
             args = ", ".join(self._name(v) for v in region_args(op))
@@ -590,7 +584,7 @@ class OutputPool:
 
     def take(self, slot: int, size, stride, dtype: torch.dtype) -> torch.Tensor:
         """A CPU tensor of these sizes and strides: reused memory if a kept storage is free."""
-        nbytes = 0 if 0 in size else (1 + sum((n - 1) * st for n, st in zip(size, stride))) * dtype.itemsize
+        nbytes = _span_bytes(size, stride, dtype.itemsize)
         if nbytes < POOLED_OUTPUT_MIN_BYTES:
             return torch.empty_strided(size, stride, dtype=dtype)
         kept = self._kept[slot]

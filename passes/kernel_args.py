@@ -67,7 +67,7 @@ from coil.mlir import ir
 
 from .plan_memory import FRESH_EXTERN_KERNELS, storage_offset
 from .registry import register_pass
-from .walk import erase_dead, ops_named
+from .walk import erase_dead, memory_root, ops_named
 
 NOALIAS_ATTR = "coil.noalias"
 
@@ -255,18 +255,11 @@ def _merge_reshapes(fn, launches: list) -> None:
 # No-alias analysis
 
 
-def _storage(value: ir.Value) -> ir.Value:
-    """The value that owns `value`'s storage: through views and reuses."""
-    while not isinstance(value, ir.BlockArgument) and _name(value.owner) in ("coil.view", "coil.reuse"):
-        value = value.owner.operands[0]
-    return value
-
-
 def _roots(value: ir.Value, memo: dict) -> frozenset:
     """Storages `value` may use: its owner's, and for an ATen call's result also
     those of the call's tensor arguments (it may return a view of one), unless
     the call always returns a tensor of its own."""
-    root = _storage(value)
+    root = memory_root(value)
     if root in memo:
         return memo[root]
     memo[root] = frozenset([root])  # cut cycles (there are none in SSA form)

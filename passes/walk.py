@@ -82,3 +82,11 @@ def storage_root(value: ir.Value) -> ir.Value:
     while not isinstance(value, ir.BlockArgument) and value.owner.operation.name == "coil.view":
         value = value.owner.operands[0]
     return value
+
+
+def memory_root(value: ir.Value) -> ir.Value:
+    """The buffer whose memory `value` lives in: through host views and the buffers
+    a memory plan reused (`coil.reuse`) to the alloc, argument or extern result."""
+    while not isinstance(value, ir.BlockArgument) and value.owner.operation.name in ("coil.view", "coil.reuse"):
+        value = value.owner.operands[0]
+    return value
