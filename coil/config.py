@@ -25,7 +25,7 @@ strict: bool = _env_flag("COIL_STRICT", False)
 #: source (COIL_DEBUG_DIR). None writes nothing.
 debug_dir: str | None = os.environ.get("COIL_DEBUG_DIR") or None
 
-#: Threads CPU kernels run on (COIL_THREADS); None uses every core.
+#: Threads CPU kernels run on (COIL_THREADS); None: torch.get_num_threads() when they compile.
 threads: int | None = int(os.environ["COIL_THREADS"]) if os.environ.get("COIL_THREADS") else None
 
 #: Run the MLIR verifier after every pass (slower; for debugging coil itself).

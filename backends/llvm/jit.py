@@ -20,10 +20,11 @@ graph is not compiled again.
 from __future__ import annotations
 
 import ctypes
-import os
 import re
 import threading
 from dataclasses import dataclass
+
+import torch
 
 from coil.dialects import make_context
 from coil.dialects.ops import DYNAMIC, is_dynamic, mixed_ranges
@@ -437,7 +438,9 @@ class CpuKernel:
 
 
 def _thread_count(threads: int | None) -> int:
-    return max(1, threads if threads is not None else (os.cpu_count() or 1))
+    """`threads`, else torch's intra-op thread count when the kernel is compiled
+    (`torch.set_num_threads`, as Inductor's C++ kernels read it)."""
+    return max(1, threads if threads is not None else torch.get_num_threads())
 
 
 def _slice_align(info: _KernelInfo) -> int:
@@ -537,9 +540,10 @@ def compile_cpu_kernels(
     """JIT-compiles every `coil.kernel` function of `module`; returns CpuKernels by function name.
 
     `module` holds kernel functions in the coil form (`coil.loop_nest`); it is
-    not modified. `threads` caps how many threads one launch uses (None: all
-    cores). `check` validates the tensors of every call against the kernel's
-    signature (dtype, shape, strides), for debugging.
+    not modified. `threads` caps how many threads one launch uses (None:
+    `torch.get_num_threads()` at this call). `check` validates the tensors of
+    every call against the kernel's signature (dtype, shape, strides), for
+    debugging.
     """
     if isinstance(module, str):
         with make_context():

@@ -916,6 +916,24 @@ def test_large_launch_is_split_across_threads():
     assert small.threads == 1  # too little work to be worth a second thread
 
 
+def test_default_threads_follow_torch_set_num_threads():
+    """Without `threads`, a kernel runs on torch's intra-op thread count at compile
+    time, as Inductor's C++ kernels do: `torch.set_num_threads(1)` means one core."""
+    n = jit.PARALLEL_MIN_WORK * 4
+    before = torch.get_num_threads()
+    try:
+        for count in (1, 2):
+            torch.set_num_threads(count)
+            jit.clear_cache()
+            kernel = compile_cpu_kernels(_scale_kernel(n))["scale"]
+            assert kernel.threads == count
+            x, out = torch.randn(n), torch.zeros(n)
+            kernel(out, x)
+            assert_close(out, x * 3)
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_python_threads_run_the_slices_without_openmp(monkeypatch):
     from coil.backends.llvm import parallel
 
