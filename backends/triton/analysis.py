@@ -641,6 +641,20 @@ def _partner_reduce(info: KernelInfo, value: ir.Value, rtype: str, level: int, x
     return op
 
 
+def exp_of_shifted_max(info: KernelInfo, exp: ir.OpView) -> bool:
+    """Whether `exp` is exp(x - max(x)) (a softmax's or a log-sum-exp's): its argument is
+    at most 0 (or NaN), where Triton's native exp is as accurate as PyTorch's tolerances need."""
+    sub = _defining_op(exp.operands[0])
+    if sub is None or _name(sub) != "arith.subf":
+        return False
+    x, m = sub.operands
+    reduce = _defining_op(m)
+    if reduce is None or _name(reduce) != "coil.reduce" or reduce.attributes["reduction_type"].value != "max":
+        return False
+    stored = {s.operands[1] for s in info.ops if s.operation.name == "coil.store"}
+    return _same_value(x, reduce.operands[0], stored)
+
+
 def online_softmax_pairs(info: KernelInfo, level: int) -> list[OnlineSoftmax] | None:
     """The level-(k+1) pass, if a looped reduction can fold it into level k's (online softmax).
 

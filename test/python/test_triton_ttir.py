@@ -202,6 +202,27 @@ def test_graph_kernels_compile(name):
         check_compiles(emit_all(graph.module.operation))
 
 
+@pytest.mark.parametrize(
+    "name, libdevice",
+    [
+        ("softmax_small", False),  # exp(x - max(x)) <= 0: Triton's exp
+        ("softmax_wide", False),
+        ("cross_entropy", False),
+        ("exp_plus_one", True),  # exp(x) of any x: libdevice's expf, as accurate as eager's
+    ],
+)
+def test_exp_is_libdevice_unless_its_argument_is_shifted_by_the_max(name, libdevice):
+    graphs = dict(GRAPHS)
+    graphs["cross_entropy"] = (lambda a, t: F.cross_entropy(a, t), torch.randn(16, 100), torch.randint(0, 100, (16,)))
+    graphs["exp_plus_one"] = (lambda a: a.exp() + 1, x)
+    fn, *inputs = graphs[name]
+    graph = outlined(fn, *inputs)
+    with graph.context:
+        texts = "\n".join(k.ttir for k in emit_all(graph.module.operation))
+    assert ('symbol = "__nv_expf"' in texts) == libdevice
+    assert ("math.exp " in texts) != libdevice
+
+
 # ---------------------------------------------------------------------------
 # the emitter's interface
 
