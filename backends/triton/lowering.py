@@ -39,8 +39,8 @@ from .analysis import (
     TritonLoweringError,
     access_offset,
     above_one,
-    exp_of_shifted_max,
     is_column_reduction,
+    native_exp_suffices,
     online_softmax_pairs,
     online_variance_pairs,
     pointwise_tiling,
@@ -1075,9 +1075,9 @@ def _cast(e: KernelEmitter, op, operands):
 # f32 exp is libdevice's, as accurate as CUDA eager's expf: Triton's native exp
 # is ex2.approx(x * log2(e)), and the rounding of that product grows with x
 # (exp(88) came out 1.8e-6 relative off, beyond PyTorch's float32 rtol of
-# 1.3e-6). Where the argument is x - max(x) <= 0 (softmax, log-sum-exp, the
-# online softmax below) the error is below 1e-6 relative or the result below
-# 1e-9, and the native exp, Inductor's, stays.
+# 1.3e-6). Softmax's exp(x - max(x)) (the online softmax's below too) and
+# sigmoid's keep the native exp, Inductor's, which is exact enough there
+# (`native_exp_suffices`).
 _NATIVE_F32 = {"math.exp2", "math.log", "math.log2", "math.absf", "math.floor", "math.ceil", "math.fma"}
 _NATIVE_F64 = {"math.absf", "math.floor", "math.ceil", "math.fma", "math.sqrt"}
 _LIBDEVICE = {
@@ -1105,7 +1105,7 @@ def _math(e: KernelEmitter, op, operands):
     if name == "math.sqrt" and elem == "f32":
         result = t.unary("tt.precise_sqrt", operands[0])
     elif name in (_NATIVE_F32 if elem == "f32" else _NATIVE_F64) or (
-        name == "math.exp" and elem == "f32" and exp_of_shifted_max(e.info, op)
+        name == "math.exp" and elem == "f32" and native_exp_suffices(e.info, op)
     ):
         if len(operands) == 3:
             result = t.ternary(name, *operands)

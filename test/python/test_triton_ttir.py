@@ -208,13 +208,19 @@ def test_graph_kernels_compile(name):
         ("softmax_small", False),  # exp(x - max(x)) <= 0: Triton's exp
         ("softmax_wide", False),
         ("cross_entropy", False),
+        ("sigmoid_silu", False),  # 1 / (1 + exp(-x))
+        ("sigmoid_bf16", False),
         ("exp_plus_one", True),  # exp(x) of any x: libdevice's expf, as accurate as eager's
+        ("exp_times_two", True),
     ],
 )
-def test_exp_is_libdevice_unless_its_argument_is_shifted_by_the_max(name, libdevice):
+def test_exp_is_libdevice_unless_native_suffices(name, libdevice):
     graphs = dict(GRAPHS)
     graphs["cross_entropy"] = (lambda a, t: F.cross_entropy(a, t), torch.randn(16, 100), torch.randint(0, 100, (16,)))
+    graphs["sigmoid_silu"] = (lambda a: torch.sigmoid(a * 1.5) - F.silu(a), x)
+    graphs["sigmoid_bf16"] = (lambda a: torch.sigmoid(a * 1.5 + 0.25) - torch.tanh(a), x.bfloat16())
     graphs["exp_plus_one"] = (lambda a: a.exp() + 1, x)
+    graphs["exp_times_two"] = (lambda a: 1 / (a.exp() * 2), x)
     fn, *inputs = graphs[name]
     graph = outlined(fn, *inputs)
     with graph.context:
