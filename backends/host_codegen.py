@@ -31,7 +31,7 @@ import torch
 
 from coil.dialects import region_args
 from coil.dialects.ops import OperandRefAttr, TorchObjectAttr, is_dynamic, mixed_shape, view_sizes, view_symbols
-from coil.dialects.types import dtype_name_for_element_type, normalized_strides, strides_and_offset
+from coil.dialects.types import byte_width, dtype_name_for_element_type, normalized_strides, strides_and_offset
 from coil.mlir import func, ir
 from coil.passes.index_math import python_expression
 from coil.passes.walk import memory_root, storage_root
@@ -359,8 +359,7 @@ class HostCodegen:
         elif name == "coil.alloc":
             t = op.results[0].type
             strides, _ = strides_and_offset(t)
-            itemsize = getattr(torch, dtype_name_for_element_type(t.element_type)).itemsize
-            nbytes = _span_bytes(t.shape, strides, itemsize)
+            nbytes = _span_bytes(t.shape, strides, byte_width(t.element_type))
             self._emit_alloc(op.results[0], str(tuple(t.shape)), str(tuple(normalized_strides(t.shape, strides))), nbytes)
         elif name == "coil.launch":
             args = ", ".join(self._name(v) for v in region_args(op))

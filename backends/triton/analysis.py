@@ -624,18 +624,23 @@ def _following_sums(info: KernelInfo, level: int) -> list | None:
     return sums
 
 
+def _reduce_of(info: KernelInfo, value: ir.Value, rtype: str, x: ir.Value):
+    """The `rtype` reduce defining `value`, if it reduces a value computed as `x` is, else None."""
+    op = _defining_op(value)
+    if op is None or _name(op) != "coil.reduce" or op.attributes["reduction_type"].value != rtype:
+        return None
+    stored = {s.operands[1] for s in info.ops if s.operation.name == "coil.store"}
+    return op if _same_value(x, op.operands[0], stored) else None
+
+
 def _partner_reduce(info: KernelInfo, value: ir.Value, rtype: str, level: int, x: ir.Value):
     """The float32 `rtype` reduce of `level` defining `value`, over a value computed as `x` is, else None."""
-    op = _defining_op(value)
-    stored = {s.operands[1] for s in info.ops if s.operation.name == "coil.store"}
+    op = _reduce_of(info, value, rtype, x)
     if (
         op is None
-        or _name(op) != "coil.reduce"
         or info.reduce_loop.get(op) != level
-        or op.attributes["reduction_type"].value != rtype
         or not isinstance(op.operands[0].type, ir.F32Type)
         or info.level.get(x, level + 1) > level
-        or not _same_value(x, op.operands[0], stored)
     ):
         return None
     return op
@@ -651,13 +656,8 @@ def native_exp_suffices(info: KernelInfo, exp: ir.OpView) -> bool:
       the sigmoid is below 3e-10 (atol 1e-5) or 1 + exp rounds it away.
     """
     sub = _defining_op(exp.operands[0])
-    if sub is not None and _name(sub) == "arith.subf":
-        x, m = sub.operands
-        reduce = _defining_op(m)
-        if reduce is not None and _name(reduce) == "coil.reduce" and reduce.attributes["reduction_type"].value == "max":
-            stored = {s.operands[1] for s in info.ops if s.operation.name == "coil.store"}
-            if _same_value(x, reduce.operands[0], stored):
-                return True
+    if sub is not None and _name(sub) == "arith.subf" and _reduce_of(info, sub.operands[1], "max", sub.operands[0]):
+        return True
     return _only_sigmoid_uses(exp.results[0])
 
 
