@@ -253,6 +253,32 @@ def test_interface_and_candidates():
         assert "welford" not in str(graph.module)
 
 
+
+FLAT_WARPS = {
+    # 2-byte elements: 4 a thread (8 warps over XBLOCK 1024)...
+    "bf16_chain": (lambda a: torch.sigmoid(a * 1.5) - torch.tanh(a), (torch.randn(1 << 16, dtype=torch.bfloat16),), 8),
+    # ...also beside a 0-d float32 operand (AdamW's step), read once and not walked...
+    "bf16_with_f32_scalar": (lambda p, g, s: p - 0.01 * g / (1 - 0.9**s),
+                             (torch.randn(512, 512, dtype=torch.bfloat16), torch.randn(512, 512, dtype=torch.bfloat16),
+                              torch.tensor(3.0)), 8),
+    # ...but 8 a thread where a row is broadcast over the matrix (bias+GELU), and in float32.
+    "bf16_bias_gelu": (lambda a, b: F.gelu(a + b), (torch.randn(256, 1024, dtype=torch.bfloat16),
+                                                     torch.randn(1024, dtype=torch.bfloat16)), 4),
+    "f32_chain": (lambda a: torch.sigmoid(a * 1.5) - torch.tanh(a), (torch.randn(1 << 16),), 4),
+}
+
+
+@pytest.mark.parametrize("name", list(FLAT_WARPS))
+def test_flat_pointwise_warps_follow_element_width_and_broadcasts(name):
+    fn, inputs, warps = FLAT_WARPS[name]
+    graph = outlined(fn, *inputs)
+    with graph.context:
+        (kernel,) = kernel_functions(graph.module.operation)
+        config = default_config(kernel)
+        assert (config.xblock, config.yblock, config.num_warps) == (1024, 1, warps)
+        check_compiles([emit_kernel(kernel)])
+
+
 WIDE = {
     "sum_rows": (lambda a: a.sum(-1), torch.randn(4, 4096)),
     "var_mean": (lambda a: torch.var_mean(a, -1), torch.randn(4, 4096)),

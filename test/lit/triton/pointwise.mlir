@@ -122,10 +122,11 @@ func.func @big(%out: memref<3221225472xi8>) attributes {coil.kernel} {
 
 // -----
 
-// A pointwise kernel over 2-byte elements takes the float32 config, XBLOCK
-// 1024 and 4 warps: 16 elements a thread slowed compute-bound kernels.
+// A pointwise kernel over 2-byte elements reads 4 of them a thread: XBLOCK
+// 1024 over 8 warps (16 a thread slowed compute-bound kernels, 8 the AdamW
+// update and the pointwise chain).
 
-// CHECK-LABEL: // @add_bf16 grid=(8, 1, 1) num_warps=4 xblock=1024 yblock=1 rblock=1
+// CHECK-LABEL: // @add_bf16 grid=(8, 1, 1) num_warps=8 xblock=1024 yblock=1 rblock=1
 func.func @add_bf16(%out: memref<8192xbf16>, %a: memref<8192xbf16>, %b: memref<8192xbf16>) attributes {coil.kernel} {
   "coil.loop_nest"() ({
   ^bb0(%i: index):
@@ -135,5 +136,22 @@ func.func @add_bf16(%out: memref<8192xbf16>, %a: memref<8192xbf16>, %b: memref<8
     "coil.store"(%s, %out, %i) : (bf16, memref<8192xbf16>, index) -> ()
     "coil.yield"() : () -> ()
   }) {ranges = [8192], reduction_ranges = []} : () -> ()
+  return
+}
+
+// -----
+
+// One that adds a row broadcast over a matrix (bias+GELU) keeps 8 a thread, 4 warps.
+
+// CHECK-LABEL: // @add_row_bf16 grid=(8, 1, 1) num_warps=4 xblock=1024 yblock=1 rblock=1
+func.func @add_row_bf16(%out: memref<8x1024xbf16>, %a: memref<8x1024xbf16>, %b: memref<1024xbf16>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index, %j: index):
+    %x = "coil.load"(%a, %i, %j) : (memref<8x1024xbf16>, index, index) -> bf16
+    %y = "coil.load"(%b, %j) : (memref<1024xbf16>, index) -> bf16
+    %s = arith.addf %x, %y : bf16
+    "coil.store"(%s, %out, %i, %j) : (bf16, memref<8x1024xbf16>, index, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [8, 1024], reduction_ranges = []} : () -> ()
   return
 }
