@@ -41,25 +41,47 @@ func.func @layer_norm_like(%x: memref<64x1024xf32> {coil.noalias}, %w: memref<10
 
 // -----
 
-// One reduction loop: the prefetch comes first. A bf16 cache line holds 32
-// elements. The output point [i, 0] moves along range 0 (range 1 has one point).
-// CHECK-LABEL: func.func @row_sum_bf16
+// In bf16 a cache line holds 32 elements. The output point [i, 0] moves along
+// range 0 (range 1 has one point).
+// CHECK-LABEL: func.func @row_variance_bf16
 // CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
 // CHECK: scf.for %[[I:[a-z0-9]+]] =
+// CHECK: memref.load
 // CHECK: arith.addi %[[I]]
 // CHECK: scf.for %{{.*}} step %[[C32]]
 // CHECK-NEXT: memref.prefetch
 // CHECK: scf.for
 // CHECK: memref.load
-func.func @row_sum_bf16(%x: memref<8x512xbf16> {coil.noalias}, %out: memref<8x1xf32> {coil.noalias}) attributes {coil.kernel} {
+func.func @row_variance_bf16(%x: memref<8x512xbf16> {coil.noalias}, %out: memref<8x1xf32> {coil.noalias}) attributes {coil.kernel} {
   "coil.loop_nest"() ({
   ^bb0(%i: index, %j: index, %r: index):
     %0 = "coil.load"(%x, %i, %r) : (memref<8x512xbf16>, index, index) -> bf16
     %1 = arith.extf %0 : bf16 to f32
     %2 = "coil.reduce"(%1) {reduction_type = "sum"} : (f32) -> f32
-    "coil.store"(%2, %out, %i, %j) : (f32, memref<8x1xf32>, index, index) -> ()
+    %3 = arith.subf %1, %2 : f32
+    %4 = arith.mulf %3, %3 : f32
+    %5 = "coil.reduce"(%4) {reduction_type = "sum"} : (f32) -> f32
+    "coil.store"(%5, %out, %i, %j) : (f32, memref<8x1xf32>, index, index) -> ()
     "coil.yield"() : () -> ()
   }) {ranges = [8, 1], reduction_ranges = [512]} : () -> ()
+  return
+}
+
+// -----
+
+// One reduction loop (a row sum) has no later loop to hide a prefetch behind:
+// the next row would be fetched while this one is read. None.
+// CHECK-LABEL: func.func @row_sum
+// CHECK-NOT: memref.prefetch
+// CHECK: return
+func.func @row_sum(%x: memref<64x1024xf32> {coil.noalias}, %out: memref<64xf32> {coil.noalias}) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index, %r: index):
+    %0 = "coil.load"(%x, %i, %r) : (memref<64x1024xf32>, index, index) -> f32
+    %1 = "coil.reduce"(%0) {reduction_type = "sum"} : (f32) -> f32
+    "coil.store"(%1, %out, %i) : (f32, memref<64xf32>, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [64], reduction_ranges = [1024]} : () -> ()
   return
 }
 
