@@ -245,6 +245,7 @@ def _streamed_element_bytes(info: KernelInfo) -> int:
 
 
 def _constant_offset(access, info: KernelInfo) -> bool:
+    """Whether `access` reads or writes one element whatever the point (a 0-d buffer)."""
     coefficients = linear_coefficients(access.offset, info.dim_names() + info.reduction_dim_names())
     return coefficients is not None and not any(coefficients.values())
 
