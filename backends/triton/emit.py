@@ -226,22 +226,18 @@ def _warps(elements: int, low: int = 1, high: int = 8) -> int:
     return max(low, min(high, next_pow2(max(elements // 256, 1))))
 
 
-def _element_bytes(info: KernelInfo) -> int:
-    """The widest element (in bytes) of the kernel's buffer arguments (4 if none says)."""
-    widths = []
-    for kind, t in zip(info.arg_kinds, info.arg_types):
-        if kind == "buffer":
-            element = ir.MemRefType(t).element_type
-            if hasattr(element, "width"):
-                widths.append(max(1, element.width // 8))
-    return max(widths, default=4)
+def _element_bytes(info: KernelInfo, args=None) -> int:
+    """The widest element (in bytes) of the kernel's buffer arguments, or of those in
+    `args` (argument positions); 4 if there is none."""
+    if args is None:
+        args = [i for i, kind in enumerate(info.arg_kinds) if kind == "buffer"]
+    return max((byte_width(ir.MemRefType(info.arg_types[i]).element_type) for i in args), default=4)
 
 
 def _streamed_element_bytes(info: KernelInfo) -> int:
-    """The widest element (in bytes) of the buffers the kernel walks: those with an
-    access that moves with some range (a 0-d operand, AdamW's step, loaded once, aside)."""
-    walked = {a.arg for a in info.accesses if not _constant_offset(a, info)}
-    return max((byte_width(ir.MemRefType(info.arg_types[arg]).element_type) for arg in walked), default=4)
+    """The widest element of the buffers the kernel walks: those with an access that
+    moves with some range (a 0-d operand, AdamW's step, loaded once, aside)."""
+    return _element_bytes(info, {a.arg for a in info.accesses if not _constant_offset(a, info)})
 
 
 def _constant_offset(access, info: KernelInfo) -> bool:
