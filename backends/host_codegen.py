@@ -179,6 +179,9 @@ class HostCodegen:
         # (filled by generate() when `pool_outputs`).
         self.pool_outputs = pool_outputs and device == "cpu"
         self.pool_slots: dict[ir.Value, int] = {}
+        # Buffers whose Python tensor is another buffer's (a reuse only kernels and
+        # views read): the storage is right, the sizes and strides are not.
+        self.loose: set[ir.Value] = set()
 
     def _name(self, value: ir.Value) -> str:
         return self.names[value]
@@ -206,6 +209,19 @@ class HostCodegen:
         if symbol:
             self.symbol_names[symbol] = name
         return name
+
+    def _same_layout_as_root(self, view) -> bool:
+        """Whether a static view has its storage root's own sizes and strides (its
+        Python tensor would equal the root's), and is not a returned value."""
+        root = storage_root(view.operands[0])
+        t, root_t = view.results[0].type, root.type
+        if root in self.loose or not isinstance(root_t, ir.MemRefType) or not root_t.has_static_shape:
+            return False
+        if _has_dynamic_layout(root_t) or list(t.shape) != list(root_t.shape):
+            return False
+        if strides_and_offset(t) != strides_and_offset(root_t):
+            return False
+        return all(use.owner.name != "func.return" for use in view.results[0].uses)
 
     def _new_index(self, value: ir.Value, expr: str) -> None:
         name = f"size{self.index_count}"
@@ -399,9 +415,12 @@ class HostCodegen:
             t = op.results[0].type
             strides, offset = strides_and_offset(t)
             root = self._name(storage_root(op.operands[0]))
-            if offset == 0 and _only_launched(op.results[0]):
+            if offset == 0 and (not _needs_object(op.results[0]) or self._same_layout_as_root(op)):
                 # A kernel built for a static layout takes only the data pointer,
-                # which is the root's: no view object to make on every call.
+                # which is the root's, and a static view of this one is made from
+                # the root too: no view object to make on every call. Nor for a
+                # view with the root's own sizes and strides (not returned: an
+                # output is a tensor of its own).
                 self.names[op.results[0]] = root
                 return
             buf = self._new_buffer(op.results[0])
@@ -429,7 +448,14 @@ class HostCodegen:
             strides, _ = strides_and_offset(t)
             self.reused_from[op.results[0]] = op.operands[0]
             how = "in place" if "coil.inplace" in op.attributes else "reuse"
-            self.emit(f"{buf} = reinterpret({self._name(op.operands[0])}, {tuple(t.shape)}, {tuple(strides)}, 0)  # {how}")
+            source = self._name(op.operands[0])
+            if not _needs_object(op.results[0]):
+                # Kernels take the storage's data pointer alone (the same element type
+                # at offset 0): the old buffer's tensor serves under the new name.
+                self.emit(f"{buf} = {source}  # {how}")
+                self.loose.add(op.results[0])
+            else:
+                self.emit(f"{buf} = reinterpret({source}, {tuple(t.shape)}, {tuple(strides)}, 0)  # {how}")
         elif name == "func.return":
             results = [self._name(v) for v in op.operands]
             items = []
@@ -527,11 +553,20 @@ class HostCodegen:
 _fast_reinterpret = getattr(getattr(torch._C, "_dynamo", None) and torch._C._dynamo.guards, "_reinterpret_tensor", None)
 
 
-def _only_launched(value: ir.Value) -> bool:
-    """Whether every use of `value` is as a kernel argument (not an extern call's,
-    not a returned value, not another view's source)."""
-    users = [u.owner for u in value.uses]
-    return bool(users) and all(u.name == "coil.launch" for u in users)
+def _needs_object(value: ir.Value) -> bool:
+    """Whether the host needs a tensor of `value`'s own sizes and strides: an extern
+    call's argument, a returned value, the source of a view computed from its
+    strides (symbolic layout) or of a reuse. Kernel launches take the data
+    pointer alone, static views are made from the storage root, and `del`
+    only drops the name."""
+    for use in value.uses:
+        user = use.owner
+        if user.name in ("coil.launch", "coil.dealloc"):
+            continue
+        if user.name == "coil.view" and not _has_dynamic_layout(user.results[0].type):
+            continue
+        return True
+    return False
 
 
 #: Returned CPU buffers of at least this many bytes come from the graph's OutputPool.

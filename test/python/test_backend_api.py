@@ -3,6 +3,7 @@ output, failure policy and symbolic sizes."""
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 import warnings
@@ -109,6 +110,40 @@ def test_host_program_drops_arguments_and_views_after_last_use(tmp_path):
         view = re.match(r"\s*(buf\d+) = reinterpret\((\w+),", line)
         if view and view.group(2) in deleted:
             assert deleted.get(view.group(1)) == deleted[view.group(2)], (view.group(0), lines)
+
+
+def test_host_program_makes_views_only_where_a_tensor_is_needed(tmp_path):
+    """Kernels take data pointers: a view or reused buffer that only kernels read
+    (or that has its root's own layout) is not made anew on every call; each
+    `reinterpret` left is read by an extern call, a return or a symbolic view."""
+    import re
+
+    model = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.GELU(), torch.nn.LayerNorm(32), torch.nn.Linear(32, 8))
+    reference = copy.deepcopy(model)
+    g = torch.compile(model, backend="coil", options={"debug_dir": str(tmp_path)})
+    x = torch.randn(4, 6, 16)
+    g(x).square().sum().backward()
+    reference(x).square().sum().backward()
+    for p, q in zip(model.parameters(), reference.parameters()):
+        torch.testing.assert_close(p.grad, q.grad)
+    sources = [p.read_text() for p in sorted(tmp_path.glob("graph_*/host.py"))]
+    assert len(sources) == 2  # forward and backward
+    launch = re.compile(r"\s*(fused|kernel)_\d+\(")
+    views = 0
+    for source in sources:
+        lines = source.splitlines()
+        for k, line in enumerate(lines):
+            view = re.match(r"\s*(buf\d+) = reinterpret\(", line)
+            if not view:
+                continue
+            views += 1
+            name = re.compile(rf"\b{view.group(1)}\b")
+            readers = [
+                later for later in lines[k + 1 :]
+                if name.search(later) and not later.strip().startswith("del ") and not launch.match(later)
+            ]
+            assert readers, f"{view.group(0)} is only launched or deleted:\n{source}"
+    assert views  # the matmuls read transposed views of their operands
 
 
 def _broken_sin(ctx, x):
