@@ -439,3 +439,27 @@ def test_static_launcher_parameter_codes():
     assert _parameter_codes(ttir) == "OlOif"
     assert _parameter_codes("module {\n  tt.func public @k() {\n    tt.return\n  }\n}\n") == ""
     assert _parameter_codes("module {\n  tt.func public @k(%arg0: !tt.tensordesc<f32>) {\n  }\n}\n") is None
+
+
+def _load_store_lines(ttir: str) -> tuple[list[int], list[int]]:
+    lines = ttir.splitlines()
+    return [i for i, l in enumerate(lines) if "tt.load" in l], [i for i, l in enumerate(lines) if "tt.store" in l]
+
+
+@pytest.mark.parametrize("n, loads_first", [(1024, True), (1 << 20, False)])
+def test_small_pointwise_grid_issues_its_loads_first(n, loads_first):
+    """A horizontally fused pointwise kernel of a few programs loads every input before
+    its first store (one memory round trip, not one per output); a large grid,
+    whose warps hide each other's latency, keeps the body's order."""
+
+    def f(a, b, c, d):
+        return a.exp() + b, (a * c).sin(), c * d - b
+
+    graph = outlined(f, *(torch.randn(n) for _ in range(4)))
+    with graph.context:
+        (kernel,) = kernel_functions(graph.module.operation)
+        emitted = emit_kernel(kernel)
+        loads, stores = _load_store_lines(emitted.ttir)
+        assert len(loads) == 4 and len(stores) == 3, emitted.ttir
+        assert (max(loads) < min(stores)) == loads_first, emitted.ttir
+        check_compiles([emitted])

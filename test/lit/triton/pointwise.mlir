@@ -155,3 +155,34 @@ func.func @add_row_bf16(%out: memref<8x1024xbf16>, %a: memref<8x1024xbf16>, %b: 
   }) {ranges = [8, 1024], reduction_ranges = []} : () -> ()
   return
 }
+
+// -----
+
+// A grid of one program (fewer than 132): every load whose buffer no earlier
+// store may write (coil.noalias, not stored before it) is issued first, so the
+// thread waits on memory once, not once per output. The load of %arg1 after
+// the store into %arg1 keeps its place.
+
+// CHECK-LABEL: // @loads_first grid=(1, 1, 1)
+// CHECK:       tt.func public @loads_first
+// CHECK:         %[[A:.+]] = tt.load {{.*}} : tensor<1024x!tt.ptr<f32>>
+// CHECK:         %[[B:.+]] = tt.load {{.*}} : tensor<1024x!tt.ptr<f32>>
+// CHECK-NOT:     tt.load
+// CHECK:         tt.store
+// CHECK:         tt.load
+// CHECK:         tt.store
+// CHECK:         tt.return
+func.func @loads_first(%arg0: memref<1024xf32> {coil.noalias}, %arg1: memref<1024xf32> {coil.noalias}, %arg2: memref<1024xf32> {coil.noalias}) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index):
+    %a = "coil.load"(%arg0, %i) : (memref<1024xf32>, index) -> f32
+    %e = math.exp %a : f32
+    "coil.store"(%e, %arg1, %i) : (f32, memref<1024xf32>, index) -> ()
+    %b = "coil.load"(%arg2, %i) : (memref<1024xf32>, index) -> f32
+    %c = "coil.load"(%arg1, %i) : (memref<1024xf32>, index) -> f32
+    %s = arith.addf %b, %c : f32
+    "coil.store"(%s, %arg2, %i) : (f32, memref<1024xf32>, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [1024], reduction_ranges = []} : () -> ()
+  return
+}
