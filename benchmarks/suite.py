@@ -30,9 +30,11 @@ For every workload and backend (eager, Inductor, coil) it reports:
 - peak memory: CUDA, `torch.cuda.max_memory_allocated()` over the second
   call, before timing (everything live then counts: inputs, parameters,
   optimizer state), and the part above what was allocated before the call;
-  each backend starts from an emptied caching allocator. CPU: not measured
-  (null); coil's planned peak of live buffers (coil.metrics) is reported
-  for coil.
+  each backend starts from an emptied caching allocator. The JSON also has
+  the peak of the bytes requested (`requested_bytes.all.peak`: tensor sizes,
+  not the cached blocks that served them, which the allocator does not split
+  when less than 1 MiB would be left). CPU: not measured (null); coil's
+  planned peak of live buffers (coil.metrics) is reported for coil.
 - kernels generated: coil from coil.metrics, Inductor from
   torch._inductor.metrics.generated_kernel_count (cold compile).
 - max |backend - eager| over the outputs (the state after one step for the
@@ -404,11 +406,19 @@ def _measure(name: str, make: Callable[[], Case], backend: str, device: str, dty
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
             before = torch.cuda.memory_allocated()
+            before_requested = torch.cuda.memory_stats().get("requested_bytes.all.current")
             run(*case.args)
             torch.cuda.synchronize()
             peak = torch.cuda.max_memory_allocated()
             row["peak_mib"] = peak / 2**20
             row["peak_over_live_mib"] = (peak - before) / 2**20
+            # The bytes the tensors asked for, without the caching allocator's rounding up to
+            # the cached block that served them (a block less than 1 MiB larger than a large
+            # request is not split, and counts whole in max_memory_allocated).
+            peak_requested = torch.cuda.memory_stats().get("requested_bytes.all.peak")
+            if peak_requested is not None and before_requested is not None:
+                row["peak_requested_mib"] = peak_requested / 2**20
+                row["peak_requested_over_live_mib"] = (peak_requested - before_requested) / 2**20
             row["ms"] = time_ms(run, case.args, device=device, quick=quick)
         else:
             row["peak_mib"] = None
