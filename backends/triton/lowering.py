@@ -644,7 +644,7 @@ class KernelEmitter:
             if name == "coil.store":
                 stored.add(op.operands[1])
             elif name == "coil.load":
-                source, *indices = op.operands
+                source = op.operands[0]
                 if any(isinstance(v, ir.OpResult) and v.owner in body for v in op.operands):
                     continue  # a buffer or index computed in the body (a gather): keep its place
                 if stored and (source in stored or source not in noalias or not stored <= noalias):
@@ -656,9 +656,9 @@ class KernelEmitter:
         per_thread = max(1, config.xblock // (32 * config.num_warps))
         distinct: dict = {}  # a repeated load (fusion leaves one per consumer) is one tt.load
         for op in early:
-            distinct.setdefault((op.operands[0], *op.operands[1:]), len(distinct))
+            distinct.setdefault(tuple(op.operands), len(distinct))
         room = max(1, LOADS_FIRST_MAX_VALUES // per_thread)
-        early = [op for op in early if distinct[(op.operands[0], *op.operands[1:])] < room]
+        early = [op for op in early if distinct[tuple(op.operands)] < room]
         if not early:
             return ops
         moved = set(early)
