@@ -215,11 +215,10 @@ class HostCodegen:
         Python tensor would equal the root's), and is not a returned value."""
         root = storage_root(view.operands[0])
         t, root_t = view.results[0].type, root.type
-        if root in self.loose or not isinstance(root_t, ir.MemRefType) or not root_t.has_static_shape:
+        if root in self.loose or not isinstance(root_t, ir.MemRefType):
             return False
-        if _has_dynamic_layout(root_t) or list(t.shape) != list(root_t.shape):
-            return False
-        if strides_and_offset(t) != strides_and_offset(root_t):
+        # A `?` size or stride of the root never equals the view's static ones.
+        if list(t.shape) != list(root_t.shape) or strides_and_offset(t) != strides_and_offset(root_t):
             return False
         return all(use.owner.name != "func.return" for use in view.results[0].uses)
 

@@ -42,7 +42,8 @@ This pass, over every kernel function and all of its launches:
 - marks a buffer argument `coil.noalias` (an argument attribute) when no
   launch passes it storage that may overlap the storage of another buffer
   argument while either of the two is written by the kernel. The CPU backend
-  turns this into `llvm.noalias` on the pointer; the Triton backend ignores it.
+  turns this into `llvm.noalias` on the pointer; the Triton backend lets a
+  small grid issue loads of such buffers ahead of earlier stores.
 
 What may overlap, on the host: views (`coil.view`) and reuses (`coil.reuse`)
 share their source's storage; distinct `coil.alloc` results never overlap;
@@ -70,6 +71,19 @@ from .registry import register_pass
 from .walk import erase_dead, memory_root, ops_named
 
 NOALIAS_ATTR = "coil.noalias"
+
+
+def noalias_positions(fn) -> set[int]:
+    """Positions of the kernel function's arguments marked `coil.noalias`."""
+    if "arg_attrs" not in fn.attributes:
+        return set()
+    return {k for k, attrs in enumerate(fn.attributes["arg_attrs"]) if NOALIAS_ATTR in ir.DictAttr(attrs)}
+
+
+def noalias_arguments(fn) -> set:
+    """The entry-block arguments of the kernel function marked `coil.noalias`."""
+    arguments = list(fn.regions[0].blocks[0].arguments)
+    return {arguments[k] for k in noalias_positions(fn)}
 
 
 def _name(op) -> str:

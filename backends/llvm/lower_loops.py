@@ -63,13 +63,12 @@ from contextlib import ExitStack
 from coil.dialects.ops import DYNAMIC, int_list, is_dynamic, mixed_ranges
 from coil.dialects.types import byte_width, is_float
 from coil.mlir import arith, ir, memref, scf
+from coil.passes.kernel_args import NOALIAS_ATTR, noalias_arguments, noalias_positions
 from coil.passes.registry import PassFailure, register_pass
 from coil.passes.walk import operands_among, ops_named
 from coil.passes.welford import expand_welford as _expand_welford
 
 SLICE_DIM_ATTR = "coil.slice_dim"
-# Kernel argument attribute set by coil-kernel-args (passes/kernel_args.py).
-NOALIAS_ATTR = "coil.noalias"
 
 # Ops a pass may move out of all loops when they use no index: no memory
 # effects, no regions.
@@ -311,7 +310,7 @@ def _stable_buffers(nest: ir.OpView) -> set:
     if fn is None:
         return set()
     stored = {st.operands[1] for st in ops_named(fn, "coil.store")}
-    return _noalias_arguments(fn) - stored
+    return noalias_arguments(fn) - stored
 
 
 def _enclosing_function(op: ir.OpView):
@@ -320,12 +319,6 @@ def _enclosing_function(op: ir.OpView):
     while fn is not None and fn.name != "func.func":
         fn = fn.parent
     return fn
-
-
-def _noalias_arguments(fn) -> set:
-    """The entry-block arguments of `fn` marked `coil.noalias`."""
-    arguments = list(fn.regions[0].blocks[0].arguments)
-    return {arguments[k] for k in _noalias_positions(fn)}
 
 
 def _cse_body(body: ir.Block, stable: set) -> None:
@@ -590,7 +583,7 @@ class _NestLowering:
         fn = _enclosing_function(self.nest)
         if fn is None:
             return found
-        noalias = _noalias_arguments(fn)
+        noalias = noalias_arguments(fn)
         loaded = {load.operands[0] for load in ops_named(fn, "coil.load")}
         stores = ops_named(fn, "coil.store")
         index_args = set(self.outer_args) | set(self.reduction_args)
@@ -1519,17 +1512,11 @@ def _noalias_to_llvm(fn: ir.OpView, positions: set[int]) -> None:
     fn.attributes["arg_attrs"] = ir.ArrayAttr.get(attrs)
 
 
-def _noalias_positions(fn: ir.OpView) -> set[int]:
-    if "arg_attrs" not in fn.attributes:
-        return set()
-    return {k for k, attrs in enumerate(fn.attributes["arg_attrs"]) if NOALIAS_ATTR in ir.DictAttr(attrs)}
-
-
 def lower_kernel(fn: ir.OpView, outer_slice: bool = False) -> None:
     """Lowers every `coil.loop_nest` of kernel function `fn` to scf loops."""
     nests = [op for op in fn.regions[0].blocks[0].operations if op.operation.name == "coil.loop_nest"]
     slice_bounds = None
-    noalias = _noalias_positions(fn)
+    noalias = noalias_positions(fn)
     _legalize_buffer_types(fn)
     _expand_dynamic_buffers(fn)
     if outer_slice:

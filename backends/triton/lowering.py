@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 from coil.dialects.ops import DYNAMIC, is_dynamic
 from coil.mlir import ir
+from coil.passes.kernel_args import noalias_arguments
 
 from .analysis import (
     KernelInfo,
@@ -120,15 +121,6 @@ def _cone(roots, inside: set) -> set:
                 cone.add(owner)
                 pending.append(owner)
     return cone
-
-
-def _noalias_arguments(fn) -> set:
-    """The function's buffer arguments marked `coil.noalias` (block argument values)."""
-    entry = fn.regions[0].blocks[0]
-    if "arg_attrs" not in fn.attributes:
-        return set()
-    attrs = fn.attributes["arg_attrs"]
-    return {entry.arguments[i] for i in range(len(attrs)) if "coil.noalias" in ir.DictAttr(attrs[i])}
 
 
 # Fewer programs than this (an H100 has 132 SMs) leave SMs idle and each program's
@@ -636,7 +628,7 @@ class KernelEmitter:
         if config.yblock > 1 or cdiv(info.xnumel, config.xblock) >= LATENCY_BOUND_PROGRAMS:
             return ops
         body = set(ops)
-        noalias = _noalias_arguments(info.fn)
+        noalias = noalias_arguments(info.fn)
         stored: set = set()
         early = []
         for op in ops:
