@@ -59,6 +59,12 @@ def cuda_time_ms(fn, args=(), warmup: int = 25, rep: int = 100) -> float:
     return do_bench(lambda: fn(*args), warmup=warmup, rep=rep, return_mode="median")
 
 
+def cuda_timing_round(fn, args=(), quick: bool = False):
+    """A function timing one do_bench round of fn(*args): its median ms per call."""
+    warmup, rep = (5, 10) if quick else (10, 40)
+    return lambda: cuda_time_ms(fn, args, warmup=warmup, rep=rep)
+
+
 def cpu_timing_loop(fn, args=(), loop_ms: float = 50.0):
     """A function timing one timeit loop of fn(*args) of about `loop_ms`: ms per call.
 

@@ -5,11 +5,12 @@
 
 For every workload and backend (eager, Inductor, coil) it reports:
 
-- time: the median ms per call. CUDA: `triton.testing.do_bench` (CUDA events,
-  L2 flushed between calls); CPU: the median of timeit loops of ~50 ms each,
-  the three backends' loops taken in turn (eager, Inductor, coil, eager, ...)
-  after every backend has compiled, so that a shared machine's slow spells
-  weigh on all three alike instead of on whichever ran then.
+- time: the median ms per call over rounds taken in turn (eager, Inductor,
+  coil, eager, ...) after every backend has compiled, so that a shared
+  machine's slow spells weigh on all three alike instead of on whichever ran
+  then. CUDA: 7 rounds of `triton.testing.do_bench` (CUDA events, L2 flushed
+  between calls; 40 ms each), the median of their medians; CPU: the median
+  of 7 timeit loops of ~50 ms each.
 - speedup over eager (eager ms / backend ms) and the ratio Inductor/coil
   (Inductor ms / coil ms: > 1 means coil is faster).
 - achieved GB/s: bytes of the inputs (parameters included) and outputs over the
@@ -106,7 +107,7 @@ import torch.nn.functional as F  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import coil  # noqa: E402
 from common import (  # noqa: E402
-    bias_gelu, copy_bandwidth_gbs, cpu_loop_settings, cpu_timing_loop, nbytes, pointwise_chain, rms_norm, sync, tensors_in, time_ms,
+    bias_gelu, copy_bandwidth_gbs, cpu_loop_settings, cpu_timing_loop, cuda_timing_round, nbytes, pointwise_chain, rms_norm, sync, tensors_in,
 )
 
 BACKENDS = ("eager", "inductor", "coil")
@@ -360,8 +361,8 @@ def _results(case: Case, out) -> list:
 
 def _measure(name: str, make: Callable[[], Case], backend: str, device: str, dtype: torch.dtype,
              quick: bool, expected: list | None) -> tuple[dict, list | None]:
-    """Compiles and checks one backend on the workload; on CUDA also its peak memory and time
-    (CPU times are taken afterwards for all backends in turn: _interleaved_cpu_times)."""
+    """Compiles and checks one backend on the workload; on CUDA also its peak memory
+    (times are taken afterwards for all backends in turn: _interleaved_times)."""
     from torch._inductor import metrics as inductor_metrics
 
     row: dict = {"status": "ok"}
@@ -400,8 +401,8 @@ def _measure(name: str, make: Callable[[], Case], backend: str, device: str, dty
             row["status"] = "MISMATCH" if row["status"] == "ok" else row["status"] + ", MISMATCH"
     with torch.set_grad_enabled(case.train):
         if device == "cuda":
-            # A second call (the training step's optimizer state exists by now), before any
-            # timing: do_bench's buffers are not live then.
+            # A second call (the training step's optimizer state exists by now), alone:
+            # no other backend's buffers are live, nor do_bench's.
             gc.collect()
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
@@ -419,7 +420,6 @@ def _measure(name: str, make: Callable[[], Case], backend: str, device: str, dty
             if peak_requested is not None and before_requested is not None:
                 row["peak_requested_mib"] = peak_requested / 2**20
                 row["peak_requested_over_live_mib"] = (peak_requested - before_requested) / 2**20
-            row["ms"] = time_ms(run, case.args, device=device, quick=quick)
         else:
             row["peak_mib"] = None
     row["bytes"] = case.bytes if case.bytes is not None else (
@@ -437,14 +437,19 @@ def _short(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[:400]}"
 
 
-def _interleaved_cpu_times(make: Callable[[], Case], backends: list[str], quick: bool) -> dict[str, float]:
-    """Median ms per call of each backend, their timeit loops taken in turn.
+def _interleaved_times(make: Callable[[], Case], backends: list[str], device: str, quick: bool) -> dict[str, float]:
+    """Median ms per call of each backend, their timing rounds taken in turn.
 
     Every backend is built and compiled (warm: a second compile of the same
-    graphs) and called once first; then each round runs one loop of each
-    backend. On a machine shared with other tenants the speed drifts by tens
-    of percent over seconds: timed one after the other, a backend's ratio to
-    the others would measure the drift as much as the backend.
+    graphs) and called once first; then each round runs one timing of each
+    backend: a timeit loop on the CPU, a do_bench (L2 flushed, CUDA events) on
+    CUDA. On a machine shared with other tenants the speed drifts by tens of
+    percent over seconds: timed one after the other, a backend's ratio to the
+    others would measure the drift as much as the backend. On CUDA the host
+    drifts so (on one H100 node the bf16 GPT step's host time per step went
+    from 12.3 to 6.8 ms between two rounds), which a step that launches more
+    work than the GPU runs in the meantime (a training step, AdamW's 84
+    tensors) measures directly.
     """
     cases = {b: _build(make) for b in backends}
     runs = {b: _callable(cases[b], b) for b in backends}
@@ -455,7 +460,10 @@ def _interleaved_cpu_times(make: Callable[[], Case], backends: list[str], quick:
         case = cases[backend]
         with torch.set_grad_enabled(case.train):
             runs[backend](*case.args)  # compiles: the loop is sized from the call after
-            loops[backend] = cpu_timing_loop(runs[backend], case.args, loop_ms=loop_ms)
+            if device == "cuda":
+                loops[backend] = cuda_timing_round(runs[backend], case.args, quick=quick)
+            else:
+                loops[backend] = cpu_timing_loop(runs[backend], case.args, loop_ms=loop_ms)
     times: dict[str, list[float]] = {b: [] for b in backends}
     for _ in range(repeats):
         for backend in backends:
@@ -463,6 +471,8 @@ def _interleaved_cpu_times(make: Callable[[], Case], backends: list[str], quick:
                 times[backend].append(loops[backend]())
     del cases, runs, loops
     gc.collect()
+    if device == "cuda":
+        torch.cuda.empty_cache()
     return {b: statistics.median(v) for b, v in times.items()}
 
 
@@ -481,10 +491,10 @@ def run_workload(name: str, make: Callable[[], Case], device: str, dtype: torch.
                 # Without eager there is nothing to compare with; still try the compilers.
                 expected = None
         row[backend] = result
-    if device == "cpu":
-        timed = [b for b in BACKENDS if "bytes" in row[b]]
+    timed = [b for b in BACKENDS if "bytes" in row[b]]
+    if timed:
         try:
-            for backend, ms in _interleaved_cpu_times(make, timed, quick).items():
+            for backend, ms in _interleaved_times(make, timed, device, quick).items():
                 row[backend]["ms"] = ms
         except Exception as error:  # noqa: BLE001
             for backend in timed:
@@ -765,7 +775,8 @@ def main(argv=None) -> int:
             "device": device, "machine": machine, "torch": torch.__version__, "threads": torch.get_num_threads(),
             "load_average_at_start": load, "load_average_at_end": os.getloadavg()[0] if load is not None else None,
             "dtypes": options.dtype, "quick": options.quick, "copy_gbs": copy_gbs,
-            "timing": "triton.testing.do_bench median, L2 flushed" if device == "cuda" else "median of timeit loops",
+            "timing": "median of triton.testing.do_bench rounds (L2 flushed), backends in turn" if device == "cuda"
+                      else "median of timeit loops, backends in turn",
             "compile_cold": "first call in this process with empty cache dirs, after torch._dynamo.reset()"
                             + ("" if fresh else " (WARNING: caches were not fresh: suite.py was imported, not run)"),
             "compile_warm": None if options.no_warm else "first call in a second process with the same (warm) cache dirs",

@@ -44,6 +44,8 @@ FUSED_SIMPLIFY_PIPELINE = "builtin.module(coil-fold-views, canonicalize, cse, co
 FUSED_OUTLINE_PIPELINE = "builtin.module(coil-outline-kernels, coil-fuse-kernels)"
 # Memory planning, the verifier that no two live buffers share storage, then kernel arguments (merge, noalias).
 PLAN_PIPELINE = "builtin.module(coil-plan-memory, coil-verify-memory, coil-kernel-args)"
+# CUDA: adjacent independent pointwise launches as one (combo) launch.
+COMBINE_PIPELINE = "builtin.module(coil-combine-kernels)"
 
 
 def outline_pipeline(device: torch.device) -> str:
@@ -147,6 +149,10 @@ def compile_static(
             _run_pipeline(module, context, PLAN_PIPELINE, "plan memory")
             stages["plan"] = _verified_text(module)
             debug.write("04_plan_memory.mlir", stages["plan"])
+        if imported.device.type == "cuda" and config.fusion and config.combo_kernels:
+            _run_pipeline(module, context, COMBINE_PIPELINE, "combine kernels")
+            stages["combine"] = _verified_text(module)
+            debug.write("05_combine.mlir", stages["combine"])
 
     with context:
         if imported.device.type == "cuda":

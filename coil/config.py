@@ -51,6 +51,11 @@ autotune: bool = _env_flag("COIL_AUTOTUNE", False)
 #: the cost of keeping two dead outputs per returned buffer (COIL_CPU_OUTPUT_POOL=0 turns it off).
 cpu_output_pool: bool = _env_flag("COIL_CPU_OUTPUT_POOL", True)
 
+#: GPU: run adjacent independent pointwise kernels (an optimizer step's
+#: parameter groups) as one launch, each over its own program ids
+#: (passes/combine_kernels.py; COIL_COMBO_KERNELS=0 turns it off).
+combo_kernels: bool = _env_flag("COIL_COMBO_KERNELS", True)
+
 _FIELDS = (
     "strict",
     "debug_dir",
@@ -61,6 +66,7 @@ _FIELDS = (
     "force_extern",
     "autotune",
     "cpu_output_pool",
+    "combo_kernels",
 )
 
 # Inductor's spellings accepted for coil's settings.

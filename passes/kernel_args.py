@@ -269,7 +269,7 @@ def _merge_reshapes(fn, launches: list) -> None:
 # No-alias analysis
 
 
-def _roots(value: ir.Value, memo: dict) -> frozenset:
+def storage_roots(value: ir.Value, memo: dict) -> frozenset:
     """Storages `value` may use: its owner's, and for an ATen call's result also
     those of the call's tensor arguments (it may return a view of one), unless
     the call always returns a tensor of its own."""
@@ -286,12 +286,12 @@ def _roots(value: ir.Value, memo: dict) -> frozenset:
             found.add(owner.results[0])
             for arg in region_args(owner):
                 if isinstance(arg.type, ir.MemRefType):
-                    found |= _roots(arg, memo)
+                    found |= storage_roots(arg, memo)
     memo[root] = frozenset(found)
     return memo[root]
 
 
-def _written_arguments(fn) -> set[int] | None:
+def written_arguments(fn) -> set[int] | None:
     """Positions of the buffer arguments a kernel stores into; an argument used
     other than as a load's source or a store's destination counts as written."""
     block = fn.regions[0].blocks[0]
@@ -313,11 +313,11 @@ def _written_arguments(fn) -> set[int] | None:
 def _noalias_arguments(fn, launches: list, memo: dict) -> list[int]:
     block = fn.regions[0].blocks[0]
     buffers = [a.arg_number for a in block.arguments if isinstance(a.type, ir.MemRefType)]
-    written = _written_arguments(fn)
+    written = written_arguments(fn)
     clear = set(buffers)
     for launch in launches:
         values = region_args(launch)
-        roots = {k: _roots(values[k], memo) for k in buffers}
+        roots = {k: storage_roots(values[k], memo) for k in buffers}
         for x in buffers:
             for y in buffers:
                 if x < y and (x in written or y in written) and roots[x] & roots[y]:

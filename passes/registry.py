@@ -32,6 +32,7 @@ PASS_MODULES = (
     "coil.passes.split_reductions",
     "coil.passes.plan_memory",
     "coil.passes.kernel_args",
+    "coil.passes.combine_kernels",
     "coil.backends.llvm.lower_loops",
 )
 

@@ -57,9 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _config(fn, args):
     """The default config with the command line's overrides; reduction options apply to reductions only."""
-    from coil.backends.triton.emit import default_config
+    from coil.backends.triton.emit import ComboConfig, default_config
 
     base = default_config(fn)
+    if isinstance(base, ComboConfig):
+        return None  # each loop nest of a combo takes its own default
     nests = [op for op in fn.regions[0].blocks[0].operations if op.operation.name == "coil.loop_nest"]
     is_reduction = any(len(nest.attributes["reduction_ranges"]) for nest in nests)
     fields = ("xblock", "num_warps") + (("rblock", "persistent") if is_reduction else ("yblock",))
@@ -85,11 +87,14 @@ def _translate(module: ir.Operation, args) -> list[str]:
             aligned = frozenset(i for i in range(len(fn.regions[0].blocks[0].arguments)) if i not in unaligned)
         kernel = emit_kernel(fn, _config(fn, args), aligned)
         c = kernel.config
-        header = (
-            f"// @{kernel.name} grid=({', '.join(map(str, kernel.grid))}) num_warps={kernel.num_warps} "
-            f"xblock={c.xblock} yblock={c.yblock} rblock={c.rblock} persistent={str(c.persistent).lower()} "
-            f"index_bits={kernel.index_bits}"
-        )
+        header = f"// @{kernel.name} grid=({', '.join(map(str, kernel.grid))}) num_warps={kernel.num_warps} "
+        if hasattr(c, "parts"):
+            header += "parts=" + ",".join(f"{p.xblock}x{p.yblock}" for p in c.parts)
+        else:
+            header += (
+                f"xblock={c.xblock} yblock={c.yblock} rblock={c.rblock} persistent={str(c.persistent).lower()} "
+                f"index_bits={kernel.index_bits}"
+            )
         out.append(header + "\n" + kernel.ttir)
     return out
 

@@ -199,8 +199,11 @@ def buffer_strides(t: ir.MemRefType) -> tuple[list[int | None], list[int]]:
     return strides, [k for k, s in enumerate(strides) if s is None]
 
 
-def analyze_kernel(fn: ir.OpView) -> KernelInfo:
-    """Clones `fn` into a scratch module and analyses the clone."""
+def analyze_kernel(fn: ir.OpView, nest: int | None = None) -> KernelInfo:
+    """Clones `fn` into a scratch module and analyses the clone.
+
+    `nest`: of a `coil.combo` kernel (passes/combine_kernels.py), the loop nest
+    to analyse; the clone keeps that one and every argument."""
     name = fn.attributes["sym_name"].value
     with fn.context, ir.Location.unknown():
         scratch = ir.Module.create()
@@ -208,6 +211,13 @@ def analyze_kernel(fn: ir.OpView) -> KernelInfo:
             clone = fn.operation.clone()
     clone = clone.opview
     block = clone.regions[0].blocks[0]
+    if nest is not None:
+        nests = [op for op in block.operations if op.operation.name == "coil.loop_nest"]
+        if not 0 <= nest < len(nests):
+            raise TritonLoweringError(name, f"has {len(nests)} loop nests, no nest #{nest}")
+        for k, op in enumerate(nests):
+            if k != nest:
+                op.operation.erase()
     arg_kinds, arg_types = [], []
     for i, arg in enumerate(block.arguments):
         t = arg.type

@@ -97,10 +97,12 @@ large.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
 from coil.dialects.types import byte_width
 from coil.mlir import ir
+from coil.passes.combine_kernels import COMBO_ATTR
 
 from .analysis import (
     KernelInfo,
@@ -114,9 +116,11 @@ from .analysis import (
 )
 from .indexing import linear_coefficients
 from .launch import MAX_RNUMEL_BUCKET, HostExpressionError, grid_function, hint_function, host_expression, product
-from .lowering import MAX_GRID_Y, KernelEmitter, NeedsInt64, cdiv, next_pow2
+
+from .lowering import LATENCY_BOUND_PROGRAMS, MAX_GRID_Y, ComboPart, KernelEmitter, NeedsInt64, cdiv, next_pow2
 
 __all__ = [
+    "ComboConfig",
     "TritonConfig",
     "TritonKernel",
     "TritonLoweringError",
@@ -167,6 +171,14 @@ class TritonConfig:
     rblock: int = 1  # reduction block (== next_pow2(rnumel) when persistent)
     num_warps: int = 4
     persistent: bool = True  # reductions: whole reduction in one block vs scf.for loop
+
+
+@dataclass(frozen=True)
+class ComboConfig:
+    """The configs of a `coil.combo` kernel's loop nests, which share one warp count."""
+
+    parts: tuple[TritonConfig, ...]
+    num_warps: int
 
 
 @dataclass
@@ -399,9 +411,31 @@ def _bound_reduction(info: KernelInfo, hints: frozenset) -> None:
             info.rnumel_bound = hint[1]
 
 
+def is_combo(fn) -> bool:
+    """Whether `fn` is a `coil.combo` kernel: independent loop nests, one launch (passes/combine_kernels.py)."""
+    return COMBO_ATTR in fn.attributes
+
+
+def _combo_parts(fn) -> list[KernelInfo]:
+    nests = sum(1 for op in fn.regions[0].blocks[0].operations if op.operation.name == "coil.loop_nest")
+    parts = [analyze_kernel(fn, nest=k) for k in range(nests)]
+    for k, info in enumerate(parts):
+        if info.is_reduction or info.is_dynamic:
+            raise info.error(f"loop nest #{k} of a coil.combo kernel is not a static pointwise nest")
+    return parts
+
+
+def _combo_config(parts: list[KernelInfo]) -> ComboConfig:
+    """Each nest's own config, run with the largest warp count among them."""
+    configs = [_config_for(info) for info in parts]
+    return ComboConfig(tuple(configs), max(c.num_warps for c in configs))
+
+
 @_in_kernel_context
-def default_config(fn, hints: frozenset = frozenset()) -> TritonConfig:
+def default_config(fn, hints: frozenset = frozenset()) -> TritonConfig | ComboConfig:
     """Size heuristics (Inductor-like) for kernel function `fn` (for a call with these launch hints)."""
+    if is_combo(fn):
+        return _combo_config(_combo_parts(fn))
     info = analyze_kernel(fn)
     _bound_reduction(info, hints)
     return _config_for(info)
@@ -409,7 +443,9 @@ def default_config(fn, hints: frozenset = frozenset()) -> TritonConfig:
 
 @_in_kernel_context
 def candidate_configs(fn, hints: frozenset = frozenset()) -> list[TritonConfig]:
-    """A few configs to autotune over, the default first."""
+    """A few configs to autotune over, the default first (a combo: its default only)."""
+    if is_combo(fn):
+        return [_combo_config(_combo_parts(fn))]
     info = analyze_kernel(fn)
     _bound_reduction(info, hints)
     default = _config_for(info)
@@ -544,6 +580,8 @@ def emit_kernel(
     `hints`: launch specialization of a kernel over symbolic sizes (what its
     `hint_fn` returns for a call); none by default.
     """
+    if is_combo(fn):
+        return _emit_combo(fn, config, aligned)
     info = analyze_kernel(fn)
     _bound_reduction(info, hints)
     config = _check_config(info, config or _config_for(info))
@@ -569,6 +607,78 @@ def emit_kernel(
         hint_fn=hint_fn,
         hints=hints,
     )
+
+
+def _emit_combo(fn, config: ComboConfig | None, aligned: frozenset[int] | None) -> TritonKernel:
+    """A `coil.combo` kernel: each loop nest a private `tt.func` over its own range of
+    program ids, in order, called from the public entry (which Triton inlines).
+
+    A 1-D grid of the parts' programs; a part tiled 2-D splits its relative id
+    into (x, y). The warp count is the combo's (each part's tile keeps its
+    own XBLOCK). The entry's dispatch is a compare and a branch per part."""
+    parts = _combo_parts(fn)
+    if config is None:
+        config = _combo_config(parts)
+    if len(config.parts) != len(parts):
+        raise TritonLoweringError(fn.attributes["sym_name"].value, f"{len(config.parts)} configs for {len(parts)} loop nests")
+    name = fn.attributes["sym_name"].value
+    emitted = []
+    for k, (info, part_config) in enumerate(zip(parts, config.parts)):
+        part_config = _check_config(info, part_config)
+        part_config = TritonConfig(part_config.xblock, part_config.yblock, part_config.rblock, config.num_warps)
+        emitted.append((info, part_config))
+    grids = [KernelEmitter(info, c, aligned, index64=False).grid() for info, c in emitted]
+    total = sum(gx * gy for gx, gy, _ in grids)
+    if total >= 1 << 31:
+        raise TritonLoweringError(name, f"a combo of {total} programs exceeds CUDA's grid (2^31-1)")
+    # Parts with fewer programs take the first ids, so they start first: such a part's
+    # programs are usually the long ones (a horizontal fusion of many small tensors, a
+    # memory round trip each), which would otherwise trail behind the rest.
+    order = sorted(range(len(parts)), key=lambda k: grids[k][0] * grids[k][1])
+    lines = ["module {"]
+    for k, ((info, c), (gx, gy, _)) in enumerate(zip(emitted, grids)):
+        part = ComboPart(f"{name}_part{k}", gx, gy, small_grid=total < LATENCY_BOUND_PROGRAMS)
+        emitter = KernelEmitter(info, c, aligned, index64=False, part=part)
+        try:
+            lines += emitter.run_part()
+        except NeedsInt64:
+            lines += KernelEmitter(info, c, aligned, index64=True, part=part).run_part()
+    entry = KernelEmitter(parts[0], emitted[0][1], aligned, index64=False)
+    lines.append(f"  {entry.signature()} {{")
+    params = [f"%arg{i}" for i in range(len(parts[0].arg_kinds))]
+    types = [p.split(": ", 1)[1].split(" {", 1)[0] for p in _parameters(entry.signature())]
+    lines.append("    %pid = tt.get_program_id x : i32")
+    start = 0
+    for k in order:
+        gx, gy, _ = grids[k]
+        count = gx * gy
+        lines.append(f"    %start{k} = arith.constant {start} : i32")
+        lines.append(f"    %end{k} = arith.constant {start + count} : i32")
+        lines.append(f"    %above{k} = arith.cmpi sge, %pid, %start{k} : i32")
+        lines.append(f"    %below{k} = arith.cmpi slt, %pid, %end{k} : i32")
+        lines.append(f"    %in{k} = arith.andi %above{k}, %below{k} : i1")
+        lines.append(f"    scf.if %in{k} {{")
+        lines.append(f"      %local{k} = arith.subi %pid, %start{k} : i32")
+        call_args = ", ".join(params + [f"%local{k}"])
+        lines.append(f"      tt.call @{name}_part{k}({call_args}) : ({', '.join(types + ['i32'])}) -> ()")
+        lines.append("    }")
+        start += count
+    lines += ["    tt.return", "  }", "}"]
+    return TritonKernel(
+        name=name,
+        ttir="\n".join(lines) + "\n",
+        grid=(total, 1, 1),
+        num_warps=config.num_warps,
+        config=config,
+        arg_kinds=list(parts[0].arg_kinds),
+        params=[("arg", i) for i in range(len(parts[0].arg_kinds))],
+    )
+
+
+def _parameters(signature: str) -> list[str]:
+    """The parameters of a printed `tt.func` signature ("%arg0: !tt.ptr<f32> {...}", ...)."""
+    inside = signature[signature.index("(") + 1 : signature.rindex(")")]
+    return [p.strip() for p in re.split(r",\s*(?=%)", inside)] if inside.strip() else []
 
 
 def emit_module(module, configs: dict[str, TritonConfig] | None = None, aligned=None) -> list[TritonKernel]:

@@ -63,6 +63,22 @@ class NeedsInt64(Exception):
 
 
 @dataclass(frozen=True)
+class ComboPart:
+    """A loop nest of a `coil.combo` kernel, emitted as a private function that the
+    combo's entry calls with the program id relative to the part's first program
+    (`%pid`, its last parameter); Triton inlines it."""
+
+    name: str
+    grid_x: int  # programs along x: a 2-D tile's ids are x = pid % grid_x, y = pid // grid_x
+    grid_y: int
+    small_grid: bool  # the whole combo has fewer programs than LATENCY_BOUND_PROGRAMS (`_loads_first`)
+
+    @property
+    def programs(self) -> int:
+        return self.grid_x * self.grid_y
+
+
+@dataclass(frozen=True)
 class Axis:
     name: str  # "x", "y" or "r"
     block: int
@@ -142,9 +158,16 @@ def cdiv(a: int, b: int) -> int:
 
 class KernelEmitter:
     def __init__(
-        self, info: KernelInfo, config, aligned: frozenset[int] | None, index64: bool, hints: frozenset = frozenset()
+        self,
+        info: KernelInfo,
+        config,
+        aligned: frozenset[int] | None,
+        index64: bool,
+        hints: frozenset = frozenset(),
+        part: ComboPart | None = None,
     ):
         self.info = info
+        self.part = part
         self.config = config
         self.aligned = aligned
         # Launch specialization (`launch.hint_function`): ("div16", param) gives an
@@ -306,7 +329,14 @@ class KernelEmitter:
         t = self.t
         if axis.pid is None:
             return self.r_offset
-        pid = self.builder.op(f"tt.get_program_id {'xyz'[axis.pid]} : i32", [], TType("i32"))
+        if self.part is None:
+            pid = self.builder.op(f"tt.get_program_id {'xyz'[axis.pid]} : i32", [], TType("i32"))
+        else:
+            pid = Value("%pid", TType("i32"))
+            if axis.pid == 1:
+                pid = t.binary("arith.divsi", pid, t.const(self.part.grid_x, "i32"))
+            elif self.part.grid_y > 1:
+                pid = t.binary("arith.remsi", pid, t.const(self.part.grid_x, "i32"))
         offset = t.to_int(pid, self.idx)
         if axis.block > 1:
             offset = t.binary("arith.muli", offset, t.const(axis.block, self.idx))
@@ -582,6 +612,16 @@ class KernelEmitter:
     # -- structure ----------------------------------------------------------
 
     def run(self) -> str:
+        """The kernel as a TTIR module."""
+        self._build()
+        return self._print()
+
+    def run_part(self) -> list[str]:
+        """A `coil.combo` kernel's loop nest as its private `tt.func` (`ComboPart`)."""
+        self._build()
+        return self.function_lines()
+
+    def _build(self) -> None:
         info = self.info
         self.domain = self.tile
         block = info.fn.regions[0].blocks[0]
@@ -610,7 +650,6 @@ class KernelEmitter:
                 else:
                     folded = False
                 self._emit_stage(level + 1)
-        return self._print()
 
     def _loads_first(self, ops: list) -> list:
         """A small flat pointwise grid (fewer programs than LATENCY_BOUND_PROGRAMS) issues
@@ -626,6 +665,10 @@ class KernelEmitter:
         a load of another reads."""
         info, config = self.info, self.config
         if config.yblock > 1 or cdiv(info.xnumel, config.xblock) >= LATENCY_BOUND_PROGRAMS:
+            return ops
+        if self.part is not None and not self.part.small_grid:
+            # Part of a large combo: the other parts' programs hide its latency, and its
+            # registers (the combo's are its largest part's) would cut their occupancy.
             return ops
         body = set(ops)
         noalias = noalias_arguments(info.fn)
@@ -912,7 +955,7 @@ class KernelEmitter:
 
     # -- printing -----------------------------------------------------------
 
-    def _signature(self) -> str:
+    def signature(self) -> str:
         args = []
         for i, (kind, t) in enumerate(zip(self.info.arg_kinds, self.info.arg_types)):
             if kind == "index":
@@ -924,17 +967,23 @@ class KernelEmitter:
                 attrs = " {tt.divisibility = 16 : i32}"
             args.append(f"%arg{i}: !tt.ptr<{elem}>{attrs}")
             args += [f"%arg{i}_stride{k}: i64{self._divisible(('stride', i, k))}" for k in self.info.stride_params.get(i, ())]
+        if self.part is not None:
+            args.append("%pid: i32")
+            return f"tt.func private @{self.part.name}({', '.join(args)}) attributes {{noinline = false}}"
         return f"tt.func public @{self.info.name}({', '.join(args)})"
 
     def _divisible(self, param: tuple) -> str:
         return " {tt.divisibility = 16 : i32}" if ("div16", param) in self.hints else ""
 
     def _print(self) -> str:
+        return "\n".join(["module {", *self.function_lines(), "}"]) + "\n"
+
+    def function_lines(self) -> list[str]:
+        """The `tt.func` (indented for a module body)."""
         ops = self.builder.finish()
         printer = Printer()
         body = printer.lines(ops, 4)
-        lines = ["module {", f"  {self._signature()} {{", *body, "    tt.return", "  }", "}"]
-        return "\n".join(lines) + "\n"
+        return [f"  {self.signature()} {{", *body, "    tt.return", "  }"]
 
 
 # ---------------------------------------------------------------------------

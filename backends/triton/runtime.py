@@ -312,7 +312,8 @@ class GpuKernel:
         self.name = fn.attributes["sym_name"].value
         self.device = device
         self.target = device_target(device)
-        self.autotune = autotune
+        # A combo kernel keeps its nests' default configs (the candidates are per nest).
+        self.autotune = autotune and not emit.is_combo(fn)
         self.write_debug = write_debug
         self.stored = _stored_arguments(fn)
         default = emit.emit_kernel(fn)
