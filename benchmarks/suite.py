@@ -8,7 +8,7 @@ For every workload and backend (eager, Inductor, coil) it reports:
 - time: the median ms per call over rounds taken in turn (eager, Inductor,
   coil, eager, ...) after every backend has compiled, so that a shared
   machine's slow spells weigh on all three alike instead of on whichever ran
-  then. CUDA: 7 rounds of `triton.testing.do_bench` (CUDA events, L2 flushed
+  then. CUDA: 5 rounds of `triton.testing.do_bench` (CUDA events, L2 flushed
   between calls; 40 ms each), the median of their medians; CPU: the median
   of 7 timeit loops of ~50 ms each.
 - speedup over eager (eager ms / backend ms) and the ratio Inductor/coil
@@ -111,6 +111,7 @@ from common import (  # noqa: E402
 )
 
 BACKENDS = ("eager", "inductor", "coil")
+CUDA_ROUNDS = 5  # do_bench rounds per backend, in turn
 
 
 # --------------------------------------------------------------------------- models
@@ -465,7 +466,8 @@ def _interleaved_times(make: Callable[[], Case], backends: list[str], device: st
             else:
                 loops[backend] = cpu_timing_loop(runs[backend], case.args, loop_ms=loop_ms)
     times: dict[str, list[float]] = {b: [] for b in backends}
-    for _ in range(repeats):
+    rounds = min(repeats, CUDA_ROUNDS) if device == "cuda" else repeats
+    for _ in range(rounds):
         for backend in backends:
             with torch.set_grad_enabled(cases[backend].train):
                 times[backend].append(loops[backend]())
