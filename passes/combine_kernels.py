@@ -9,8 +9,8 @@ nothing orders them, and one launch can run them side by side.
 
 This pass, over each host function, walks its launches in order and groups
 adjacent ones whose kernels are *combinable*: one `coil.loop_nest`, pointwise
-(no reduction ranges), every range static, every argument a statically shaped
-buffer. A launch joins the group when no buffer it passes may share storage
+(no reduction ranges), every range static, every argument a buffer of static
+shape and strides. A launch joins the group when no buffer it passes may share storage
 with one a grouped launch passes while either of the two kernels writes it
 (the storages a value may use: `kernel_args.storage_roots`). Between two
 grouped launches the host may hold only ops that touch no memory a kernel
@@ -36,6 +36,7 @@ and gains nothing from fewer launches.
 from __future__ import annotations
 
 from coil.dialects import builders, region_args
+from coil.dialects.ops import is_dynamic
 from coil.dialects.types import kernel_arg_type
 from coil.mlir import func, ir
 
@@ -58,8 +59,14 @@ def _combinable(fn) -> bool:
         return False
     entry = fn.regions[0].blocks[0]
     for arg in entry.arguments:
-        if not isinstance(arg.type, ir.MemRefType) or not ir.MemRefType(arg.type).has_static_shape:
+        if not isinstance(arg.type, ir.MemRefType):
             return False
+        t = ir.MemRefType(arg.type)
+        if not t.has_static_shape:
+            return False
+        strides, _ = t.get_strides_and_offset()
+        if any(is_dynamic(s) for s in strides):
+            return False  # a stride known only at launch (a parameter of its own)
     nests = [op for op in entry.operations if op.operation.name == "coil.loop_nest"]
     if len(nests) != 1:
         return False

@@ -154,10 +154,11 @@ func.func @write_z(%o: memref<16xf32>) attributes {coil.kernel} {
 // -----
 
 // What a group may not span or hold: an ATen call between two launches (it may
-// read what the first writes), a reduction, a kernel over a symbolic range, and
-// an alloc after a dealloc inside the group (the free would move past it).
+// read what the first writes), a reduction, a kernel over a symbolic range, one
+// reading a buffer whose strides are known only at launch, and an alloc after a
+// dealloc inside the group (the free would move past it).
 
-func.func @graph(%x: memref<64xf32>, %y: memref<64xf32>, %n: index, %d: memref<?xf32>) attributes {coil.device = "cuda", coil.host} {
+func.func @graph(%x: memref<64xf32>, %y: memref<64xf32>, %n: index, %d: memref<?xf32>, %s: memref<4x16xf32, strided<[?, 1]>>) attributes {coil.device = "cuda", coil.host} {
   "coil.launch"() ({
     "coil.arg"(%x) : (memref<64xf32>) -> ()
     "coil.yield"() : () -> ()
@@ -170,6 +171,10 @@ func.func @graph(%x: memref<64xf32>, %y: memref<64xf32>, %n: index, %d: memref<?
     "coil.arg"(%y) : (memref<64xf32>) -> ()
     "coil.yield"() : () -> ()
   }) {kernel = @fill} : () -> ()
+  "coil.launch"() ({
+    "coil.arg"(%s) : (memref<4x16xf32, strided<[?, 1]>>) -> ()
+    "coil.yield"() : () -> ()
+  }) {kernel = @fill_strided} : () -> ()
   %r = "coil.alloc"() {device = "cuda"} : () -> memref<1xf32>
   "coil.launch"() ({
     "coil.arg"(%r) : (memref<1xf32>) -> ()
@@ -222,6 +227,15 @@ func.func @fill_dynamic(%o: memref<?xf32>, %n: index) attributes {coil.kernel} {
     "coil.store"(%one, %o, %i) : (f32, memref<?xf32>, index) -> ()
     "coil.yield"() : () -> ()
   }) {ranges = [-9223372036854775808], reduction_ranges = []} : (index) -> ()
+  return
+}
+func.func @fill_strided(%o: memref<4x16xf32, strided<[?, 1]>>) attributes {coil.kernel} {
+  %one = arith.constant 1.0 : f32
+  "coil.loop_nest"() ({
+  ^bb0(%i: index, %j: index):
+    "coil.store"(%one, %o, %i, %j) : (f32, memref<4x16xf32, strided<[?, 1]>>, index, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [4, 16], reduction_ranges = []} : () -> ()
   return
 }
 
