@@ -76,6 +76,17 @@ that set them are the lead's, float32, coil vs Inductor):
   RSPLIT chunks and a final reduction before outlining (Inductor's
   `reduction_split_factor`), for CUDA graphs.
 
+Combo kernels (`coil.combo`, passes/combine_kernels.py: independent static
+pointwise loop nests in one kernel): each nest is emitted with its own default
+config as a private `tt.func` taking its program id relative to its first
+(`lowering.ComboPart`); the public entry reads `tt.get_program_id x` once and
+calls the nest whose range holds it, and Triton inlines the calls. Nests with
+fewer programs take the lower ids (they start first), a 2-D tiled nest splits
+its id into (x, y), and all run with the largest warp count among them. On an
+H100 AdamW's three parameter groups in bf16 ran in 81.5 us as one combo
+against 90.3 us as three kernels. A combo is not autotuned (its nests keep
+their defaults).
+
 Index math is simplified before it is emitted (see `indexing`), offsets are
 32-bit unless some address needs 64, and the text is value-numbered, hoisted
 and free of dead code and file locations (Triton hashes it for its cache).
@@ -97,7 +108,6 @@ large.
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 
 from coil.dialects.types import byte_width
@@ -116,7 +126,6 @@ from .analysis import (
 )
 from .indexing import linear_coefficients
 from .launch import MAX_RNUMEL_BUCKET, HostExpressionError, grid_function, hint_function, host_expression, product
-
 from .lowering import LATENCY_BOUND_PROGRAMS, MAX_GRID_Y, ComboPart, KernelEmitter, NeedsInt64, cdiv, next_pow2
 
 __all__ = [
@@ -627,7 +636,7 @@ def _emit_combo(fn, config: ComboConfig | None, aligned: frozenset[int] | None) 
         part_config = _check_config(info, part_config)
         part_config = TritonConfig(part_config.xblock, part_config.yblock, part_config.rblock, config.num_warps)
         emitted.append((info, part_config))
-    grids = [KernelEmitter(info, c, aligned, index64=False).grid() for info, c in emitted]
+    grids = [KernelEmitter(info, c, aligned, index64=False).grid() for info, c in emitted]  # static: never None
     total = sum(gx * gy for gx, gy, _ in grids)
     if total >= 1 << 31:
         raise TritonLoweringError(name, f"a combo of {total} programs exceeds CUDA's grid (2^31-1)")
@@ -643,10 +652,11 @@ def _emit_combo(fn, config: ComboConfig | None, aligned: frozenset[int] | None) 
             lines += emitter.run_part()
         except NeedsInt64:
             lines += KernelEmitter(info, c, aligned, index64=True, part=part).run_part()
+    # The entry takes the combo's arguments (every part's signature, without %pid).
     entry = KernelEmitter(parts[0], emitted[0][1], aligned, index64=False)
     lines.append(f"  {entry.signature()} {{")
-    params = [f"%arg{i}" for i in range(len(parts[0].arg_kinds))]
-    types = [p.split(": ", 1)[1].split(" {", 1)[0] for p in _parameters(entry.signature())]
+    params = [name for name, _, _ in entry.parameters()]
+    types = [type_ for _, type_, _ in entry.parameters()]
     lines.append("    %pid = tt.get_program_id x : i32")
     start = 0
     for k in order:
@@ -673,12 +683,6 @@ def _emit_combo(fn, config: ComboConfig | None, aligned: frozenset[int] | None) 
         arg_kinds=list(parts[0].arg_kinds),
         params=[("arg", i) for i in range(len(parts[0].arg_kinds))],
     )
-
-
-def _parameters(signature: str) -> list[str]:
-    """The parameters of a printed `tt.func` signature ("%arg0: !tt.ptr<f32> {...}", ...)."""
-    inside = signature[signature.index("(") + 1 : signature.rindex(")")]
-    return [p.strip() for p in re.split(r",\s*(?=%)", inside)] if inside.strip() else []
 
 
 def emit_module(module, configs: dict[str, TritonConfig] | None = None, aligned=None) -> list[TritonKernel]:

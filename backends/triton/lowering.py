@@ -955,22 +955,28 @@ class KernelEmitter:
 
     # -- printing -----------------------------------------------------------
 
-    def signature(self) -> str:
-        args = []
+    def parameters(self) -> list[tuple[str, str, str]]:
+        """(name, type, attributes) of each `tt.func` parameter, in order."""
+        params = []
         for i, (kind, t) in enumerate(zip(self.info.arg_kinds, self.info.arg_types)):
             if kind == "index":
-                args.append(f"%arg{i}: i64{self._divisible(('arg', i))}")
+                params.append((f"%arg{i}", "i64", self._divisible(("arg", i))))
                 continue
             elem = storage_elem(ir.MemRefType(t).element_type)
             attrs = ""
             if self.aligned is None or i in self.aligned:
                 attrs = " {tt.divisibility = 16 : i32}"
-            args.append(f"%arg{i}: !tt.ptr<{elem}>{attrs}")
-            args += [f"%arg{i}_stride{k}: i64{self._divisible(('stride', i, k))}" for k in self.info.stride_params.get(i, ())]
+            params.append((f"%arg{i}", f"!tt.ptr<{elem}>", attrs))
+            params += [(f"%arg{i}_stride{k}", "i64", self._divisible(("stride", i, k))) for k in self.info.stride_params.get(i, ())]
         if self.part is not None:
-            args.append("%pid: i32")
-            return f"tt.func private @{self.part.name}({', '.join(args)}) attributes {{noinline = false}}"
-        return f"tt.func public @{self.info.name}({', '.join(args)})"
+            params.append(("%pid", "i32", ""))
+        return params
+
+    def signature(self) -> str:
+        args = ", ".join(f"{name}: {type_}{attrs}" for name, type_, attrs in self.parameters())
+        if self.part is not None:
+            return f"tt.func private @{self.part.name}({args}) attributes {{noinline = false}}"
+        return f"tt.func public @{self.info.name}({args})"
 
     def _divisible(self, param: tuple) -> str:
         return " {tt.divisibility = 16 : i32}" if ("div16", param) in self.hints else ""
