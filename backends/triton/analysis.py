@@ -776,9 +776,29 @@ def folded_pairs(info: KernelInfo, level: int) -> list | None:
 
 
 def looped_passes(info: KernelInfo) -> int:
-    """How many times a looped reduction reads along the row: one pass per level, less the folded ones."""
+    """How many loops over the reduction range a looped reduction runs: one per level, less the folded ones."""
     passes, level = 0, 0
     while level < info.n_levels:
         passes += 1
         level += 2 if folded_pairs(info, level) else 1
+    return passes
+
+
+def row_reading_passes(info: KernelInfo) -> int:
+    """How many of those loops load along the reduction range (read the row from memory).
+
+    A level whose reduction takes only values computed from indices and
+    per-row scalars reads nothing in its loop: cross-entropy's backward sums
+    a one-hot row (the target's column against the reduction index) times the
+    upstream gradient, then writes the gradient row from the logits row, one
+    read of the row in two loops."""
+    reading = set()
+    for op in info.ops:
+        if op.operation.name == "coil.load" and info.op_rdep[op]:
+            reading |= info.loops_of.get(op, set())
+    passes, level = 0, 0
+    while level < info.n_levels:
+        span = 2 if folded_pairs(info, level) else 1
+        passes += any(k in reading for k in range(level, level + span))
+        level += span
     return passes

@@ -33,7 +33,8 @@ that set them are the lead's, float32, coil vs Inductor):
     persistent 4096 with 8 warps measured 0.90 of it on sum_rows 8192x4096).
     A kernel that reads it once per level when looped (var_mean, layer norm,
     softmax) stays persistent up to RBLOCK 32768, where the looped form would
-    read it two or three times; 16 warps at 4096 and 8192, 32 at 16384 and
+    read it two or three times (a level that loads nothing along the row,
+    cross-entropy backward's one-hot sum, does not count: that kernel loops); 16 warps at 4096 and 8192, 32 at 16384 and
     16 at 32768 (64 elements a thread; 32 warps, Inductor's
     `add_persistent_rblock`, measured 1-3% slower on softmax and
     cross-entropy over 32000). A log-sum-exp (cross-entropy) reads the row
@@ -123,6 +124,7 @@ from .analysis import (
     folded_pairs,
     looped_passes,
     pointwise_tiling,
+    row_reading_passes,
 )
 from .indexing import linear_coefficients
 from .launch import MAX_RNUMEL_BUCKET, HostExpressionError, grid_function, hint_function, host_expression, product
@@ -324,12 +326,18 @@ def _config_for(info: KernelInfo) -> TritonConfig:
 
 def _rereads_or_rescales(info: KernelInfo) -> bool:
     """Whether the looped form of a row reduction costs more than one plain pass:
-    it reads the row once per level, or it folds a softmax's sum into the max's
-    pass (online), which takes two exps an element where the persistent row
-    takes one (a variance's m2 folded into its mean's pass, one-pass Welford,
-    keeps the persistent rows measured before the fold). A bf16 4096x32000 cross-entropy's log-sum-exp ran in 108 us
-    persistent against 131 us online-looped on an H100 (float32: 182 vs 191)."""
-    return looped_passes(info) > 1 or folded_pairs(info, 0) is not None
+    it reads the row once per level that loads along it, or it folds a softmax's
+    sum into the max's pass (online), which takes two exps an element where the
+    persistent row takes one (a variance's m2 folded into its mean's pass,
+    one-pass Welford, keeps the persistent rows measured before the fold). A
+    bf16 4096x32000 cross-entropy's log-sum-exp ran in 108 us persistent against
+    131 us online-looped on an H100 (float32: 182 vs 191). A level that loads
+    nothing along the row (cross-entropy backward's one-hot sum) costs no read:
+    such a kernel loops, where a persistent 32768-wide row holds several
+    [32768] tiles at once (64 values a thread each, with 16 warps): its bf16
+    GPT-step instance took 300 us on an H100 for 500 MiB, where Inductor's
+    looped kernel took 196 (not yet timed looped in coil)."""
+    return row_reading_passes(info) > 1 or folded_pairs(info, 0) is not None
 
 
 def _two_level(info: KernelInfo) -> bool:

@@ -307,6 +307,41 @@ def test_wide_row_candidates_compile(name):
     check_compiles(_candidate_kernels(*WIDE[name]))
 
 
+def _cross_entropy_backward(logits, lse, target, g):
+    """Cross-entropy's gradient as its decomposition computes it: a sum over a one-hot
+    row (only indices and per-row scalars), then one pass over the logits row."""
+    onehot = (torch.arange(logits.shape[1]) == target[:, None]) * -g
+    return onehot - torch.exp(logits - lse) * onehot.sum(-1, keepdim=True)
+
+
+def _softmax_backward(y, grad):
+    return y * (grad - (grad * y).sum(-1, keepdim=True))
+
+
+@pytest.mark.parametrize(
+    "fn, persistent",
+    [(_cross_entropy_backward, False), (_softmax_backward, True)],
+    ids=["one_hot_sum_then_row", "two_row_reads"],
+)
+def test_a_wide_row_read_once_when_looped_is_looped(fn, persistent):
+    """A 32000-wide row stays persistent (in registers) when the looped form would read it
+    twice (softmax's backward: sum(grad * y), then the row again); a kernel whose
+    first level loads nothing along the row (cross-entropy's backward: the one-hot
+    sum) reads it once either way and loops, in small tiles (the persistent row took
+    all 128 registers a thread of its 16 warps, one program an SM)."""
+    rows, width = 4, 32000
+    if fn is _cross_entropy_backward:
+        inputs = (torch.randn(rows, width), torch.randn(rows, 1), torch.randint(0, width, (rows,)), torch.tensor(0.5))
+    else:
+        inputs = (torch.randn(rows, width).softmax(-1), torch.randn(rows, width))
+    graph = outlined(fn, *inputs)
+    with graph.context:
+        (kernel,) = kernel_functions(graph.module.operation)
+        config = default_config(kernel)
+        assert config.persistent == persistent and (config.rblock == 32768) == persistent, config
+        check_compiles([emit_kernel(kernel)])
+
+
 COLUMNS = {
     "sum_cols": (lambda a: a.sum(0), torch.randn(512, 4096)),
     "sum_cols_half": (lambda a: a.sum(0), torch.randn(512, 300).half()),
