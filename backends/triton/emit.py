@@ -109,6 +109,7 @@ large.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
 from coil.dialects.types import byte_width
@@ -139,6 +140,7 @@ __all__ = [
     "default_config",
     "emit_kernel",
     "emit_module",
+    "profile_name",
     "kernel_functions",
 ]
 
@@ -586,9 +588,46 @@ def _launch(info: KernelInfo, emitter: KernelEmitter, config: TritonConfig):
     return grid, grid_function(grid, len(fn_args)), params
 
 
+_FX_NAME = re.compile(r'^loc\("([A-Za-z_][A-Za-z0-9_]*?)(?:_\d+)?"')
+MAX_NAMED_OPS = 8  # Inductor's `kernel_name_max_ops` is 10
+
+
+@_in_kernel_context
+def profile_name(fn) -> str:
+    """A kernel's name for profilers, Inductor's way: `coil_<kind>_<ops>_<symbol>`.
+
+    kind: `poi` (pointwise), `per` (persistent reduction), `red` (looped),
+    `combo`; ops: the sorted names of the FX nodes its ops come from (their
+    locations, without the node's counter: `exp_3` is `exp`), at most
+    MAX_NAMED_OPS; the symbol (`fused_40`) keeps it unique in its graph and
+    ties it to the IR. A profile then tells a forward `fused_2` from a
+    backward one."""
+    symbol = fn.attributes["sym_name"].value
+    names: set[str] = set()
+
+    def visit(op):
+        match = _FX_NAME.match(str(op.location))
+        if match:
+            names.add(match.group(1).strip("_"))
+        return ir.WalkResult.ADVANCE
+
+    fn.operation.walk(visit)
+    if is_combo(fn):
+        kind = "combo"
+    else:
+        info = analyze_kernel(fn)
+        kind = "poi" if not info.is_reduction else "per" if _config_for(info).persistent else "red"
+    ops = "_".join(sorted(n for n in names if n)[:MAX_NAMED_OPS])
+    return f"coil_{kind}_{ops}_{symbol}" if ops else f"coil_{kind}_{symbol}"
+
+
 @_in_kernel_context
 def emit_kernel(
-    fn, config: TritonConfig | None = None, aligned: frozenset[int] | None = None, hints: frozenset = frozenset()
+    fn,
+    config: TritonConfig | None = None,
+    aligned: frozenset[int] | None = None,
+    hints: frozenset = frozenset(),
+    function_name: str | None = None,
 ) -> TritonKernel:
     """TTIR for kernel function `fn` under `config` (the default config if None).
 
@@ -596,18 +635,20 @@ def emit_kernel(
     aligned (only those get `tt.divisibility = 16`); None means all.
     `hints`: launch specialization of a kernel over symbolic sizes (what its
     `hint_fn` returns for a call); none by default.
+    `function_name`: the `tt.func`'s symbol (`profile_name`); the kernel
+    function's own symbol by default.
     """
     if is_combo(fn):
-        return _emit_combo(fn, config, aligned)
+        return _emit_combo(fn, config, aligned, function_name)
     info = analyze_kernel(fn)
     _bound_reduction(info, hints)
     config = _check_config(info, config or _config_for(info))
     # Symbolic sizes: 64-bit offsets throughout (no bound proves 32 bits enough).
-    emitter = KernelEmitter(info, config, aligned, index64=info.is_dynamic, hints=hints)
+    emitter = KernelEmitter(info, config, aligned, index64=info.is_dynamic, hints=hints, function_name=function_name)
     try:
         text = emitter.run()
     except NeedsInt64:
-        emitter = KernelEmitter(info, config, aligned, index64=True, hints=hints)
+        emitter = KernelEmitter(info, config, aligned, index64=True, hints=hints, function_name=function_name)
         text = emitter.run()
     grid, grid_fn, params = _launch(info, emitter, config)
     hint_fn = hint_function(info, list(info.fn.regions[0].blocks[0].arguments)) if info.is_dynamic else None
@@ -626,7 +667,7 @@ def emit_kernel(
     )
 
 
-def _emit_combo(fn, config: ComboConfig | None, aligned: frozenset[int] | None) -> TritonKernel:
+def _emit_combo(fn, config: ComboConfig | None, aligned: frozenset[int] | None, function_name: str | None = None) -> TritonKernel:
     """A `coil.combo` kernel: each loop nest a private `tt.func` over its own range of
     program ids, in order, called from the public entry (which Triton inlines).
 
@@ -661,7 +702,7 @@ def _emit_combo(fn, config: ComboConfig | None, aligned: frozenset[int] | None) 
         except NeedsInt64:
             lines += KernelEmitter(info, c, aligned, index64=True, part=part).run_part()
     # The entry takes the combo's arguments (every part's signature, without %pid).
-    entry = KernelEmitter(parts[0], emitted[0][1], aligned, index64=False)
+    entry = KernelEmitter(parts[0], emitted[0][1], aligned, index64=False, function_name=function_name)
     lines.append(f"  {entry.signature()} {{")
     params = [name for name, _, _ in entry.parameters()]
     types = [type_ for _, type_, _ in entry.parameters()]

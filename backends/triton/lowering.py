@@ -165,9 +165,11 @@ class KernelEmitter:
         index64: bool,
         hints: frozenset = frozenset(),
         part: ComboPart | None = None,
+        function_name: str | None = None,
     ):
         self.info = info
         self.part = part
+        self.function_name = function_name or info.name  # the tt.func's symbol
         self.config = config
         self.aligned = aligned
         # Launch specialization (`launch.hint_function`): ("div16", param) gives an
@@ -976,7 +978,7 @@ class KernelEmitter:
         args = ", ".join(f"{name}: {type_}{attrs}" for name, type_, attrs in self.parameters())
         if self.part is not None:
             return f"tt.func private @{self.part.name}({args}) attributes {{noinline = false}}"
-        return f"tt.func public @{self.info.name}({args})"
+        return f"tt.func public @{self.function_name}({args})"
 
     def _divisible(self, param: tuple) -> str:
         return " {tt.divisibility = 16 : i32}" if ("div16", param) in self.hints else ""

@@ -498,3 +498,27 @@ def test_small_pointwise_grid_issues_its_loads_first(n, loads_first):
         assert len(loads) == 4 and len(stores) == 3, emitted.ttir
         assert (max(loads) < min(stores)) == loads_first, emitted.ttir
         check_compiles([emitted])
+
+
+def test_profile_names_say_what_a_kernel_computes():
+    """Kernels reach profilers as `coil_<kind>_<FX ops>_<symbol>` (Inductor's
+    `triton_<kind>_fused_<ops>_<n>`): a forward and a backward `fused_2` differ."""
+    from coil.backends.triton.emit import profile_name
+    from coil.backends.triton.runtime import _parameter_codes
+
+    cases = [
+        (lambda a: a.exp() + 1, (torch.randn(4096),), "coil_poi_add_exp_"),
+        (lambda a: torch.softmax(a, -1), (torch.randn(8, 1000),), "coil_per_amax_div_exp_sub_sum_"),
+        (_cross_entropy_backward, (torch.randn(4, 32000), torch.randn(4, 1), torch.randint(0, 32000, (4,)), torch.tensor(0.5)),
+         "coil_red_arange_eq_exp_mul_neg_sub_sum_"),
+    ]
+    for fn, inputs, prefix in cases:
+        graph = outlined(fn, *inputs)
+        with graph.context:
+            (kernel,) = kernel_functions(graph.module.operation)
+            name = profile_name(kernel)
+            assert name.startswith(prefix) and name.endswith(kernel.attributes["sym_name"].value), name
+            emitted = emit_kernel(kernel, function_name=name)
+            assert f"tt.func public @{name}(" in emitted.ttir and emitted.name == kernel.attributes["sym_name"].value
+            assert _parameter_codes(emitted.ttir), emitted.ttir
+            check_compiles([emitted])
