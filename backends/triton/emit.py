@@ -592,8 +592,7 @@ _FX_NAME = re.compile(r'^loc\("([A-Za-z_][A-Za-z0-9_]*?)(?:_\d+)?"')
 MAX_NAMED_OPS = 8  # Inductor's `kernel_name_max_ops` is 10
 
 
-@_in_kernel_context
-def profile_name(fn) -> str:
+def profile_name(fn, config: TritonConfig | ComboConfig) -> str:
     """A kernel's name for profilers, Inductor's way: `coil_<kind>_<ops>_<symbol>`.
 
     kind: `poi` (pointwise), `per` (persistent reduction), `red` (looped),
@@ -612,11 +611,12 @@ def profile_name(fn) -> str:
         return ir.WalkResult.ADVANCE
 
     fn.operation.walk(visit)
-    if is_combo(fn):
+    if isinstance(config, ComboConfig):
         kind = "combo"
     else:
-        info = analyze_kernel(fn)
-        kind = "poi" if not info.is_reduction else "per" if _config_for(info).persistent else "red"
+        reduction = any(len(op.attributes["reduction_ranges"]) for op in fn.regions[0].blocks[0].operations
+                        if op.operation.name == "coil.loop_nest")
+        kind = "poi" if not reduction else "per" if config.persistent else "red"
     ops = "_".join(sorted(n for n in names if n)[:MAX_NAMED_OPS])
     return f"coil_{kind}_{ops}_{symbol}" if ops else f"coil_{kind}_{symbol}"
 
@@ -627,7 +627,7 @@ def emit_kernel(
     config: TritonConfig | None = None,
     aligned: frozenset[int] | None = None,
     hints: frozenset = frozenset(),
-    function_name: str | None = None,
+    profile_names: bool = False,
 ) -> TritonKernel:
     """TTIR for kernel function `fn` under `config` (the default config if None).
 
@@ -635,14 +635,15 @@ def emit_kernel(
     aligned (only those get `tt.divisibility = 16`); None means all.
     `hints`: launch specialization of a kernel over symbolic sizes (what its
     `hint_fn` returns for a call); none by default.
-    `function_name`: the `tt.func`'s symbol (`profile_name`); the kernel
-    function's own symbol by default.
+    `profile_names`: name the `tt.func` for profilers (`profile_name`), not
+    by the kernel function's symbol.
     """
     if is_combo(fn):
-        return _emit_combo(fn, config, aligned, function_name)
+        return _emit_combo(fn, config, aligned, profile_names)
     info = analyze_kernel(fn)
     _bound_reduction(info, hints)
     config = _check_config(info, config or _config_for(info))
+    function_name = profile_name(fn, config) if profile_names else None
     # Symbolic sizes: 64-bit offsets throughout (no bound proves 32 bits enough).
     emitter = KernelEmitter(info, config, aligned, index64=info.is_dynamic, hints=hints, function_name=function_name)
     try:
@@ -667,7 +668,7 @@ def emit_kernel(
     )
 
 
-def _emit_combo(fn, config: ComboConfig | None, aligned: frozenset[int] | None, function_name: str | None = None) -> TritonKernel:
+def _emit_combo(fn, config: ComboConfig | None, aligned: frozenset[int] | None, profile_names: bool = False) -> TritonKernel:
     """A `coil.combo` kernel: each loop nest a private `tt.func` over its own range of
     program ids, in order, called from the public entry (which Triton inlines).
 
@@ -702,6 +703,7 @@ def _emit_combo(fn, config: ComboConfig | None, aligned: frozenset[int] | None, 
         except NeedsInt64:
             lines += KernelEmitter(info, c, aligned, index64=True, part=part).run_part()
     # The entry takes the combo's arguments (every part's signature, without %pid).
+    function_name = profile_name(fn, config) if profile_names else None
     entry = KernelEmitter(parts[0], emitted[0][1], aligned, index64=False, function_name=function_name)
     lines.append(f"  {entry.signature()} {{")
     params = [name for name, _, _ in entry.parameters()]

@@ -316,9 +316,8 @@ class GpuKernel:
         self.autotune = autotune and not emit.is_combo(fn)
         self.write_debug = write_debug
         self.stored = _stored_arguments(fn)
-        # What profilers show: kind, the FX ops it computes, the IR symbol.
-        self.function_name = emit.profile_name(fn)
-        default = emit.emit_kernel(fn, function_name=self.function_name)
+        # Profilers show the kernel as coil_<kind>_<FX ops>_<symbol> (emit.profile_name).
+        default = emit.emit_kernel(fn, profile_names=True)
         self.buffers = [i for i, kind in enumerate(default.arg_kinds) if kind == "buffer"]
         self.all_aligned = (True,) * len(self.buffers)
         self.hint_fn = default.hint_fn
@@ -359,7 +358,7 @@ class GpuKernel:
         with self.context:
             tuned = _load_tuned(self._tuned_path())
             configs = [tuned] if tuned is not None else self.emit.candidate_configs(self.fn)
-            return [self.emit.emit_kernel(self.fn, config, aligned, function_name=self.function_name) for config in configs]
+            return [self.emit.emit_kernel(self.fn, config, aligned, profile_names=True) for config in configs]
 
     @property
     def ttir(self) -> str:
@@ -432,7 +431,7 @@ class GpuKernel:
             bound = next((h for h in hints if h[0] == "rnumel"), None)
             config = self.tuned_for.get(bound) or self._tune(aligned, args, hints, bound)
         with self.context:
-            kernel = self.emit.emit_kernel(self.fn, config, aligned, hints, self.function_name)
+            kernel = self.emit.emit_kernel(self.fn, config, aligned, hints, profile_names=True)
         launch = _Launch(kernel, compile_ttir(kernel.ttir, self.target, kernel.num_warps), self.device)
         self.variants[(key, hints) if self.hint_fn is not None else key] = launch
         if self.write_debug is not None and self.hint_fn is not None:
@@ -467,7 +466,7 @@ class GpuKernel:
                 candidates = self.emit.candidate_configs(self.fn, hints)
             for candidate in candidates:
                 with self.context:
-                    kernel = self.emit.emit_kernel(self.fn, candidate, aligned, hints, self.function_name)
+                    kernel = self.emit.emit_kernel(self.fn, candidate, aligned, hints, profile_names=True)
                 launch = _Launch(kernel, compile_ttir(kernel.ttir, self.target, kernel.num_warps), self.device)
                 milliseconds = do_bench(lambda: launch(bench_args), warmup=5, rep=20)
                 timings.append((milliseconds, candidate))

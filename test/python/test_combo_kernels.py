@@ -15,7 +15,7 @@ triton = pytest.importorskip("triton")
 
 import coil  # noqa: E402
 from coil import metrics  # noqa: E402
-from coil.backends.triton.emit import ComboConfig, emit_kernel, kernel_functions, profile_name  # noqa: E402
+from coil.backends.triton.emit import ComboConfig, emit_kernel, kernel_functions  # noqa: E402
 from coil.passes.registry import build_pass_manager  # noqa: E402
 
 from test_triton_ttir import _load_store_lines, check_compiles, outlined  # noqa: E402
@@ -56,7 +56,7 @@ def test_independent_launches_become_one_combo_that_compiles():
         assert emitted.grid == (4 + 16 + 1, 1, 1), emitted.grid
         assert emitted.ttir.count("tt.call @") == 3 and emitted.ttir.count("tt.get_program_id") == 1
         check_compiles([emitted])
-        named = emit_kernel(kernel, function_name=profile_name(kernel))
+        named = emit_kernel(kernel, profile_names=True)
         assert "tt.func public @coil_combo_" in named.ttir and "tt.call @combo_" in named.ttir
 
 

@@ -516,9 +516,9 @@ def test_profile_names_say_what_a_kernel_computes():
         graph = outlined(fn, *inputs)
         with graph.context:
             (kernel,) = kernel_functions(graph.module.operation)
-            name = profile_name(kernel)
+            emitted = emit_kernel(kernel, profile_names=True)
+            name = profile_name(kernel, emitted.config)
             assert name.startswith(prefix) and name.endswith(kernel.attributes["sym_name"].value), name
-            emitted = emit_kernel(kernel, function_name=name)
             assert f"tt.func public @{name}(" in emitted.ttir and emitted.name == kernel.attributes["sym_name"].value
             assert _parameter_codes(emitted.ttir), emitted.ttir
             check_compiles([emitted])
