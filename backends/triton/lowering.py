@@ -73,10 +73,6 @@ class ComboPart:
     grid_y: int
     small_grid: bool  # the whole combo has fewer programs than LATENCY_BOUND_PROGRAMS (`_loads_first`)
 
-    @property
-    def programs(self) -> int:
-        return self.grid_x * self.grid_y
-
 
 @dataclass(frozen=True)
 class Axis:
