@@ -590,6 +590,7 @@ def _launch(info: KernelInfo, emitter: KernelEmitter, config: TritonConfig):
 
 _FX_NAME = re.compile(r'^loc\("([A-Za-z_][A-Za-z0-9_]*?)(?:_\d+)?"')
 MAX_NAMED_OPS = 8  # Inductor's `kernel_name_max_ops` is 10
+MAX_NAMED_CHARS = 64  # Triton names its cached files after the kernel (a file name is at most 255 bytes)
 
 
 def profile_name(fn, config: TritonConfig | ComboConfig) -> str:
@@ -598,7 +599,7 @@ def profile_name(fn, config: TritonConfig | ComboConfig) -> str:
     kind: `poi` (pointwise), `per` (persistent reduction), `red` (looped),
     `combo`; ops: the sorted names of the FX nodes its ops come from (their
     locations, without the node's counter: `exp_3` is `exp`), at most
-    MAX_NAMED_OPS; the symbol (`fused_40`) keeps it unique in its graph and
+    MAX_NAMED_OPS and MAX_NAMED_CHARS; the symbol (`fused_40`) keeps it unique in its graph and
     ties it to the IR. A profile then tells a forward `fused_2` from a
     backward one."""
     symbol = fn.attributes["sym_name"].value
@@ -617,7 +618,11 @@ def profile_name(fn, config: TritonConfig | ComboConfig) -> str:
         reduction = any(len(op.attributes["reduction_ranges"]) for op in fn.regions[0].blocks[0].operations
                         if op.operation.name == "coil.loop_nest")
         kind = "poi" if not reduction else "per" if config.persistent else "red"
-    ops = "_".join(sorted(n for n in names if n)[:MAX_NAMED_OPS])
+    ops = ""
+    for n in sorted(n for n in names if n)[:MAX_NAMED_OPS]:
+        if len(ops) + len(n) + 1 > MAX_NAMED_CHARS:
+            break
+        ops = f"{ops}_{n}" if ops else n
     return f"coil_{kind}_{ops}_{symbol}" if ops else f"coil_{kind}_{symbol}"
 
 

@@ -522,3 +522,13 @@ def test_profile_names_say_what_a_kernel_computes():
             assert f"tt.func public @{name}(" in emitted.ttir and emitted.name == kernel.attributes["sym_name"].value
             assert _parameter_codes(emitted.ttir), emitted.ttir
             check_compiles([emitted])
+
+    def many_ops(a):  # a long chain: the name keeps its first ops, within MAX_NAMED_CHARS
+        return (a.exp().sin().cos().tanh().sigmoid().sqrt().abs().neg().reciprocal().log1p().expm1() * 2).erf()
+
+    graph = outlined(many_ops, torch.rand(1024))
+    with graph.context:
+        (kernel,) = kernel_functions(graph.module.operation)
+        emitted = emit_kernel(kernel, profile_names=True)
+        name = profile_name(kernel, emitted.config)
+        assert name.startswith("coil_poi_abs_cos_") and len(name) <= 64 + len("coil_poi__") + len(emitted.name), name
