@@ -3,11 +3,14 @@
     coil-translate --coil-to-ttir kernels.mlir
     coil-translate --coil-to-ttir --persistent=false --rblock=64 kernels.mlir
     coil-translate --coil-to-ttir --split-input-file tests.mlir
+    coil-translate --coil-to-ttir --report dbg/graph_1/05_combine.mlir
 
 `--coil-to-ttir` reads IR after `coil-outline-kernels` and prints, for every
 `coil.kernel` function, one Triton TTIR module (what `triton.compile` takes),
 each after a comment line with its grid and config; modules are separated by
-`// -----`. The tiling options override the default config of every kernel.
+`// -----`. With `--report` it compiles each for an H100 (sm_90, no GPU
+needed) and prints, instead of the TTIR, the bytes its buffers hold, its
+registers a thread, the bytes ptxas spilled and the warps an SM holds. The tiling options override the default config of every kernel.
 Bad input and kernels the emitter cannot lower are reported as diagnostics
 (exit 1).
 """
@@ -43,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--coil-to-ttir", action="store_true", help="print one Triton TTIR module per coil.kernel")
     parser.add_argument("--split-input-file", action="store_true", help="translate each '// -----' chunk separately")
     parser.add_argument("--kernel", help="translate only the kernel with this symbol name")
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="compile each kernel for sm_90 (no GPU needed) and print its grid, config, bytes, registers, "
+        "spilled bytes and warps per SM instead of its TTIR",
+    )
     tiling = parser.add_argument_group("tiling (override the default config)")
     tiling.add_argument("--xblock", type=int)
     tiling.add_argument("--yblock", type=int)
@@ -95,8 +104,33 @@ def _translate(module: ir.Operation, args) -> list[str]:
                 f"xblock={c.xblock} yblock={c.yblock} rblock={c.rblock} persistent={str(c.persistent).lower()} "
                 f"index_bits={kernel.index_bits}"
             )
-        out.append(header + "\n" + kernel.ttir)
+        out.append(header + (_report(fn, kernel) if args.report else "\n" + kernel.ttir))
     return out
+
+
+def _report(fn, kernel) -> str:
+    """Resources of `kernel` compiled for an H100 (`backends/triton/resources.py`)."""
+    from triton.backends.compiler import GPUTarget
+
+    from coil.backends.triton.resources import cubin_resources
+    from coil.backends.triton.runtime import compile_ttir
+    from coil.dialects.types import byte_width
+
+    compiled = compile_ttir(kernel.ttir, GPUTarget("cuda", 90, 32), kernel.num_warps)
+    used = cubin_resources(compiled.asm["cubin"], kernel.num_warps, compiled.metadata.shared)
+    moved = 0
+    for arg in fn.regions[0].blocks[0].arguments:
+        if isinstance(arg.type, ir.MemRefType):
+            t = ir.MemRefType(arg.type)
+            if t.has_static_shape:
+                count = 1
+                for size in t.shape:
+                    count *= size
+                moved += count * byte_width(t.element_type)
+    return (
+        f" bytes={moved} registers={used.registers} spilled={used.frame_bytes} shared={used.shared_bytes}"
+        f" warps_per_sm={used.warps_per_sm}\n"
+    )
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -532,3 +532,28 @@ def test_profile_names_say_what_a_kernel_computes():
         emitted = emit_kernel(kernel, profile_names=True)
         name = profile_name(kernel, emitted.config)
         assert name.startswith("coil_poi_abs_cos_") and len(name) <= 64 + len("coil_poi__") + len(emitted.name), name
+
+
+def test_translate_report_reads_registers_and_spills_from_the_cubin(tmp_path, capsys):
+    """`coil-translate --coil-to-ttir --report`: each kernel compiled for sm_90 without a GPU,
+    its registers, spilled bytes and occupancy read from the cubin; an 8192-wide
+    softmax row held by one warp (256 floats a thread, across both reductions) spills."""
+    import re
+
+    from coil.tools.translate import run
+
+    graph = outlined(lambda a: torch.softmax(a, -1), torch.randn(64, 8192))
+    with graph.context:
+        (kernel,) = kernel_functions(graph.module.operation)
+        name = kernel.attributes["sym_name"].value
+        path = tmp_path / "softmax.mlir"
+        path.write_text(str(graph.module))
+    fields = {}
+    for label, extra in (("default", []), ("one_warp", ["--persistent=true", "--rblock=8192", "--num-warps=1"])):
+        assert run(["--coil-to-ttir", "--report", *extra, str(path)]) == 0
+        line = capsys.readouterr().out.strip()
+        assert line.startswith(f"// @{name} grid=(64, 1, 1)") and "tt.func" not in line, line
+        fields[label] = {k: int(v) for k, v in re.findall(r"(bytes|registers|spilled|warps_per_sm)=(\d+)", line)}
+    assert fields["default"]["bytes"] == 2 * 64 * 8192 * 4
+    assert 0 < fields["default"]["registers"] <= 255 and fields["default"]["spilled"] == 0, fields
+    assert fields["one_warp"]["spilled"] > 0 and fields["one_warp"]["warps_per_sm"] <= 32, fields
