@@ -199,7 +199,7 @@ class _Grouper:
 
 @register_pass(
     "coil-combine-kernels",
-    "Run adjacent independent static pointwise launches as one coil.combo kernel (a GPU launch each)",
+    "Run adjacent independent static pointwise launches as one coil.combo kernel (one GPU launch)",
 )
 def combine_kernels(module: ir.Operation) -> None:
     module_body = module.regions[0].blocks[0]
