@@ -35,14 +35,17 @@ and gains nothing from fewer launches.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from coil.dialects import builders, region_args
 from coil.dialects.ops import is_dynamic
 from coil.dialects.types import kernel_arg_type
 from coil.mlir import func, ir
 
 from .kernel_args import NOALIAS_ATTR, noalias_positions, storage_roots, written_arguments
+from .plan_memory import host_functions
 from .registry import register_pass
-from .walk import remap_operands
+from .walk import ops_named, remap_operands
 
 COMBO_ATTR = "coil.combo"
 # At most this many kernels a combo, and this many arguments (CUDA passes a
@@ -95,7 +98,7 @@ class _Part:
 
 
 class _Grouper:
-    def __init__(self, module_body: ir.Block, funcs: dict, launches: dict, counter: list[int]):
+    def __init__(self, module_body: ir.Block, funcs: dict, launches: Counter, counter: list[int]):
         self.module_body = module_body
         self.funcs = funcs
         self.launches = launches  # kernel name -> launches left in every host
@@ -143,11 +146,7 @@ class _Grouper:
         if len(group) < 2:
             return
         name = self._fresh_name()
-        args: list[ir.Value] = []
-        for part in group:
-            for v in part.args:
-                if v not in args:
-                    args.append(v)
+        args = list(dict.fromkeys(v for part in group for v in part.args))
         combo = self._build(name, group, args)
         self.funcs[name] = combo
         last = group[-1].launch
@@ -204,13 +203,7 @@ class _Grouper:
 def combine_kernels(module: ir.Operation) -> None:
     module_body = module.regions[0].blocks[0]
     funcs = {op.attributes["sym_name"].value: op for op in module_body.operations if op.operation.name == "func.func"}
-    hosts = [op for op in funcs.values() if "coil.host" in op.attributes]
-    launches: dict[str, int] = {}
-    for host in hosts:
-        for op in host.regions[0].blocks[0].operations:
-            if op.operation.name == "coil.launch":
-                kernel = op.attributes["kernel"].value
-                launches[kernel] = launches.get(kernel, 0) + 1
+    launches = Counter(op.attributes["kernel"].value for op in ops_named(module, "coil.launch"))
     counter = [0]
-    for host in hosts:
+    for host in host_functions(module):
         _Grouper(module_body, funcs, launches, counter).run(host)

@@ -114,19 +114,11 @@ def _report(fn, kernel) -> str:
 
     from coil.backends.triton.resources import cubin_resources
     from coil.backends.triton.runtime import compile_ttir
-    from coil.dialects.types import byte_width
+    from coil.passes.plan_memory import buffer_bytes
 
     compiled = compile_ttir(kernel.ttir, GPUTarget("cuda", 90, 32), kernel.num_warps)
     used = cubin_resources(compiled.asm["cubin"], kernel.num_warps, compiled.metadata.shared)
-    moved = 0
-    for arg in fn.regions[0].blocks[0].arguments:
-        if isinstance(arg.type, ir.MemRefType):
-            t = ir.MemRefType(arg.type)
-            if t.has_static_shape:
-                count = 1
-                for size in t.shape:
-                    count *= size
-                moved += count * byte_width(t.element_type)
+    moved = sum(buffer_bytes(arg) for arg in fn.regions[0].blocks[0].arguments)
     return (
         f" bytes={moved} registers={used.registers} spilled={used.frame_bytes} shared={used.shared_bytes}"
         f" warps_per_sm={used.warps_per_sm}\n"

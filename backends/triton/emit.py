@@ -691,7 +691,8 @@ def _emit_combo(fn, config: ComboConfig | None, aligned: frozenset[int] | None, 
         part_config = _check_config(info, part_config)
         part_config = TritonConfig(part_config.xblock, part_config.yblock, part_config.rblock, config.num_warps)
         emitted.append((info, part_config))
-    grids = [KernelEmitter(info, c, aligned, index64=False).grid() for info, c in emitted]  # static: never None
+    emitters = [KernelEmitter(info, c, aligned, index64=False) for info, c in emitted]
+    grids = [emitter.grid() for emitter in emitters]  # static: never None
     total = sum(gx * gy for gx, gy, _ in grids)
     if total >= 1 << 31:
         raise TritonLoweringError(name, f"a combo of {total} programs exceeds CUDA's grid (2^31-1)")
@@ -700,19 +701,19 @@ def _emit_combo(fn, config: ComboConfig | None, aligned: frozenset[int] | None, 
     # memory round trip each), which would otherwise trail behind the rest.
     order = sorted(range(len(parts)), key=lambda k: grids[k][0] * grids[k][1])
     lines = ["module {"]
-    for k, ((info, c), (gx, gy, _)) in enumerate(zip(emitted, grids)):
-        part = ComboPart(f"{name}_part{k}", gx, gy, small_grid=total < LATENCY_BOUND_PROGRAMS)
-        emitter = KernelEmitter(info, c, aligned, index64=False, part=part)
+    for k, ((info, c), emitter, (gx, gy, _)) in enumerate(zip(emitted, emitters, grids)):
+        emitter.part = ComboPart(f"{name}_part{k}", gx, gy, small_grid=total < LATENCY_BOUND_PROGRAMS)
         try:
             lines += emitter.run_part()
         except NeedsInt64:
-            lines += KernelEmitter(info, c, aligned, index64=True, part=part).run_part()
+            lines += KernelEmitter(info, c, aligned, index64=True, part=emitter.part).run_part()
     # The entry takes the combo's arguments (every part's signature, without %pid).
     function_name = profile_name(fn, config) if profile_names else None
     entry = KernelEmitter(parts[0], emitted[0][1], aligned, index64=False, function_name=function_name)
     lines.append(f"  {entry.signature()} {{")
-    params = [name for name, _, _ in entry.parameters()]
-    types = [type_ for _, type_, _ in entry.parameters()]
+    parameters = entry.parameters()
+    params = [p for p, _, _ in parameters]
+    types = [type_ for _, type_, _ in parameters]
     lines.append("    %pid = tt.get_program_id x : i32")
     start = 0
     for k in order:

