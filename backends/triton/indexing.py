@@ -300,6 +300,11 @@ class IndexSpace:
             (a, c), = remainder.terms
             if c == 1 and isinstance(a, FloorDiv):
                 return self.add(result, self.floordiv(a.num, a.den * d))
+            if c == 1 and isinstance(a, Mod) and a.den % d == 0:
+                # (e % m) // d == (e // d) % (m // d): Triton's axis analysis sees the
+                # runs of the second form (a [b, h, t, dh] -> [b, t, h*dh] transpose's
+                # `(x % 512) // 64` read 2 bytes a load, `(x // 64) % 8` 16).
+                return self.add(result, self.mod(self.floordiv(a.num, d), a.den // d))
         return self.add(result, atom(FloorDiv(remainder, d)))
 
     def mod(self, e: Lin, d: int) -> Lin:
@@ -347,6 +352,10 @@ class IndexSpace:
             for a, k in e.terms:
                 if not isinstance(a, Mod):
                     continue
+                merged = self._merge_digits(e, a, k)
+                if merged is not None:
+                    e, changed = merged, True
+                    break
                 high = self.floordiv(a.num, a.den)
                 if len(high.terms) != 1 or high.const != 0 or high.terms[0][1] != 1:
                     continue
@@ -361,6 +370,26 @@ class IndexSpace:
                 changed = True
                 break
         return e
+
+    def _merge_digits(self, e: Lin, low, k: int) -> Lin | None:
+        """k*c*((x // c) % m) + k*(x % c) -> k*(x % (c*m)): two adjacent digits of x merge."""
+        c = low.den
+        for a, coefficient in e.terms:
+            if (
+                isinstance(a, Mod)
+                and coefficient == k * c
+                and len(a.num.terms) == 1
+                and a.num.const == 0
+                and a.num.terms[0][1] == 1
+                and isinstance(a.num.terms[0][0], FloorDiv)
+                and a.num.terms[0][0].den == c
+                and a.num.terms[0][0].num == low.num
+            ):
+                coeffs = dict(e.terms)
+                del coeffs[a]
+                del coeffs[low]
+                return self.add(_build(e.const, coeffs), self.scale(self.mod(low.num, c * a.den), k))
+        return None
 
     def _recombine_symbolic(self, e: Lin) -> Lin | None:
         """k*F*D*(x // D) + k*F*(x % D) -> k*F*x for a symbolic monomial D and factors F; None if no pair.

@@ -13,6 +13,7 @@ Triton installed (the GPU machines run 3.6) to compile the same texts there.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import pathlib
 import re
@@ -373,6 +374,97 @@ def test_a_half_precision_row_max_stays_half_precision():
         assert re.search(rf"arith.maximumf %\S+, %\S+ : {elem}\n", kernel.ttir), kernel.ttir
     assert resources["bf16"].registers < resources["f32"].registers, resources
     assert resources["bf16"].warps_per_sm > resources["f32"].warps_per_sm, resources
+
+
+def _run_on_cpu(fn, *inputs):
+    """fn's graph, its one kernel run program by program on the CPU (`ttir_eval`): (output, kernel)."""
+    import numpy as np
+    from ttir_eval import run_kernel
+
+    from coil.passes.plan_memory import host_functions
+
+    graph = outlined(fn, *inputs)
+    with graph.context:
+        (kernel,) = [emit_kernel(f) for f in kernel_functions(graph.module.operation)]
+        (host,) = host_functions(graph.module.operation)
+        (launch,) = [op for op in host.regions[0].blocks[0].operations if op.operation.name == "coil.launch"]
+        args = [op.operands[0] for op in launch.regions[0].blocks[0].operations if op.operation.name == "coil.arg"]
+        host_args = list(host.regions[0].blocks[0].arguments)
+        buffers, out = [], None
+        for a in args:
+            if a in host_args:
+                buffers.append(inputs[host_args.index(a)].float().contiguous().flatten().numpy().copy())
+            else:
+                out = len(buffers)
+                buffers.append(np.full(math.prod(ir.MemRefType(a.type).shape), np.nan, dtype=np.float32))
+    run_kernel(kernel.ttir, kernel.grid, buffers)
+    return torch.from_numpy(buffers[out]), kernel
+
+
+def _qkv_grad_cat(dq, dk, dv):
+    """The GPT backward's cat of the q, k and v gradients, each [b, h, t, dh] back to [b, t, h*dh]."""
+    b, h, t, dh = dq.shape
+    return torch.cat([z.transpose(1, 2).reshape(b, t, h * dh) for z in (dq, dk, dv)], -1)
+
+
+GUARDED = {
+    "qkv_grad_cat": (_qkv_grad_cat, [torch.randn(2, 4, 64, 32, dtype=torch.bfloat16) for _ in range(3)]),
+    "cat_rows": (lambda a, b: torch.cat([a, b]), [torch.randn(48, 40), torch.randn(16, 40)]),
+    "pad": (lambda a: F.pad(a, (3, 5, 2, 0)), [torch.randn(30, 64)]),
+}
+
+
+@pytest.mark.parametrize("name", list(GUARDED))
+def test_select_guarded_loads_read_each_element_once(name):
+    """A cat's parts and a pad's source are loads only a select on the loop indices keeps:
+    each is masked by the conditions that keep it, and its clamped index, now in bounds
+    wherever the mask holds, is linear again. Run on the CPU (`ttir_eval`: unmasked lanes
+    must be in bounds), the kernel gives eager's result, with no clamp left in its TTIR."""
+    fn, inputs = GUARDED[name]
+    out, kernel = _run_on_cpu(fn, *inputs)
+    expected = fn(*inputs).float()
+    torch.testing.assert_close(out.view(expected.shape), expected, rtol=0, atol=0)
+    assert "arith.maxsi" not in kernel.ttir and "arith.minsi" not in kernel.ttir, kernel.ttir
+    masked = re.findall(r"tt.load %\w+, %\w+", kernel.ttir)
+    assert len(masked) == len(inputs), kernel.ttir
+
+
+def test_index_digits_keep_the_form_triton_follows():
+    """(e % m) // d becomes (e // d) % (m // d), and adjacent digits of one index merge:
+    c*((x // c) % m) + x % c == x % (c*m)."""
+    from coil.backends.triton.indexing import IndexSpace, Var, atom
+
+    space = IndexSpace({"x": (0, (1 << 20) - 1)})
+    x = atom(Var("x"))
+    digit = space.floordiv(space.mod(x, 512), 64)
+    assert digit == space.mod(space.floordiv(x, 64), 8)
+    assert space.add(space.scale(digit, 64), space.mod(x, 64)) == space.mod(x, 512)
+    assert space.add(space.scale(digit, 128), space.scale(space.mod(x, 64), 2)) == space.scale(space.mod(x, 512), 2)
+    assert space.floordiv(space.mod(x, 500), 64).terms[0][0].den == 64  # 64 does not divide 500: kept
+
+def test_transposed_copy_and_cat_parts_load_whole_vectors():
+    """A [b, h, t, dh] -> [b, t, h*dh] copy reads runs of dh contiguous elements; its index
+    is `(x // dh) % h`, not `(x % (h*dh)) // dh`, which Triton's axis analysis cannot
+    follow: compiled for sm_90, both it and the qkv-gradient cat (masked parts) load 16
+    bytes at a time, where they loaded bf16 elements one by one."""
+    import collections
+
+    from triton.backends.compiler import GPUTarget
+
+    from coil.backends.triton.runtime import compile_ttir as compile_for
+
+    parts = [torch.randn(8, 8, 512, 64, dtype=torch.bfloat16) for _ in range(3)]
+    cases = {
+        "transpose": (lambda z: z.transpose(1, 2).reshape(8, 512, 512) * 2, parts[:1]),
+        "qkv_grad_cat": (_qkv_grad_cat, parts),
+    }
+    for name, (fn, inputs) in cases.items():
+        graph = outlined(fn, *inputs)
+        with graph.context:
+            (kernel,) = [emit_kernel(f) for f in kernel_functions(graph.module.operation)]
+        ptx = compile_for(kernel.ttir, GPUTarget("cuda", 90, 32), kernel.num_warps).asm["ptx"]
+        loads = collections.Counter(re.findall(r"ld\.global[.\w]*", ptx))
+        assert set(loads) == {"ld.global.v4.b32"} and loads["ld.global.v4.b32"] == len(inputs), (name, loads)
 
 COLUMNS = {
     "sum_cols": (lambda a: a.sum(0), torch.randn(512, 4096)),
