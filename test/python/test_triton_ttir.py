@@ -377,7 +377,8 @@ def test_a_half_precision_row_max_stays_half_precision():
 
 
 def _run_on_cpu(fn, *inputs):
-    """fn's graph, its one kernel run program by program on the CPU (`ttir_eval`): (output, kernel)."""
+    """fn's graph run on the CPU: its host function's allocations and launches in order,
+    each kernel program by program (`ttir_eval`). (output as a flat tensor, kernels)."""
     import numpy as np
     from ttir_eval import run_kernel
 
@@ -385,20 +386,30 @@ def _run_on_cpu(fn, *inputs):
 
     graph = outlined(fn, *inputs)
     with graph.context:
-        (kernel,) = [emit_kernel(f) for f in kernel_functions(graph.module.operation)]
+        kernels = {f.attributes["sym_name"].value: emit_kernel(f) for f in kernel_functions(graph.module.operation)}
         (host,) = host_functions(graph.module.operation)
-        (launch,) = [op for op in host.regions[0].blocks[0].operations if op.operation.name == "coil.launch"]
-        args = [op.operands[0] for op in launch.regions[0].blocks[0].operations if op.operation.name == "coil.arg"]
-        host_args = list(host.regions[0].blocks[0].arguments)
-        buffers, out = [], None
-        for a in args:
-            if a in host_args:
-                buffers.append(inputs[host_args.index(a)].float().contiguous().flatten().numpy().copy())
-            else:
-                out = len(buffers)
-                buffers.append(np.full(math.prod(ir.MemRefType(a.type).shape), np.nan, dtype=np.float32))
-    run_kernel(kernel.ttir, kernel.grid, buffers)
-    return torch.from_numpy(buffers[out]), kernel
+        values = {}
+        for a, x in zip(host.regions[0].blocks[0].arguments, inputs):
+            x = x.contiguous().flatten()
+            values[a] = (x.float() if x.is_floating_point() else x.long()).numpy().copy()
+        out = None
+        for op in host.regions[0].blocks[0].operations:
+            name = op.operation.name
+            if name == "coil.alloc":
+                t = ir.MemRefType(op.results[0].type)
+                floating = not isinstance(t.element_type, ir.IntegerType)
+                values[op.results[0]] = np.full(math.prod(t.shape), np.nan if floating else 0, np.float32 if floating else np.int64)
+            elif name == "coil.reuse":
+                values[op.results[0]] = values[op.operands[0]]
+            elif name == "coil.launch":
+                kernel = kernels[ir.FlatSymbolRefAttr(op.attributes["kernel"]).value]
+                args = [a.operands[0] for a in op.regions[0].blocks[0].operations if a.operation.name == "coil.arg"]
+                run_kernel(kernel.ttir, kernel.grid, [values[a] for a in args])
+            elif name == "func.return":
+                out = values[op.operands[0]]
+            elif name != "coil.dealloc":
+                raise NotImplementedError(f"_run_on_cpu: host op {name}")
+    return torch.from_numpy(out), list(kernels.values())
 
 
 def _qkv_grad_cat(dq, dk, dv):
@@ -421,7 +432,7 @@ def test_select_guarded_loads_read_each_element_once(name):
     wherever the mask holds, is linear again. Run on the CPU (`ttir_eval`: unmasked lanes
     must be in bounds), the kernel gives eager's result, with no clamp left in its TTIR."""
     fn, inputs = GUARDED[name]
-    out, kernel = _run_on_cpu(fn, *inputs)
+    out, (kernel,) = _run_on_cpu(fn, *inputs)
     expected = fn(*inputs).float()
     torch.testing.assert_close(out.view(expected.shape), expected, rtol=0, atol=0)
     assert "arith.maxsi" not in kernel.ttir and "arith.minsi" not in kernel.ttir, kernel.ttir
@@ -465,6 +476,24 @@ def test_transposed_copy_and_cat_parts_load_whole_vectors():
         ptx = compile_for(kernel.ttir, GPUTarget("cuda", 90, 32), kernel.num_warps).asm["ptx"]
         loads = collections.Counter(re.findall(r"ld\.global[.\w]*", ptx))
         assert set(loads) == {"ld.global.v4.b32"} and loads["ld.global.v4.b32"] == len(inputs), (name, loads)
+
+
+@pytest.mark.parametrize("name", ["cross_entropy_rows", "cross_entropy_mean", "softmax"])
+def test_half_precision_row_kernels_match_eager_on_the_cpu(name):
+    """The bf16 32000-wide row kernels (a max in bf16, `_narrow_extremum_operand`), run
+    on the CPU by `ttir_eval`, give eager's values; a row with a NaN gives NaN."""
+    x = torch.randn(6, 32000, dtype=torch.bfloat16) * 4
+    x[2, 123] = float("nan")
+    target = torch.randint(0, 32000, (6,))
+    fn, inputs = {
+        "cross_entropy_rows": (lambda a, b: F.cross_entropy(a, b, reduction="none"), (x, target)),
+        "cross_entropy_mean": (lambda a, b: F.cross_entropy(a, b), (x.nan_to_num(0.0), target)),
+        "softmax": (lambda a: torch.softmax(a, -1), (x,)),
+    }[name]
+    out, kernels = _run_on_cpu(fn, *inputs)
+    assert any(re.search(r"arith.maximumf %\S+, %\S+ : bf16\n", k.ttir) for k in kernels)
+    expected = fn(*inputs).float()
+    torch.testing.assert_close(out.view(expected.shape), expected, rtol=1.6e-2, atol=1e-5, equal_nan=True)
 
 COLUMNS = {
     "sum_cols": (lambda a: a.sum(0), torch.randn(512, 4096)),

@@ -1,8 +1,9 @@
-"""Runs a pointwise TTIR kernel on the CPU, program by program, with NumPy.
+"""Runs a TTIR kernel on the CPU, program by program, with NumPy.
 
-Enough of the `tt`/`arith` dialects to check what a kernel addresses without a
-GPU: index arithmetic, pointer offsets, masked loads and stores, selects and
-half-precision casts. Every lane a load or store does not mask must lie inside
+Enough of the `tt`/`arith`/`math` dialects to check what a kernel computes
+and addresses without a GPU: index arithmetic, pointer offsets, masked loads
+and stores, selects, half-precision casts, broadcasts and single-result
+`tt.reduce`s (max, min, sum, product) of persistent reductions; no loops. Every lane a load or store does not mask must lie inside
 its buffer (an error names the op); masked lanes read 0 and write nothing. An op
 outside that subset raises NotImplementedError, so a test never silently
 checks less than it says.
@@ -29,6 +30,13 @@ _BINARY = {
     "arith.subf": np.subtract,
     "arith.mulf": np.multiply,
     "arith.divf": np.divide,
+    "arith.maximumf": np.maximum,
+    "arith.minimumf": np.minimum,
+}
+_UNARY = {"math.exp": np.exp, "math.log": np.log, "arith.negf": np.negative, "math.sqrt": np.sqrt}
+_COMBINE = {
+    "arith.maximumf": np.max, "arith.minimumf": np.min, "arith.addf": np.sum, "arith.mulf": np.prod,
+    "arith.addi": np.sum, "arith.maxsi": np.max, "arith.minsi": np.min,
 }
 _CMP = {"slt": np.less, "sle": np.less_equal, "sgt": np.greater, "sge": np.greater_equal, "eq": np.equal, "ne": np.not_equal}
 
@@ -45,12 +53,19 @@ def _shape(type_text: str) -> tuple:
     return tuple(int(d) for d in m.group(1).split("x") if d)
 
 
-def _literal(text: str):
+def _literal(text: str, elem: str):
     text = text.strip()
     if text in ("true", "false"):
         return text == "true"
-    if text.startswith("0x"):
-        raise NotImplementedError(f"hex float literal {text}")
+    if text.startswith("0x"):  # a float's bits
+        bits = int(text, 16)
+        if elem == "f32":
+            return float(np.array([bits], dtype=np.uint32).view(np.float32)[0])
+        if elem == "bf16":
+            return float(np.array([bits << 16], dtype=np.uint32).view(np.float32)[0])
+        if elem == "f16":
+            return float(np.array([bits], dtype=np.uint16).view(np.float16)[0])
+        raise NotImplementedError(f"hex literal {text} of {elem}")
     return float(text) if any(c in text for c in ".e") or text in ("inf", "-inf") else int(text)
 
 
@@ -69,11 +84,21 @@ def _trunc(x, elem: str):
 def _body(ttir: str) -> list[str]:
     lines = ttir.splitlines()
     start = next(i for i, line in enumerate(lines) if "tt.func public" in line)
-    body = []
+    body: list[str] = []
+    region = None
     for line in lines[start + 1:]:
         line = line.strip()
+        if region is not None:  # a tt.reduce's combine region, up to its closing line
+            region.append(line)
+            if line.startswith("})"):
+                body.append("\n".join(region))
+                region = None
+            continue
         if line.startswith("tt.return"):
             break
+        if '"tt.reduce"' in line:
+            region = [line]
+            continue
         body.append(line)
     return body
 
@@ -104,6 +129,8 @@ def _step(line: str, env: dict, pid: int, buffers: list[np.ndarray]) -> None:
             raise IndexError(f"{line}: stores outside buffer {pointer.arg}")
         buffers[pointer.arg][kept] = values[mask]
         return
+    if '"tt.reduce"' in line:
+        return _reduce(line, env)
     m = re.match(r"(%[\w]+) = ([\w.]+)(.*)$", line)
     if not m:
         raise NotImplementedError(line)
@@ -113,7 +140,9 @@ def _step(line: str, env: dict, pid: int, buffers: list[np.ndarray]) -> None:
     out_type = rest.rsplit(":", 1)[-1]
     shape = _shape(out_type.split("->")[-1])
     if op == "arith.constant":
-        value = _literal(re.search(r"(?:dense<)?([^>\s:]+)>?\s*:", rest).group(1))
+        elem_match = _TENSOR.search(out_type)
+        elem = elem_match.group(2) if elem_match else out_type.strip()
+        value = _literal(re.search(r"(?:dense<)?([^>\s:]+)>?\s*:", rest).group(1), elem)
         env[result] = np.full(shape, value) if shape else value
     elif op == "tt.get_program_id":
         env[result] = pid
@@ -123,6 +152,10 @@ def _step(line: str, env: dict, pid: int, buffers: list[np.ndarray]) -> None:
     elif op == "tt.splat":
         a = args[0]
         env[result] = Pointer(a.arg, np.full(shape, a.offsets)) if isinstance(a, Pointer) else np.full(shape, a)
+    elif op == "tt.broadcast":
+        env[result] = np.broadcast_to(args[0], shape).copy()
+    elif op == "tt.expand_dims":
+        env[result] = np.expand_dims(args[0], int(re.search(r"axis = (\d+)", rest).group(1)))
     elif op == "tt.addptr":
         env[result] = Pointer(args[0].arg, args[0].offsets + np.asarray(args[1], dtype=np.int64))
     elif op == "tt.load":
@@ -137,6 +170,13 @@ def _step(line: str, env: dict, pid: int, buffers: list[np.ndarray]) -> None:
         env[result] = values
     elif op in _BINARY:
         env[result] = _BINARY[op](args[0], args[1])
+    elif op in _UNARY:
+        with np.errstate(all="ignore"):
+            env[result] = _UNARY[op](np.asarray(args[0], dtype=np.float32)).astype(np.float32)
+    elif op in ("arith.sitofp", "arith.uitofp"):
+        env[result] = np.asarray(args[0], dtype=np.float32)
+    elif op in ("arith.extsi", "arith.extui", "arith.trunci", "arith.index_cast"):
+        env[result] = np.asarray(args[0], dtype=np.int64)
     elif op in ("arith.divsi", "arith.remsi"):
         a, b = np.asarray(args[0]), np.asarray(args[1])
         q = np.trunc(a / b).astype(np.int64)  # C semantics: toward zero
@@ -146,9 +186,33 @@ def _step(line: str, env: dict, pid: int, buffers: list[np.ndarray]) -> None:
         env[result] = _CMP[predicate](args[0], args[1])
     elif op == "arith.select":
         env[result] = np.where(args[0], args[1], args[2])
+    elif op == "arith.cmpf":
+        predicate = rest.split(",")[0].strip()
+        cmp = {"olt": np.less, "ole": np.less_equal, "ogt": np.greater, "oge": np.greater_equal, "oeq": np.equal,
+               "une": np.not_equal, "uno": lambda a, b: np.isnan(a) | np.isnan(b)}
+        if predicate not in cmp:
+            raise NotImplementedError(f"ttir_eval: cmpf {predicate}")
+        env[result] = cmp[predicate](args[0], args[1])
     elif op == "arith.extf":
         env[result] = np.asarray(args[0], dtype=np.float32)
     elif op == "arith.truncf":
-        env[result] = _trunc(args[0], _TENSOR.search(out_type.split("to")[-1]).group(2))
+        target = out_type.split(" to ")[-1]
+        env[result] = _trunc(args[0], _TENSOR.search(target).group(2) if _TENSOR.search(target) else target.strip())
     else:
         raise NotImplementedError(f"ttir_eval: {op}")
+
+
+def _reduce(text: str, env: dict) -> None:
+    """A single-result `tt.reduce` whose region combines with one arith op."""
+    head, *region = text.split("\n")
+    m = re.match(r'(%\w+) = "tt.reduce"\((%\w+)\) <\{axis = (\d+) : i32\}>', head)
+    if not m:
+        raise NotImplementedError(f"ttir_eval: {head}")
+    result, operand, axis = m.group(1), m.group(2), int(m.group(3))
+    ops = [re.match(r"%\w+ = ([\w.]+)", line).group(1) for line in region if re.match(r"%\w+ = ", line)]
+    if len(ops) != 1 or ops[0] not in _COMBINE:
+        raise NotImplementedError(f"ttir_eval: tt.reduce combining with {ops}")
+    value = np.asarray(env[operand])
+    reduced = _COMBINE[ops[0]](value.astype(np.float64) if ops[0] in ("arith.addf", "arith.mulf") else value, axis=axis)
+    elem = _TENSOR.search(region[-1].rsplit("->", 1)[-1]).group(2)
+    env[result] = _trunc(reduced, elem) if elem in ("bf16", "f16", "f32") else reduced
