@@ -67,3 +67,18 @@ def test_suite_quick_cpu_json(tmp_path):
         assert "matplotlib is not installed" in done.stderr
     else:
         assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_kernel_profile_lists_both_backends_kernels():
+    """benchmarks/kernel_profile.py: per-kernel GPU times of a workload under coil and
+    Inductor; without a GPU it says so and exits 2."""
+    import torch
+
+    script = os.path.join(os.path.dirname(SUITE), "kernel_profile.py")
+    result = subprocess.run([sys.executable, script, "sum_rows", "--top", "3"], capture_output=True, text=True, timeout=600)
+    if not torch.cuda.is_available():
+        assert result.returncode == 2 and "no CUDA device" in result.stderr, result.stderr
+        return
+    assert result.returncode == 0, result.stderr
+    assert "coil sum_rows float32: kernels" in result.stdout and "inductor sum_rows float32: kernels" in result.stdout
+    assert "coil_red_sum" in result.stdout or "coil_per_sum" in result.stdout, result.stdout

@@ -1,0 +1,109 @@
+"""Where a suite workload's GPU time goes, kernel by kernel, under coil and Inductor.
+
+    python benchmarks/kernel_profile.py WORKLOAD [--dtype bfloat16] [--top 40] [--steps 5] [--json out.json]
+
+Builds the workload as `suite.py` does (same sizes, same seed), compiles it
+with each backend, runs three warm-up calls, then records `--steps` calls
+under `torch.profiler` (CUDA activity only) and prints, per backend:
+
+- the kernel time per call (the sum over every GPU kernel and memset), the
+  launches per call, and the host time per call (20 calls back to back,
+  without waiting for the GPU) next to the wall time (waiting for it): a host
+  time at or above the wall time means the call is host-bound;
+- the `--top` kernels by time per call, with their launches per call.
+
+coil's kernels carry profile names that say what they compute
+(`coil_<poi|per|red|combo>_<FX ops>_<symbol>`, as Inductor's `triton_*`
+names do), so the two lists can be read side by side. Timings are
+measurements: run on an otherwise idle GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import gc
+import json
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import suite  # noqa: E402
+
+BACKENDS = ("coil", "inductor")
+
+
+def profile_backend(make, backend: str, steps: int) -> dict:
+    """Kernel times (us per call), launches, host and wall ms per call of one backend."""
+    from torch.profiler import ProfilerActivity, profile
+
+    gc.collect()
+    torch.cuda.empty_cache()
+    torch._dynamo.reset()
+    case = suite._build(make)
+    run = suite._callable(case, backend)
+    with torch.set_grad_enabled(case.train):
+        for _ in range(3):
+            run(*case.args)
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(20):
+            run(*case.args)
+        issued = time.perf_counter()
+        torch.cuda.synchronize()
+        done = time.perf_counter()
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for _ in range(steps):
+                run(*case.args)
+            torch.cuda.synchronize()
+    kernels: dict = collections.defaultdict(lambda: [0.0, 0])
+    for event in prof.events():
+        if event.device_type == torch.autograd.DeviceType.CUDA:
+            kernels[event.name][0] += event.device_time_total
+            kernels[event.name][1] += 1
+    del case, run, prof
+    per_call = {name: (us / steps, count / steps) for name, (us, count) in kernels.items()}
+    return {
+        "kernel_us": sum(us for us, _ in per_call.values()),
+        "launches": sum(n for _, n in per_call.values()),
+        "host_ms": (issued - start) / 20 * 1e3,
+        "wall_ms": (done - start) / 20 * 1e3,
+        "kernels": dict(sorted(per_call.items(), key=lambda kv: -kv[1][0])),
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("workload")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--json", default=None, help="also write every kernel's time to this file")
+    options = parser.parse_args(argv)
+    if not torch.cuda.is_available():
+        print("kernel_profile: no CUDA device is available", file=sys.stderr)
+        return 2
+    table = suite.workloads("cuda", getattr(torch, options.dtype), False)
+    if options.workload not in table:
+        print(f"unknown workload {options.workload}; the workloads are {list(table)}", file=sys.stderr)
+        return 2
+    results = {}
+    for backend in BACKENDS:
+        r = results[backend] = profile_backend(table[options.workload], backend, options.steps)
+        print(f"\n{backend} {options.workload} {options.dtype}: kernels {r['kernel_us'] / 1e3:.3f} ms a call,"
+              f" {r['launches']:.0f} launches; host {r['host_ms']:.3f} ms, wall {r['wall_ms']:.3f} ms a call")
+        for name, (us, count) in list(r["kernels"].items())[: options.top]:
+            print(f"{us:10.1f} us {count:5.0f}x  {name[:120]}")
+    if options.json:
+        with open(options.json, "w") as f:
+            json.dump({"workload": options.workload, "dtype": options.dtype, "device": torch.cuda.get_device_name(),
+                       "results": results}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
