@@ -64,6 +64,9 @@ class Access:
     unit_stride_dim: int | None = None
 
 
+_CMPI_PREDICATES = ["eq", "ne", "slt", "sle", "sgt", "sge", "ult", "ule", "ugt", "uge"]
+
+
 @dataclass
 class KernelInfo:
     name: str
@@ -90,6 +93,8 @@ class KernelInfo:
     space: IndexSpace | None = None
     symbolic: dict = field(default_factory=dict)  # ir.Value -> Lin
     accesses: list[Access] = field(default_factory=list)
+    # Loads only a select on loop indices keeps -> their conditions (`select_guards`).
+    load_guards: dict = field(default_factory=dict)
     # Symbolic sizes: the mixed ranges (int, or the `index` value of a DYNAMIC
     # entry), each range's extent as an index expression, and per buffer
     # argument its strides (int, or an opaque i64 parameter) and the dims of
@@ -442,6 +447,7 @@ def _analyze_indices(info: KernelInfo, fn_args: list[ir.Value]) -> None:
 
     info.extents = [extent(e) for e in info.mixed]
     info.reduction_extents = [extent(e) for e in info.reduction_mixed]
+    info.load_guards = {} if info.is_reduction else select_guards(info)
     index_args = [(("a", i),) for i, a in enumerate(fn_args) if isinstance(a.type, ir.IndexType)]
     arg_index = {a: i for i, a in enumerate(fn_args)}
     dims = info.dim_names() + info.reduction_dim_names()
@@ -457,7 +463,8 @@ def _analyze_indices(info: KernelInfo, fn_args: list[ir.Value]) -> None:
             raise info.error("loads and stores must address a kernel argument", op)
         if not isinstance(buffer.type, ir.MemRefType):
             raise info.error(f"cannot address a value of type {buffer.type}", op)
-        offset = access_offset(space, info.strides[arg_index[buffer]], [symbolic[i] for i in indices])
+        lins = [symbolic[i] for i in indices] if is_store else guarded_indices(info, op)
+        offset = access_offset(space, info.strides[arg_index[buffer]], lins)
         coefficients = linear_coefficients(offset, dims)
         contiguous = None
         if coefficients is not None:
@@ -495,6 +502,120 @@ def _stride_candidates(info: KernelInfo, arg: int, indices: list[Lin]) -> None:
         found = info.stride_candidates.setdefault((arg, k), [])
         if tuple(trailing) not in found:
             found.append(tuple(trailing))
+
+
+_GUARD_CASTS = (
+    "arith.extf", "arith.truncf", "arith.sitofp", "arith.uitofp", "arith.fptosi", "arith.fptoui",
+    "arith.extsi", "arith.extui", "arith.trunci",
+)
+
+
+def _index_only(info: KernelInfo, v: ir.Value) -> bool:
+    """Whether an i1 value is a comparison of loop indices (and constants), or a conjunction
+    of such: no load feeds it, so a load masked by it waits on nothing."""
+    if not isinstance(v, ir.OpResult):
+        return False
+    owner = v.owner
+    name = owner.operation.name
+    if name == "arith.constant":
+        return True
+    if name == "arith.cmpi":
+        return all(
+            isinstance(x.type, ir.IndexType)
+            and x in info.symbolic
+            and not any(isinstance(a, Opaque) and not a.label.startswith("arg") for a in info.symbolic[x].atoms())
+            for x in owner.operands
+        )
+    if name in ("arith.andi", "arith.ori", "arith.xori"):
+        return all(_index_only(info, x) for x in owner.operands)
+    return False
+
+
+def select_guards(info: KernelInfo) -> dict:
+    """Loads whose one use is, through casts, a value operand of an `arith.select` on loop
+    indices, nested selects included: load -> [(condition, kept when true?), ...].
+
+    The emitter masks such a load with those conditions (Inductor's masked loads of a
+    cat's parts and a pad's source): a cat of three tensors, lowered as
+    select(d < 512, a, select(d < 1024, b, c)) over clamped indices, then reads each
+    element once instead of three times.
+    """
+    uses: dict = {}
+    for op in info.ops:
+        for v in op.operands:
+            uses[v] = uses.get(v, 0) + 1
+    selects = [op for op in info.ops if op.operation.name == "arith.select" and _index_only(info, op.operands[0])]
+    kept_by: dict = {}  # a value used once, as a select's value operand -> (select, kept when true?)
+    for select in selects:
+        for position, when in ((1, True), (2, False)):
+            v = select.operands[position]
+            if uses.get(v) == 1:
+                kept_by[v] = (select, when)
+
+    def conditions(select) -> list:
+        outer = kept_by.get(select.results[0])
+        if outer is None:
+            return []
+        return [(outer[0].operands[0], outer[1])] + conditions(outer[0])
+
+    guards: dict = {}
+    for v, (select, when) in kept_by.items():
+        while isinstance(v, ir.OpResult) and v.owner.operation.name in _GUARD_CASTS and uses.get(v.owner.operands[0]) == 1:
+            v = v.owner.operands[0]
+        if isinstance(v, ir.OpResult) and v.owner.operation.name == "coil.load":
+            guards[v.owner.operation] = [(select.operands[0], when)] + conditions(select)
+    return guards
+
+
+def _narrow_bounds(info: KernelInfo, condition: ir.Value, holds: bool, bounds: dict) -> None:
+    """Narrows `bounds` (loop dim -> [lo, hi]) by a comparison `d + k <op> c` that is
+    known to hold (or not), and by both sides of a conjunction that holds."""
+    owner = condition.owner
+    name = owner.operation.name
+    if name == "arith.andi" and holds:
+        for x in owner.operands:
+            _narrow_bounds(info, x, True, bounds)
+        return
+    if name != "arith.cmpi":
+        return
+    predicate = _CMPI_PREDICATES[ir.IntegerAttr(owner.attributes["predicate"]).value]
+    if not holds:
+        predicate = {"slt": "sge", "sle": "sgt", "sgt": "sle", "sge": "slt"}.get(predicate)
+    # e = lhs - rhs, and e < 0, e <= 0, e > 0 or e >= 0.
+    e = info.space.sub(info.symbolic[owner.operands[0]], info.symbolic[owner.operands[1]])
+    if predicate not in ("slt", "sle", "sgt", "sge") or len(e.terms) != 1:
+        return
+    (dim, coefficient), = e.terms
+    if not isinstance(dim, Var) or coefficient not in (1, -1) or dim.name not in bounds:
+        return
+    # coefficient * dim + e.const in [lo, hi]
+    lo, hi = {"slt": (-UNBOUNDED, -1), "sle": (-UNBOUNDED, 0), "sgt": (1, UNBOUNDED), "sge": (0, UNBOUNDED)}[predicate]
+    lo, hi = lo - e.const, hi - e.const
+    if coefficient == -1:
+        lo, hi = -hi, -lo
+    old_lo, old_hi = bounds[dim.name]
+    bounds[dim.name] = (max(old_lo, lo), min(old_hi, hi))
+
+
+def guarded_bounds(info: KernelInfo, guard: list) -> dict:
+    """The loop dims' bounds where all of a guarded load's conditions hold."""
+    bounds = dict(info.space.var_bounds)
+    for condition, kept_when in guard:
+        _narrow_bounds(info, condition, kept_when, bounds)
+    return bounds
+
+
+def guarded_indices(info: KernelInfo, load: ir.OpView) -> list[Lin]:
+    """A load's index expressions where its guard holds (`select_guards`), else as written:
+    a clamp that only kept unselected lanes in bounds (a cat part's
+    `min(max(d - start, 0), size - 1)`) folds away, and the offset is linear
+    again where Triton can see it."""
+    indices = list(load.operands)[1:]
+    guard = info.load_guards.get(load.operation)
+    if not guard:
+        return [info.symbolic[i] for i in indices]
+    narrowed = IndexSpace(guarded_bounds(info, guard))
+    return [narrowed.substitute(info.symbolic[i], {}) for i in indices]
 
 
 def access_offset(space: IndexSpace, strides: list, indices: list[Lin]) -> Lin:
@@ -536,7 +657,15 @@ def pointwise_tiling(info: KernelInfo) -> tuple[list[int], list[int]]:
         # 1-D only: a Y axis's program count could pass CUDA's 65535 at some size.
         return [], list(range(len(info.ranges)))
     stores = [a.contiguous_dim for a in info.accesses if a.is_store and a.contiguous_dim is not None]
-    loads = [a.contiguous_dim for a in info.accesses if not a.is_store and a.contiguous_dim is not None]
+    # A guarded load (a cat's part) counts where it runs along one dim with stride 1,
+    # its other terms nonlinear: a transposed part ([b*h, dh, t] into a [b, t, h*dh]
+    # cat) then gets a 2-D tile in which it reads rows of t.
+    loads = [
+        a.contiguous_dim if a.contiguous_dim is not None else a.unit_stride_dim
+        for a in info.accesses
+        if not a.is_store
+        and (a.contiguous_dim is not None or (a.unit_stride_dim is not None and a.op.operation in info.load_guards))
+    ]
     found = stores + loads
     if all(d == big[-1] for d in found):
         return [], big

@@ -39,6 +39,7 @@ from .analysis import (
     KernelInfo,
     TritonLoweringError,
     access_offset,
+    guarded_indices,
     above_one,
     is_column_reduction,
     native_exp_suffices,
@@ -152,99 +153,6 @@ def cdiv(a: int, b: int) -> int:
     return -(-a // b)
 
 
-_GUARD_CASTS = (
-    "arith.extf", "arith.truncf", "arith.sitofp", "arith.uitofp", "arith.fptosi", "arith.fptoui",
-    "arith.extsi", "arith.extui", "arith.trunci",
-)
-
-
-def _index_only(info: KernelInfo, v: ir.Value) -> bool:
-    """Whether an i1 value is a comparison of loop indices (and constants), or a conjunction
-    of such: no load feeds it, so a load masked by it waits on nothing."""
-    if not isinstance(v, ir.OpResult):
-        return False
-    owner = v.owner
-    name = owner.operation.name
-    if name == "arith.constant":
-        return True
-    if name == "arith.cmpi":
-        return all(
-            isinstance(x.type, ir.IndexType)
-            and x in info.symbolic
-            and not any(isinstance(a, Opaque) and not a.label.startswith("arg") for a in info.symbolic[x].atoms())
-            for x in owner.operands
-        )
-    if name in ("arith.andi", "arith.ori", "arith.xori"):
-        return all(_index_only(info, x) for x in owner.operands)
-    return False
-
-
-def select_guards(info: KernelInfo) -> dict:
-    """Loads whose one use is, through casts, a value operand of an `arith.select` on loop
-    indices, nested selects included: load -> [(condition, kept when true?), ...].
-
-    The emitter masks such a load with those conditions (Inductor's masked loads of a
-    cat's parts and a pad's source): a cat of three tensors, lowered as
-    select(d < 512, a, select(d < 1024, b, c)) over clamped indices, then reads each
-    element once instead of three times.
-    """
-    uses: dict = {}
-    for op in info.ops:
-        for v in op.operands:
-            uses[v] = uses.get(v, 0) + 1
-    selects = [op for op in info.ops if op.operation.name == "arith.select" and _index_only(info, op.operands[0])]
-    kept_by: dict = {}  # a value used once, as a select's value operand -> (select, kept when true?)
-    for select in selects:
-        for position, when in ((1, True), (2, False)):
-            v = select.operands[position]
-            if uses.get(v) == 1:
-                kept_by[v] = (select, when)
-
-    def conditions(select) -> list:
-        outer = kept_by.get(select.results[0])
-        if outer is None:
-            return []
-        return [(outer[0].operands[0], outer[1])] + conditions(outer[0])
-
-    guards: dict = {}
-    for v, (select, when) in kept_by.items():
-        while isinstance(v, ir.OpResult) and v.owner.operation.name in _GUARD_CASTS and uses.get(v.owner.operands[0]) == 1:
-            v = v.owner.operands[0]
-        if isinstance(v, ir.OpResult) and v.owner.operation.name == "coil.load":
-            guards[v.owner.operation] = [(select.operands[0], when)] + conditions(select)
-    return guards
-
-
-def _narrow_bounds(info: KernelInfo, condition: ir.Value, holds: bool, bounds: dict) -> None:
-    """Narrows `bounds` (loop dim -> [lo, hi]) by a comparison `d + k <op> c` that is
-    known to hold (or not), and by both sides of a conjunction that holds."""
-    owner = condition.owner
-    name = owner.operation.name
-    if name == "arith.andi" and holds:
-        for x in owner.operands:
-            _narrow_bounds(info, x, True, bounds)
-        return
-    if name != "arith.cmpi":
-        return
-    predicate = _CMPI[ir.IntegerAttr(owner.attributes["predicate"]).value]
-    if not holds:
-        predicate = {"slt": "sge", "sle": "sgt", "sgt": "sle", "sge": "slt"}.get(predicate)
-    # e = lhs - rhs, and e < 0, e <= 0, e > 0 or e >= 0.
-    e = info.space.sub(info.symbolic[owner.operands[0]], info.symbolic[owner.operands[1]])
-    if predicate not in ("slt", "sle", "sgt", "sge") or len(e.terms) != 1:
-        return
-    (dim, coefficient), = e.terms
-    if not isinstance(dim, Var) or coefficient not in (1, -1) or dim.name not in bounds:
-        return
-    # coefficient * dim + e.const in [lo, hi]
-    lo, hi = {"slt": (-UNBOUNDED, -1), "sle": (-UNBOUNDED, 0), "sgt": (1, UNBOUNDED), "sge": (0, UNBOUNDED)}[predicate]
-    lo, hi = lo - e.const, hi - e.const
-    if coefficient == -1:
-        lo, hi = -hi, -lo
-    old_lo, old_hi = bounds[dim.name]
-    bounds[dim.name] = (max(old_lo, lo), min(old_hi, hi))
-
-
 class KernelEmitter:
     def __init__(
         self,
@@ -289,9 +197,6 @@ class KernelEmitter:
         self.deferred: list = []  # stage-0 ops lowered after the first pass's loads (`_deferred_stage_ops`)
         self.last_read_level = self._last_read_levels()
         self.lin_cache: dict = {}
-        # Loads whose value only a select with an index condition keeps (a cat's
-        # parts, a pad's source): their guard conditions (`select_guards`).
-        self.load_guards = {} if info.is_reduction else select_guards(info)
         self._setup_tiling()
 
     # -- tiling -------------------------------------------------------------
@@ -620,9 +525,9 @@ class KernelEmitter:
     def lower_load(self, op: ir.OpView) -> None:
         buffer, *indices = op.operands
         k, base, elem = self._buffer(buffer)
-        guard = self._guard_mask(self.load_guards.get(op.operation))
+        guard = self._guard_mask(self.info.load_guards.get(op.operation))
         if guard is not None:
-            offset = self._guarded_offset(buffer, indices, self.load_guards[op.operation])
+            offset = self._guarded_offset(op)
         else:
             offset = self._offset(buffer, indices)
         pointer = self._pointer(base, self.materialize(offset))
@@ -668,17 +573,10 @@ class KernelEmitter:
             self.lower(owner)
         return self.env[v]
 
-    def _guarded_offset(self, buffer: ir.Value, indices, guard: list) -> Lin:
-        """The load's offset where its guard holds: the loop dims' bounds narrowed by the
-        guard's comparisons, so a clamp that only kept unselected lanes in bounds
-        (a cat part's `min(max(d - start, 0), size - 1)`) folds away and the offset
-        is linear again (contiguous, vectorized loads) where Triton can see it."""
-        bounds = dict(self.info.space.var_bounds)
-        for condition, kept_when in guard:
-            _narrow_bounds(self.info, condition, kept_when, bounds)
-        narrowed = IndexSpace(bounds)
-        lins = [self.space.substitute(narrowed.substitute(self.info.symbolic[i], {}), self.dim_map) for i in indices]
-        k = next(i for i, a in enumerate(self.info.fn.regions[0].blocks[0].arguments) if a == buffer)
+    def _guarded_offset(self, op: ir.OpView) -> Lin:
+        """A guarded load's offset over the tile axes, from its indices where its guard holds."""
+        k = next(i for i, a in enumerate(self.info.fn.regions[0].blocks[0].arguments) if a == op.operands[0])
+        lins = [self.space.substitute(lin, self.dim_map) for lin in guarded_indices(self.info, op)]
         return access_offset(self.space, self.strides[k], lins)
 
     def lower_store(self, op: ir.OpView) -> None:

@@ -418,8 +418,20 @@ def _qkv_grad_cat(dq, dk, dv):
     return torch.cat([z.transpose(1, 2).reshape(b, t, h * dh) for z in (dq, dk, dv)], -1)
 
 
+def _qkv_grad_cat_transposed_k(dq, dkt, dv):
+    """As the GPT backward has it: the k gradient comes from a bmm as [b*h, dh, t]."""
+    b, h, t, dh = 2, 4, 64, 32
+    k = dkt.view(b, h, dh, t).transpose(2, 3)
+    return _qkv_grad_cat(dq.view(b, h, t, dh), k, dv.view(b, h, t, dh))
+
+
 GUARDED = {
     "qkv_grad_cat": (_qkv_grad_cat, [torch.randn(2, 4, 64, 32, dtype=torch.bfloat16) for _ in range(3)]),
+    "qkv_grad_cat_transposed_k": (
+        _qkv_grad_cat_transposed_k,
+        [torch.randn(8, 64, 32, dtype=torch.bfloat16), torch.randn(8, 32, 64, dtype=torch.bfloat16),
+         torch.randn(8, 64, 32, dtype=torch.bfloat16)],
+    ),
     "cat_rows": (lambda a, b: torch.cat([a, b]), [torch.randn(48, 40), torch.randn(16, 40)]),
     "pad": (lambda a: F.pad(a, (3, 5, 2, 0)), [torch.randn(30, 64)]),
 }
@@ -465,9 +477,19 @@ def test_transposed_copy_and_cat_parts_load_whole_vectors():
     from coil.backends.triton.runtime import compile_ttir as compile_for
 
     parts = [torch.randn(8, 8, 512, 64, dtype=torch.bfloat16) for _ in range(3)]
+
+    def transposed_k(dq, dkt, dv):
+        k = dkt.view(8, 8, 64, 512).transpose(2, 3)
+        return _qkv_grad_cat(dq.view(8, 8, 512, 64), k, dv.view(8, 8, 512, 64))
+
     cases = {
         "transpose": (lambda z: z.transpose(1, 2).reshape(8, 512, 512) * 2, parts[:1]),
         "qkv_grad_cat": (_qkv_grad_cat, parts),
+        # A [YBLOCK, XBLOCK] tile: the k part reads along t, the others along h*dh.
+        "qkv_grad_cat_transposed_k": (
+            transposed_k,
+            [parts[0].view(64, 512, 64), parts[1].view(64, 64, 512), parts[2].view(64, 512, 64)],
+        ),
     }
     for name, (fn, inputs) in cases.items():
         graph = outlined(fn, *inputs)
@@ -475,7 +497,10 @@ def test_transposed_copy_and_cat_parts_load_whole_vectors():
             (kernel,) = [emit_kernel(f) for f in kernel_functions(graph.module.operation)]
         ptx = compile_for(kernel.ttir, GPUTarget("cuda", 90, 32), kernel.num_warps).asm["ptx"]
         loads = collections.Counter(re.findall(r"ld\.global[.\w]*", ptx))
-        assert set(loads) == {"ld.global.v4.b32"} and loads["ld.global.v4.b32"] == len(inputs), (name, loads)
+        assert set(loads) == {"ld.global.v4.b32"}, (name, loads)
+        per_part = kernel.config.xblock * kernel.config.yblock // (32 * kernel.num_warps) // 8  # 8 bf16 a load
+        assert loads["ld.global.v4.b32"] == len(inputs) * per_part, (name, loads, kernel.config)
+        assert (kernel.config.yblock > 1) == name.endswith("transposed_k"), (name, kernel.config)
 
 
 @pytest.mark.parametrize("name", ["cross_entropy_rows", "cross_entropy_mean", "softmax"])

@@ -104,21 +104,22 @@ def _body(ttir: str) -> list[str]:
 
 
 def run_kernel(ttir: str, grid: tuple, buffers: list[np.ndarray]) -> None:
-    """Runs every program of `grid` (x only) on `buffers` (flat arrays, one per pointer
+    """Runs every program of `grid` (x, y) on `buffers` (flat arrays, one per pointer
     parameter in order; written in place)."""
     body = _body(ttir)
-    assert grid[1] == grid[2] == 1, "only 1-D grids"
-    for pid in range(grid[0]):
-        env: dict = {f"%arg{i}": Pointer(i, 0) for i in range(len(buffers))}
-        for line in body:
-            _step(line, env, pid, buffers)
+    assert grid[2] == 1, "no z grid"
+    for pid_y in range(grid[1]):
+        for pid_x in range(grid[0]):
+            env: dict = {f"%arg{i}": Pointer(i, 0) for i in range(len(buffers))}
+            for line in body:
+                _step(line, env, (pid_x, pid_y), buffers)
 
 
 def _operands(text: str) -> list[str]:
     return re.findall(r"%[\w#]+", text)
 
 
-def _step(line: str, env: dict, pid: int, buffers: list[np.ndarray]) -> None:
+def _step(line: str, env: dict, pid: tuple, buffers: list[np.ndarray]) -> None:
     if line.startswith("tt.store"):
         names = _operands(line.split(":")[0])
         pointer, value = env[names[0]], env[names[1]]
@@ -145,7 +146,7 @@ def _step(line: str, env: dict, pid: int, buffers: list[np.ndarray]) -> None:
         value = _literal(re.search(r"(?:dense<)?([^>\s:]+)>?\s*:", rest).group(1), elem)
         env[result] = np.full(shape, value) if shape else value
     elif op == "tt.get_program_id":
-        env[result] = pid
+        env[result] = pid[{"x": 0, "y": 1}[rest.split(":")[0].strip()]]
     elif op == "tt.make_range":
         start, end = (int(v) for v in re.search(r"end = (\d+) : i32, start = (\d+)", rest).groups()[::-1])
         env[result] = np.arange(start, end, dtype=np.int64)
