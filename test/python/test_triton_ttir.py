@@ -520,6 +520,33 @@ def test_half_precision_row_kernels_match_eager_on_the_cpu(name):
     expected = fn(*inputs).float()
     torch.testing.assert_close(out.view(expected.shape), expected, rtol=1.6e-2, atol=1e-5, equal_nan=True)
 
+
+LOOPED = {  # name -> (fn, a function making its inputs)
+    "sum_wide_rows": (lambda a: a.sum(-1), lambda: (torch.randn(3, 10000),)),
+    "online_softmax": (lambda a: torch.softmax(a, -1), lambda: (torch.randn(2, 70000),)),
+    "column_variance": (lambda a: a.var(0), lambda: (torch.randn(4096, 64),)),
+    "column_sum": (lambda a: a.sum(0), lambda: (torch.randn(3000, 96),)),
+    "cross_entropy_backward": (
+        _cross_entropy_backward,
+        lambda: (torch.randn(3, 32000), torch.randn(3, 1), torch.randint(0, 32000, (3,)), torch.tensor(0.5)),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(LOOPED))
+def test_looped_reduction_kernels_match_eager_on_the_cpu(name):
+    """Looped reductions (`scf.for` with carried accumulators: a wide row, the online
+    softmax, the one-pass Welford column variance, a column sum, cross-entropy's
+    backward row), run on the CPU by `ttir_eval`, give eager's values (up to the
+    order of a sum over thousands of terms)."""
+    fn, make = LOOPED[name]
+    torch.manual_seed(0)
+    inputs = make()
+    out, kernels = _run_on_cpu(fn, *inputs)
+    assert any("scf.for" in k.ttir for k in kernels)
+    expected = fn(*inputs)
+    torch.testing.assert_close(out.view(expected.shape), expected, rtol=1e-5, atol=1e-4)
+
 COLUMNS = {
     "sum_cols": (lambda a: a.sum(0), torch.randn(512, 4096)),
     "sum_cols_half": (lambda a: a.sum(0), torch.randn(512, 300).half()),

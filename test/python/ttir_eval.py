@@ -3,7 +3,8 @@
 Enough of the `tt`/`arith`/`math` dialects to check what a kernel computes
 and addresses without a GPU: index arithmetic, pointer offsets, masked loads
 and stores, selects, half-precision casts, broadcasts and single-result
-`tt.reduce`s (max, min, sum, product) of persistent reductions; no loops. Every lane a load or store does not mask must lie inside
+`tt.reduce`s (max, min, sum, product), and `scf.for` loops with carried values
+(looped reductions). Every lane a load or store does not mask must lie inside
 its buffer (an error names the op); masked lanes read 0 and write nothing. An op
 outside that subset raises NotImplementedError, so a test never silently
 checks less than it says.
@@ -81,26 +82,32 @@ def _trunc(x, elem: str):
     return np.asarray(x, dtype=np.float32)
 
 
-def _body(ttir: str) -> list[str]:
-    lines = ttir.splitlines()
+def _body(ttir: str) -> list:
+    """The function body as items: a line, a `tt.reduce` with its region (one text),
+    or an `scf.for` as (header, body items)."""
+    lines = [line.strip() for line in ttir.splitlines()]
     start = next(i for i, line in enumerate(lines) if "tt.func public" in line)
-    body: list[str] = []
-    region = None
-    for line in lines[start + 1:]:
-        line = line.strip()
-        if region is not None:  # a tt.reduce's combine region, up to its closing line
-            region.append(line)
-            if line.startswith("})"):
-                body.append("\n".join(region))
-                region = None
-            continue
-        if line.startswith("tt.return"):
-            break
-        if '"tt.reduce"' in line:
-            region = [line]
-            continue
-        body.append(line)
-    return body
+    items, _ = _block(lines, start + 1)
+    return items
+
+
+def _block(lines: list[str], i: int) -> tuple[list, int]:
+    items: list = []
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("tt.return") or line == "}":
+            return items, i + 1
+        if '"tt.reduce"' in line:  # its combine region, up to the closing line
+            end = next(j for j in range(i, len(lines)) if lines[j].startswith("})"))
+            items.append("\n".join(lines[i:end + 1]))
+            i = end + 1
+        elif re.match(r"(?:%[\w:]+ = )?scf\.for ", line):
+            body, i = _block(lines, i + 1)
+            items.append((line, body))
+        else:
+            items.append(line)
+            i += 1
+    return items, i
 
 
 def run_kernel(ttir: str, grid: tuple, buffers: list[np.ndarray]) -> None:
@@ -111,8 +118,39 @@ def run_kernel(ttir: str, grid: tuple, buffers: list[np.ndarray]) -> None:
     for pid_y in range(grid[1]):
         for pid_x in range(grid[0]):
             env: dict = {f"%arg{i}": Pointer(i, 0) for i in range(len(buffers))}
-            for line in body:
-                _step(line, env, (pid_x, pid_y), buffers)
+            _run(body, env, (pid_x, pid_y), buffers)
+
+
+def _run(items: list, env: dict, pid: tuple, buffers: list[np.ndarray]) -> list | None:
+    """Runs a block; the values of its `scf.yield`, if it has one."""
+    for item in items:
+        if isinstance(item, tuple):
+            _for(item, env, pid, buffers)
+        elif item.startswith("scf.yield"):
+            return [env[n] for n in _operands(item.split(":")[0])]
+        else:
+            _step(item, env, pid, buffers)
+    return None
+
+
+def _for(item: tuple, env: dict, pid: tuple, buffers: list[np.ndarray]) -> None:
+    header, body = item
+    m = re.match(r"(?:(%[\w]+)(?::(\d+))? = )?scf.for (%\w+) = (%\w+) to (%\w+) step (%\w+)(?: iter_args\((.*?)\))?", header)
+    if not m:
+        raise NotImplementedError(f"ttir_eval: {header}")
+    result, count, iv, lower, upper, step, iter_args = m.groups()
+    carried = [tuple(part.split(" = ")) for part in iter_args.split(", ")] if iter_args else []
+    values = [env[init] for _, init in carried]
+    for i in range(int(env[lower]), int(env[upper]), int(env[step])):
+        env[iv] = i
+        for (name, _), value in zip(carried, values):
+            env[name] = value
+        values = _run(body, env, pid, buffers) or []
+    if count:
+        for k, value in enumerate(values):
+            env[f"{result}#{k}"] = value
+    elif values:
+        env[result] = values[0]
 
 
 def _operands(text: str) -> list[str]:
@@ -171,6 +209,14 @@ def _step(line: str, env: dict, pid: tuple, buffers: list[np.ndarray]) -> None:
         env[result] = values
     elif op in _BINARY:
         env[result] = _BINARY[op](args[0], args[1])
+    elif op == "tt.extern_elementwise":  # libdevice, by symbol
+        symbol = re.search(r'symbol = "__nv_(\w+?)f?"', rest).group(1)
+        functions = {"exp": np.exp, "log": np.log, "tanh": np.tanh, "sqrt": np.sqrt, "rsqrt": lambda a: 1 / np.sqrt(a),
+                     "log1p": np.log1p, "expm1": np.expm1, "sin": np.sin, "cos": np.cos, "fabs": np.abs}
+        if symbol not in functions:
+            raise NotImplementedError(f"ttir_eval: libdevice {symbol}")
+        with np.errstate(all="ignore"):
+            env[result] = functions[symbol](np.asarray(args[0], dtype=np.float32)).astype(np.float32)
     elif op in _UNARY:
         with np.errstate(all="ignore"):
             env[result] = _UNARY[op](np.asarray(args[0], dtype=np.float32)).astype(np.float32)
@@ -204,16 +250,40 @@ def _step(line: str, env: dict, pid: tuple, buffers: list[np.ndarray]) -> None:
 
 
 def _reduce(text: str, env: dict) -> None:
-    """A single-result `tt.reduce` whose region combines with one arith op."""
+    """A `tt.reduce`: one arith op combining one operand is applied along the axis at
+    once; any other region (Welford's merge, argmax's pairs) is folded element by
+    element in order, its ops run on whole slices."""
     head, *region = text.split("\n")
-    m = re.match(r'(%\w+) = "tt.reduce"\((%\w+)\) <\{axis = (\d+) : i32\}>', head)
+    m = re.match(r'(%\w+)(?::(\d+))? = "tt.reduce"\(([^)]*)\) <\{axis = (\d+) : i32\}>', head)
     if not m:
         raise NotImplementedError(f"ttir_eval: {head}")
-    result, operand, axis = m.group(1), m.group(2), int(m.group(3))
-    ops = [re.match(r"%\w+ = ([\w.]+)", line).group(1) for line in region if re.match(r"%\w+ = ", line)]
-    if len(ops) != 1 or ops[0] not in _COMBINE:
-        raise NotImplementedError(f"ttir_eval: tt.reduce combining with {ops}")
-    value = np.asarray(env[operand])
-    reduced = _COMBINE[ops[0]](value.astype(np.float64) if ops[0] in ("arith.addf", "arith.mulf") else value, axis=axis)
-    elem = _TENSOR.search(region[-1].rsplit("->", 1)[-1]).group(2)
-    env[result] = _trunc(reduced, elem) if elem in ("bf16", "f16", "f32") else reduced
+    result, count, operand_text, axis = m.group(1), m.group(2), m.group(3), int(m.group(4))
+    operands = [np.asarray(env[n]) for n in _operands(operand_text)]
+    body = [line for line in region[1:-1] if not line.startswith("tt.reduce.return")]
+    ops = [re.match(r"%\w+ = ([\w.]+)", line).group(1) for line in body]
+    result_types = region[-1].rsplit("->", 1)[-1]
+    elems = [t.group(2) for t in _TENSOR.finditer(result_types)]
+    if len(operands) == 1 and len(ops) == 1 and ops[0] in _COMBINE:
+        value = operands[0]
+        wide = value.astype(np.float64) if ops[0] in ("arith.addf", "arith.mulf") else value
+        reduced = [_COMBINE[ops[0]](wide, axis=axis)]
+    else:
+        args = _operands(region[0].split(")")[0])
+        returned = _operands(next(line for line in region if line.startswith("tt.reduce.return")).split(":")[0])
+        n = len(operands)
+        acc = [np.take(x, 0, axis=axis) for x in operands]
+        local: dict = dict(env)
+        for k in range(1, operands[0].shape[axis]):
+            for name, value in zip(args, acc + [np.take(x, k, axis=axis) for x in operands]):
+                local[name] = value
+            for line in body:
+                _step(line, local, (0, 0), [])
+            acc = [np.asarray(local[r]) for r in returned]
+        reduced = acc
+        assert len(reduced) == n
+    values = [_trunc(r, e) if e in ("bf16", "f16", "f32") else r for r, e in zip(reduced, elems)]
+    if count:
+        for k, value in enumerate(values):
+            env[f"{result}#{k}"] = value
+    else:
+        env[result] = values[0]
