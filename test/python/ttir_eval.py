@@ -34,7 +34,23 @@ _BINARY = {
     "arith.maximumf": np.maximum,
     "arith.minimumf": np.minimum,
 }
-_UNARY = {"math.exp": np.exp, "math.log": np.log, "arith.negf": np.negative, "math.sqrt": np.sqrt}
+_UNARY = {
+    "math.exp": np.exp, "math.exp2": np.exp2, "math.log": np.log, "math.log2": np.log2, "arith.negf": np.negative,
+    "math.sqrt": np.sqrt, "math.rsqrt": lambda a: 1 / np.sqrt(a), "math.absf": np.abs, "math.floor": np.floor,
+    "math.ceil": np.ceil, "math.sin": np.sin, "math.cos": np.cos,
+}
+
+
+def _erf(a):
+    return torch.erf(torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))).numpy()
+
+
+_LIBDEVICE = {  # __nv_<name>[f] -> (arity, function)
+    "exp": (1, np.exp), "log": (1, np.log), "tanh": (1, np.tanh), "sqrt": (1, np.sqrt), "rsqrt": (1, lambda a: 1 / np.sqrt(a)),
+    "log1p": (1, np.log1p), "expm1": (1, np.expm1), "sin": (1, np.sin), "cos": (1, np.cos), "fabs": (1, np.abs),
+    "erf": (1, _erf), "rint": (1, np.rint), "floor": (1, np.floor), "ceil": (1, np.ceil), "trunc": (1, np.trunc),
+    "atan": (1, np.arctan), "atan2": (2, np.arctan2), "pow": (2, np.power), "fmod": (2, np.fmod),
+}
 _COMBINE = {
     "arith.maximumf": np.max, "arith.minimumf": np.min, "arith.addf": np.sum, "arith.mulf": np.prod,
     "arith.addi": np.sum, "arith.maxsi": np.max, "arith.minsi": np.min,
@@ -208,15 +224,23 @@ def _step(line: str, env: dict, pid: tuple, buffers: list[np.ndarray]) -> None:
         values[mask] = buffers[pointer.arg][kept]
         env[result] = values
     elif op in _BINARY:
-        env[result] = _BINARY[op](args[0], args[1])
-    elif op == "tt.extern_elementwise":  # libdevice, by symbol
-        symbol = re.search(r'symbol = "__nv_(\w+?)f?"', rest).group(1)
-        functions = {"exp": np.exp, "log": np.log, "tanh": np.tanh, "sqrt": np.sqrt, "rsqrt": lambda a: 1 / np.sqrt(a),
-                     "log1p": np.log1p, "expm1": np.expm1, "sin": np.sin, "cos": np.cos, "fabs": np.abs}
-        if symbol not in functions:
-            raise NotImplementedError(f"ttir_eval: libdevice {symbol}")
         with np.errstate(all="ignore"):
-            env[result] = functions[symbol](np.asarray(args[0], dtype=np.float32)).astype(np.float32)
+            env[result] = _BINARY[op](args[0], args[1])
+    elif op == "tt.extern_elementwise":  # libdevice, by symbol
+        symbol = re.search(r'symbol = "__nv_(\w+)"', rest).group(1)
+        wide = symbol not in _LIBDEVICE  # __nv_expf is float32's, __nv_exp float64's
+        name = symbol[:-1] if wide and symbol.endswith("f") else symbol
+        if name not in _LIBDEVICE or len(args) != _LIBDEVICE[name][0]:
+            raise NotImplementedError(f"ttir_eval: libdevice {symbol}")
+        dtype = np.float32 if symbol.endswith("f") and name != symbol else np.float64
+        with np.errstate(all="ignore"):
+            env[result] = np.asarray(_LIBDEVICE[name][1](*[np.asarray(a, dtype=dtype) for a in args]), dtype=dtype)
+    elif op == "tt.precise_sqrt":
+        with np.errstate(all="ignore"):
+            env[result] = np.sqrt(np.asarray(args[0], dtype=np.float32))
+    elif op == "tt.precise_divf":
+        with np.errstate(all="ignore"):
+            env[result] = np.divide(np.asarray(args[0], dtype=np.float32), np.asarray(args[1], dtype=np.float32))
     elif op in _UNARY:
         with np.errstate(all="ignore"):
             env[result] = _UNARY[op](np.asarray(args[0], dtype=np.float32)).astype(np.float32)
@@ -236,7 +260,9 @@ def _step(line: str, env: dict, pid: tuple, buffers: list[np.ndarray]) -> None:
     elif op == "arith.cmpf":
         predicate = rest.split(",")[0].strip()
         cmp = {"olt": np.less, "ole": np.less_equal, "ogt": np.greater, "oge": np.greater_equal, "oeq": np.equal,
-               "une": np.not_equal, "uno": lambda a, b: np.isnan(a) | np.isnan(b)}
+               "une": np.not_equal, "uno": lambda a, b: np.isnan(a) | np.isnan(b),
+               "ord": lambda a, b: ~(np.isnan(a) | np.isnan(b)), "one": lambda a, b: np.less(a, b) | np.greater(a, b),
+               "ult": lambda a, b: ~np.greater_equal(a, b), "ugt": lambda a, b: ~np.less_equal(a, b)}
         if predicate not in cmp:
             raise NotImplementedError(f"ttir_eval: cmpf {predicate}")
         env[result] = cmp[predicate](args[0], args[1])
