@@ -19,7 +19,7 @@ from coil.backends.triton.emit import ComboConfig, emit_kernel, kernel_functions
 from coil.passes.registry import build_pass_manager  # noqa: E402
 
 from test_llvm_backend import _adamw  # noqa: E402  (torch.optim.AdamW's arithmetic, in place on the lists)
-from test_triton_ttir import _load_store_lines, check_compiles, outlined  # noqa: E402
+from test_triton_ttir import _load_store_lines, check_compiles, outlined, run_graph_on_cpu  # noqa: E402
 
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device: GPU numerics run on a GPU machine")
 
@@ -59,6 +59,21 @@ def test_independent_launches_become_one_combo_that_compiles():
         check_compiles([emitted])
         named = emit_kernel(kernel, profile_names=True)
         assert "tt.func public @coil_combo_" in named.ttir and "tt.call @combo_" in named.ttir
+
+
+def test_combo_matches_eager_on_the_cpu():
+    """The combo kernel (its parts dispatched on ranges of program ids), run on the CPU
+    by `ttir_eval`, gives eager's five results."""
+    torch.manual_seed(0)
+    n = 32
+    inputs = [torch.randn(n, n), torch.randn(n, n), torch.randn(4 * n, n), torch.randn(n), torch.randn(n), torch.tensor(3.0)]
+    graph = outlined(_scale_each, *inputs)
+    with graph.context:
+        build_pass_manager("builtin.module(coil-combine-kernels)").run(graph.module.operation)
+    outs, kernels = run_graph_on_cpu(graph, inputs)
+    assert len(kernels) == 1 and "tt.call @" in kernels[0].ttir
+    for out, expected in zip(outs, _scale_each(*inputs), strict=True):
+        torch.testing.assert_close(out, expected)
 
 
 @pytest.mark.parametrize("n, loads_first", [(64, True), (1024, False)])

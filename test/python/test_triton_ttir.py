@@ -379,12 +379,16 @@ def test_a_half_precision_row_max_stays_half_precision():
 def _run_on_cpu(fn, *inputs):
     """fn's graph run on the CPU: its host function's allocations and launches in order,
     each kernel program by program (`ttir_eval`). (output or tuple of outputs, kernels)."""
+    return run_graph_on_cpu(outlined(fn, *inputs), inputs)
+
+
+def run_graph_on_cpu(graph, inputs):
+    """`_run_on_cpu` of an outlined graph (after any further passes)."""
     import numpy as np
     from ttir_eval import run_kernel
 
     from coil.passes.plan_memory import host_functions
 
-    graph = outlined(fn, *inputs)
     with graph.context:
         kernels = {f.attributes["sym_name"].value: emit_kernel(f) for f in kernel_functions(graph.module.operation)}
         (host,) = host_functions(graph.module.operation)

@@ -3,8 +3,8 @@
 Enough of the `tt`/`arith`/`math` dialects to check what a kernel computes
 and addresses without a GPU: index arithmetic, pointer offsets, masked loads
 and stores, selects, half-precision casts, broadcasts and single-result
-`tt.reduce`s (max, min, sum, product), and `scf.for` loops with carried values
-(looped reductions). Every lane a load or store does not mask must lie inside
+`tt.reduce`s, `scf.for` loops with carried values (looped reductions), and a
+combo kernel's `scf.if` dispatch to its parts (`tt.call`). Every lane a load or store does not mask must lie inside
 its buffer (an error names the op); masked lanes read 0 and write nothing. An op
 outside that subset raises NotImplementedError, so a test never silently
 checks less than it says.
@@ -98,13 +98,24 @@ def _trunc(x, elem: str):
     return np.asarray(x, dtype=np.float32)
 
 
-def _body(ttir: str) -> list:
-    """The function body as items: a line, a `tt.reduce` with its region (one text),
-    or an `scf.for` as (header, body items)."""
+def _functions(ttir: str) -> dict:
+    """name -> (parameter names, body items, public?) of every `tt.func` in the module.
+    An item is a line, a `tt.reduce` with its region (one text), an `scf.for` as
+    (header, body items) or an `scf.if` as ("if", condition, body items)."""
     lines = [line.strip() for line in ttir.splitlines()]
-    start = next(i for i, line in enumerate(lines) if "tt.func public" in line)
-    items, _ = _block(lines, start + 1)
-    return items
+    functions = {}
+    i = 0
+    while i < len(lines):
+        m = re.match(r"tt\.func (public|private) @(\w+)\((.*)\)", lines[i])
+        if not m:
+            i += 1
+            continue
+        params = re.findall(r"(%\w+):", m.group(3))
+        items, i = _block(lines, i + 1)
+        if i < len(lines) and lines[i] == "}":
+            i += 1
+        functions[m.group(2)] = (params, items, m.group(1) == "public")
+    return functions
 
 
 def _block(lines: list[str], i: int) -> tuple[list, int]:
@@ -120,6 +131,9 @@ def _block(lines: list[str], i: int) -> tuple[list, int]:
         elif re.match(r"(?:%[\w:]+ = )?scf\.for ", line):
             body, i = _block(lines, i + 1)
             items.append((line, body))
+        elif re.match(r"scf\.if (%\w+) \{$", line):
+            body, i = _block(lines, i + 1)
+            items.append(("if", line.split()[1], body))
         else:
             items.append(line)
             i += 1
@@ -128,22 +142,34 @@ def _block(lines: list[str], i: int) -> tuple[list, int]:
 
 def run_kernel(ttir: str, grid: tuple, buffers: list[np.ndarray]) -> None:
     """Runs every program of `grid` (x, y) on `buffers` (flat arrays, one per pointer
-    parameter in order; written in place)."""
-    body = _body(ttir)
+    parameter in order; written in place). A combo kernel's public function calls
+    its parts (`tt.call`), each run the same way."""
+    functions = _functions(ttir)
+    (params, body, _), = [f for f in functions.values() if f[2]]
     assert grid[2] == 1, "no z grid"
     for pid_y in range(grid[1]):
         for pid_x in range(grid[0]):
-            env: dict = {f"%arg{i}": Pointer(i, 0) for i in range(len(buffers))}
+            env: dict = {name: Pointer(i, 0) for i, name in enumerate(params)}
+            env["@functions"] = functions
             _run(body, env, (pid_x, pid_y), buffers)
 
 
 def _run(items: list, env: dict, pid: tuple, buffers: list[np.ndarray]) -> list | None:
     """Runs a block; the values of its `scf.yield`, if it has one."""
     for item in items:
-        if isinstance(item, tuple):
+        if isinstance(item, tuple) and item[0] == "if":
+            if bool(env[item[1]]):
+                _run(item[2], env, pid, buffers)
+        elif isinstance(item, tuple):
             _for(item, env, pid, buffers)
         elif item.startswith("scf.yield"):
             return [env[n] for n in _operands(item.split(":")[0])]
+        elif item.startswith("tt.call"):
+            m = re.match(r"tt\.call @(\w+)\(([^)]*)\)", item)
+            params, body, _ = env["@functions"][m.group(1)]
+            callee = {"@functions": env["@functions"]}
+            callee.update(zip(params, [env[n] for n in _operands(m.group(2))]))
+            _run(body, callee, pid, buffers)
         else:
             _step(item, env, pid, buffers)
     return None
