@@ -1,0 +1,128 @@
+"""coil's GPU path, whole, on CPU tensors: Triton kernels run by `ttir_eval`.
+
+`torch.compile(..., backend="coil")` runs as it does for CUDA tensors, Dynamo,
+AOTAutograd (forward and backward graphs), the host program, ATen extern calls
+and memory plan included, except that each kernel is emitted as TTIR (the
+CUDA pipeline: split reductions, outlining, fusion; not combo kernels, which
+`test_combo_kernels.py` runs) and executed program by program on the CPU by
+`ttir_eval` instead of being JIT-compiled through LLVM. Whole models then
+check the Triton lowering against eager without a GPU: every kernel a
+transformer block or a GPT training step needs, in float32 and bfloat16.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+pytest.importorskip("triton")
+
+import coil  # noqa: E402
+import coil.backends.llvm.jit as llvm_jit  # noqa: E402
+import coil.compile_fx as compile_fx  # noqa: E402
+from coil.backends.triton.emit import emit_kernel, kernel_functions  # noqa: E402
+
+from ttir_eval import run_kernel  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks"))
+from suite import GPT, Block  # noqa: E402
+
+H100_SMS = 132
+
+
+def _storage_from(t: torch.Tensor) -> torch.Tensor:
+    """The tensor's storage from its first element on, flat: what a kernel's pointer sees."""
+    start = t.storage_offset()
+    return torch.as_strided(t, (t.untyped_storage().nbytes() // t.element_size() - start,), (1,), start)
+
+
+class EvaluatedKernel:
+    """A Triton kernel called like a compiled one: its TTIR run by `ttir_eval` on copies
+    of its buffers' storage (float32 for floats, int64 otherwise), written back after."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+        self.launches = 0
+
+    def __call__(self, *tensors):
+        flats = [_storage_from(t) for t in tensors]
+        arrays = [(f.float() if f.is_floating_point() else f.long()).numpy().copy() for f in flats]
+        run_kernel(self.kernel.ttir, self.kernel.grid, arrays)
+        for flat, array in zip(flats, arrays):
+            flat.copy_(torch.from_numpy(array).to(flat.dtype))
+        self.launches += 1
+
+
+@contextlib.contextmanager
+def gpu_path_on_cpu():
+    """CPU graphs take the CUDA pipeline and run their Triton kernels through `ttir_eval`."""
+    compile_cpu_kernels, outline_pipeline = llvm_jit.compile_cpu_kernels, compile_fx.outline_pipeline
+    evaluated: list[EvaluatedKernel] = []
+
+    def compile_as_triton(module, threads=None, check=False):
+        kernels = {f.attributes["sym_name"].value: EvaluatedKernel(emit_kernel(f)) for f in kernel_functions(module.operation)}
+        evaluated.extend(kernels.values())
+        return kernels
+
+    def cuda_outline_pipeline(device):
+        passes = ["coil-outline-kernels", "coil-fuse-kernels"] if coil.config.fusion else ["coil-outline-kernels"]
+        return f"builtin.module(coil-split-reductions{{num-sms={H100_SMS}}}, {', '.join(passes)})"
+
+    llvm_jit.compile_cpu_kernels, compile_fx.outline_pipeline = compile_as_triton, cuda_outline_pipeline
+    torch._dynamo.reset()
+    coil.metrics.reset()
+    try:
+        with coil.config.patch(strict=True):
+            yield evaluated
+    finally:
+        llvm_jit.compile_cpu_kernels, compile_fx.outline_pipeline = compile_cpu_kernels, outline_pipeline
+        torch._dynamo.reset()
+
+
+def _tolerances(dtype: torch.dtype) -> dict:
+    return dict(rtol=1.6e-2, atol=1e-2) if dtype == torch.bfloat16 else dict(rtol=1.3e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["float32", "bfloat16"])
+def test_transformer_block_inference(dtype):
+    torch.manual_seed(0)
+    block = Block(32, 4, 64, 16).to(dtype).eval()
+    x = torch.randn(2, 16, 32, dtype=dtype)
+    with torch.no_grad():
+        expected = block(x)
+        with gpu_path_on_cpu() as kernels:
+            out = torch.compile(block, backend="coil")(x)
+    assert kernels and all(k.launches for k in kernels)
+    torch.testing.assert_close(out, expected, **_tolerances(dtype))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["float32", "bfloat16"])
+def test_gpt_training_step_loss_and_gradients(dtype):
+    """The suite's GPT at toy sizes: the loss and every parameter's gradient, through
+    coil's forward and backward graphs (cross-entropy's row kernels, the attention
+    softmax and its backward, layer norms, the qkv-gradient cat's masked loads)."""
+    torch.manual_seed(0)
+    model = GPT(64, 32, 4, 1, 16).to(dtype)
+    tokens, targets = torch.randint(0, 64, (2, 16)), torch.randint(0, 64, (2, 16))
+
+    def loss_of(m):
+        return F.cross_entropy(m(tokens).flatten(0, 1), targets.flatten())
+
+    expected = loss_of(model)
+    expected.backward()
+    expected_grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad(set_to_none=True)
+    with gpu_path_on_cpu() as kernels:
+        loss = loss_of(torch.compile(model, backend="coil"))
+        loss.backward()
+        stats = coil.metrics.snapshot()
+    assert stats["graphs"] == 2 and stats["fallbacks"] == 0 and stats["kernels"] == len(kernels) > 10, stats
+    assert all(k.launches for k in kernels)
+    torch.testing.assert_close(loss, expected, **_tolerances(dtype))
+    for p, g in zip(model.parameters(), expected_grads):
+        torch.testing.assert_close(p.grad, g, **_tolerances(dtype))
