@@ -7,7 +7,8 @@ CUDA pipeline: split reductions, outlining, fusion; not combo kernels, which
 `test_combo_kernels.py` runs) and executed program by program on the CPU by
 `ttir_eval` instead of being JIT-compiled through LLVM. Whole models then
 check the Triton lowering against eager without a GPU: every kernel a
-transformer block or a GPT training step needs, in float32 and bfloat16.
+transformer block, a GPT training step or any workload of the benchmark
+suite (at its --quick sizes) needs, in float32 and bfloat16.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from coil.backends.triton.emit import emit_kernel, kernel_functions  # noqa: E40
 from ttir_eval import run_kernel  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks"))
+import suite  # noqa: E402
 from suite import GPT, Block  # noqa: E402
 
 H100_SMS = 132
@@ -126,3 +128,25 @@ def test_gpt_training_step_loss_and_gradients(dtype):
     torch.testing.assert_close(loss, expected, **_tolerances(dtype))
     for p, g in zip(model.parameters(), expected_grads):
         torch.testing.assert_close(p.grad, g, **_tolerances(dtype))
+
+
+SUITE_WORKLOADS = list(suite.workloads("cpu", torch.float32, True))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["float32", "bfloat16"])
+@pytest.mark.parametrize("name", SUITE_WORKLOADS)
+def test_suite_workloads_at_smoke_sizes(name, dtype):
+    """Every workload of benchmarks/suite.py (its --quick sizes: AdamW's in-place update,
+    cross-entropy, column variances, the GPT training step...) through the GPU path,
+    against eager with the suite's own comparison and tolerances."""
+    make = suite.workloads("cpu", dtype, True)[name]
+    reference = suite._build(make)
+    with torch.set_grad_enabled(reference.train):
+        expected = suite._results(reference, suite._callable(reference, "eager")(*reference.args))
+    with gpu_path_on_cpu() as kernels:
+        case = suite._build(make)
+        with torch.set_grad_enabled(case.train):
+            out = suite._results(case, suite._callable(case, "coil")(*case.args))
+    assert kernels and all(k.launches for k in kernels)
+    error, ok = suite._compare(out, expected, suite._tolerance(case, dtype))
+    assert ok, f"max |coil - eager| = {error}"
