@@ -59,6 +59,14 @@ def outline_pipeline(device: torch.device) -> str:
     return f"builtin.module({', '.join(passes)})"
 
 
+def combine_pipeline(device: torch.device) -> str | None:
+    """After memory planning, on CUDA: coil-combine-kernels, which groups adjacent
+    independent pointwise launches into one (`config.combo_kernels`); None elsewhere."""
+    if device.type == "cuda" and config.fusion and config.combo_kernels:
+        return COMBINE_PIPELINE
+    return None
+
+
 @dataclass
 class CompiledGraph:
     """A compiled graph: its host source, kernels and the IR of each stage."""
@@ -149,8 +157,9 @@ def compile_static(
             _run_pipeline(module, context, PLAN_PIPELINE, "plan memory")
             stages["plan"] = _verified_text(module)
             debug.write("04_plan_memory.mlir", stages["plan"])
-        if imported.device.type == "cuda" and config.fusion and config.combo_kernels:
-            _run_pipeline(module, context, COMBINE_PIPELINE, "combine kernels")
+        combine = combine_pipeline(imported.device)
+        if combine:
+            _run_pipeline(module, context, combine, "combine kernels")
             stages["combine"] = _verified_text(module)
             debug.write("05_combine.mlir", stages["combine"])
 

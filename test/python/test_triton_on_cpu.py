@@ -3,8 +3,7 @@
 `torch.compile(..., backend="coil")` runs as it does for CUDA tensors, Dynamo,
 AOTAutograd (forward and backward graphs), the host program, ATen extern calls
 and memory plan included, except that each kernel is emitted as TTIR (the
-CUDA pipeline: split reductions, outlining, fusion; not combo kernels, which
-`test_combo_kernels.py` runs) and executed program by program on the CPU by
+CUDA pipeline: split reductions, outlining, fusion, combo kernels) and executed program by program on the CPU by
 `ttir_eval` instead of being JIT-compiled through LLVM. Whole models then
 check the Triton lowering against eager without a GPU: every kernel a
 transformer block, a GPT training step or any workload of the benchmark
@@ -62,8 +61,9 @@ class EvaluatedKernel:
 
 @contextlib.contextmanager
 def gpu_path_on_cpu():
-    """CPU graphs take the CUDA pipeline and run their Triton kernels through `ttir_eval`."""
-    compile_cpu_kernels, outline_pipeline = llvm_jit.compile_cpu_kernels, compile_fx.outline_pipeline
+    """CPU graphs take the CUDA pipeline (`compile_fx.outline_pipeline` and
+    `combine_pipeline` as for a CUDA device) and run their Triton kernels through `ttir_eval`."""
+    saved = (llvm_jit.compile_cpu_kernels, compile_fx.outline_pipeline, compile_fx.combine_pipeline)
     evaluated: list[EvaluatedKernel] = []
 
     def compile_as_triton(module, threads=None, check=False):
@@ -75,14 +75,18 @@ def gpu_path_on_cpu():
         passes = ["coil-outline-kernels", "coil-fuse-kernels"] if coil.config.fusion else ["coil-outline-kernels"]
         return f"builtin.module(coil-split-reductions{{num-sms={H100_SMS}}}, {', '.join(passes)})"
 
-    llvm_jit.compile_cpu_kernels, compile_fx.outline_pipeline = compile_as_triton, cuda_outline_pipeline
+    def cuda_combine_pipeline(device):
+        return compile_fx.COMBINE_PIPELINE if coil.config.fusion and coil.config.combo_kernels else None
+
+    llvm_jit.compile_cpu_kernels = compile_as_triton
+    compile_fx.outline_pipeline, compile_fx.combine_pipeline = cuda_outline_pipeline, cuda_combine_pipeline
     torch._dynamo.reset()
     coil.metrics.reset()
     try:
         with coil.config.patch(strict=True):
             yield evaluated
     finally:
-        llvm_jit.compile_cpu_kernels, compile_fx.outline_pipeline = compile_cpu_kernels, outline_pipeline
+        llvm_jit.compile_cpu_kernels, compile_fx.outline_pipeline, compile_fx.combine_pipeline = saved
         torch._dynamo.reset()
 
 
@@ -150,3 +154,23 @@ def test_suite_workloads_at_smoke_sizes(name, dtype):
     assert kernels and all(k.launches for k in kernels)
     error, ok = suite._compare(out, expected, suite._tolerance(case, dtype))
     assert ok, f"max |coil - eager| = {error}"
+
+
+@pytest.mark.parametrize("combo", [True, False], ids=["combo", "separate"])
+def test_adamw_update_through_a_combo_kernel(combo):
+    """The suite's AdamW update over three shapes of parameters, in place: with combo
+    kernels its pointwise launches are one `coil.combo` kernel (parts dispatched on
+    program ids), and the parameters and both moments end as eager's."""
+    torch.manual_seed(0)
+    shapes = [(64, 32)] * 3 + [(128, 32)] + [(32,)] * 2
+    state = [[torch.randn(*s) for s in shapes] for _ in range(4)]
+    state[3] = [v.abs() for v in state[3]]
+    step = torch.tensor(10.0)
+    expected = [[t.clone() for t in group] for group in state]
+    suite.adamw_update(*expected, step)
+    with gpu_path_on_cpu() as kernels, coil.config.patch(combo_kernels=combo):
+        torch.compile(suite.adamw_update, backend="coil")(*state, step)
+    assert any("tt.call @" in k.kernel.ttir for k in kernels) == combo
+    for group, expected_group in zip(state[:1] + state[2:], expected[:1] + expected[2:]):
+        for t, e in zip(group, expected_group):
+            torch.testing.assert_close(t, e)
