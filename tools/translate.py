@@ -110,14 +110,10 @@ def _translate(module: ir.Operation, args) -> list[str]:
 
 def _report(fn, kernel) -> str:
     """Resources of `kernel` compiled for an H100 (`backends/triton/resources.py`)."""
-    from triton.backends.compiler import GPUTarget
-
-    from coil.backends.triton.resources import cubin_resources
-    from coil.backends.triton.runtime import compile_ttir
+    from coil.backends.triton.resources import h100_resources
     from coil.passes.plan_memory import buffer_bytes
 
-    compiled = compile_ttir(kernel.ttir, GPUTarget("cuda", 90, 32), kernel.num_warps)
-    used = cubin_resources(compiled.asm["cubin"], kernel.num_warps, compiled.metadata.shared)
+    used = h100_resources(kernel.ttir, kernel.num_warps)
     moved = sum(buffer_bytes(arg) for arg in fn.regions[0].blocks[0].arguments)
     return (
         f" bytes={moved} registers={used.registers} spilled={used.frame_bytes} shared={used.shared_bytes}"

@@ -64,7 +64,7 @@ class Access:
     unit_stride_dim: int | None = None
 
 
-_CMPI_PREDICATES = ["eq", "ne", "slt", "sle", "sgt", "sge", "ult", "ule", "ugt", "uge"]
+CMPI_PREDICATES = ["eq", "ne", "slt", "sle", "sgt", "sge", "ult", "ule", "ugt", "uge"]
 
 
 @dataclass
@@ -93,8 +93,10 @@ class KernelInfo:
     space: IndexSpace | None = None
     symbolic: dict = field(default_factory=dict)  # ir.Value -> Lin
     accesses: list[Access] = field(default_factory=list)
-    # Loads only a select on loop indices keeps -> their conditions (`select_guards`).
+    # Loads only a select on loop indices keeps -> their conditions (`select_guards`),
+    # and -> their index expressions where those hold (`guarded_indices`).
     load_guards: dict = field(default_factory=dict)
+    guarded_index_lins: dict = field(default_factory=dict)
     # Symbolic sizes: the mixed ranges (int, or the `index` value of a DYNAMIC
     # entry), each range's extent as an index expression, and per buffer
     # argument its strides (int, or an opaque i64 parameter) and the dims of
@@ -463,7 +465,10 @@ def _analyze_indices(info: KernelInfo, fn_args: list[ir.Value]) -> None:
             raise info.error("loads and stores must address a kernel argument", op)
         if not isinstance(buffer.type, ir.MemRefType):
             raise info.error(f"cannot address a value of type {buffer.type}", op)
-        lins = [symbolic[i] for i in indices] if is_store else guarded_indices(info, op)
+        if op.operation in info.load_guards:
+            lins = info.guarded_index_lins[op.operation] = guarded_indices(info, op)
+        else:
+            lins = [symbolic[i] for i in indices]
         offset = access_offset(space, info.strides[arg_index[buffer]], lins)
         coefficients = linear_coefficients(offset, dims)
         contiguous = None
@@ -523,7 +528,8 @@ def _index_only(info: KernelInfo, v: ir.Value) -> bool:
         return all(
             isinstance(x.type, ir.IndexType)
             and x in info.symbolic
-            and not any(isinstance(a, Opaque) and not a.label.startswith("arg") for a in info.symbolic[x].atoms())
+            # A kernel's size argument is opaque too; a loaded index is not allowed.
+            and not any(isinstance(a, Opaque) and not isinstance(a.ident, ir.BlockArgument) for a in info.symbolic[x].atoms())
             for x in owner.operands
         )
     if name in ("arith.andi", "arith.ori", "arith.xori"):
@@ -578,7 +584,7 @@ def _narrow_bounds(info: KernelInfo, condition: ir.Value, holds: bool, bounds: d
         return
     if name != "arith.cmpi":
         return
-    predicate = _CMPI_PREDICATES[ir.IntegerAttr(owner.attributes["predicate"]).value]
+    predicate = CMPI_PREDICATES[ir.IntegerAttr(owner.attributes["predicate"]).value]
     if not holds:
         predicate = {"slt": "sge", "sle": "sgt", "sgt": "sle", "sge": "slt"}.get(predicate)
     # e = lhs - rhs, and e < 0, e <= 0, e > 0 or e >= 0.
@@ -606,15 +612,12 @@ def guarded_bounds(info: KernelInfo, guard: list) -> dict:
 
 
 def guarded_indices(info: KernelInfo, load: ir.OpView) -> list[Lin]:
-    """A load's index expressions where its guard holds (`select_guards`), else as written:
+    """A guarded load's index expressions where its guard holds (`select_guards`):
     a clamp that only kept unselected lanes in bounds (a cat part's
     `min(max(d - start, 0), size - 1)`) folds away, and the offset is linear
     again where Triton can see it."""
     indices = list(load.operands)[1:]
-    guard = info.load_guards.get(load.operation)
-    if not guard:
-        return [info.symbolic[i] for i in indices]
-    narrowed = IndexSpace(guarded_bounds(info, guard))
+    narrowed = IndexSpace(guarded_bounds(info, info.load_guards[load.operation]))
     return [narrowed.substitute(info.symbolic[i], {}) for i in indices]
 
 

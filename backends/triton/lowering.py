@@ -38,8 +38,8 @@ from coil.passes.kernel_args import noalias_arguments
 from .analysis import (
     KernelInfo,
     TritonLoweringError,
+    CMPI_PREDICATES,
     access_offset,
-    guarded_indices,
     above_one,
     is_column_reduction,
     native_exp_suffices,
@@ -55,7 +55,6 @@ from .ttir import Builder, Printer, TType, Value
 INT32_LIMIT = 1 << 31
 MAX_GRID_Y = 65535
 
-_CMPI = ["eq", "ne", "slt", "sle", "sgt", "sge", "ult", "ule", "ugt", "uge"]
 _CMPF = ["false", "oeq", "ogt", "oge", "olt", "ole", "one", "ord", "ueq", "ugt", "uge", "ult", "ule", "une", "uno", "true"]
 
 
@@ -527,7 +526,8 @@ class KernelEmitter:
         k, base, elem = self._buffer(buffer)
         guard = self._guard_mask(self.info.load_guards.get(op.operation))
         if guard is not None:
-            offset = self._guarded_offset(op)
+            lins = [self.space.substitute(lin, self.dim_map) for lin in self.info.guarded_index_lins[op.operation]]
+            offset = access_offset(self.space, self.strides[k], lins)
         else:
             offset = self._offset(buffer, indices)
         pointer = self._pointer(base, self.materialize(offset))
@@ -572,12 +572,6 @@ class KernelEmitter:
                     self._lower_condition(x)
             self.lower(owner)
         return self.env[v]
-
-    def _guarded_offset(self, op: ir.OpView) -> Lin:
-        """A guarded load's offset over the tile axes, from its indices where its guard holds."""
-        k = next(i for i, a in enumerate(self.info.fn.regions[0].blocks[0].arguments) if a == op.operands[0])
-        lins = [self.space.substitute(lin, self.dim_map) for lin in guarded_indices(self.info, op)]
-        return access_offset(self.space, self.strides[k], lins)
 
     def lower_store(self, op: ir.OpView) -> None:
         value, buffer, *indices = op.operands
@@ -1185,7 +1179,7 @@ def _negf(e: KernelEmitter, op, operands):
 
 @rule("arith.cmpi")
 def _cmpi(e: KernelEmitter, op, operands):
-    predicate = _CMPI[ir.IntegerAttr(op.attributes["predicate"]).value]
+    predicate = CMPI_PREDICATES[ir.IntegerAttr(op.attributes["predicate"]).value]
     return e.t.cmpi(predicate, *operands)
 
 

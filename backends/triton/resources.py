@@ -82,3 +82,19 @@ def cubin_resources(cubin: bytes, num_warps: int, shared_bytes: int = 0) -> Kern
             elif attribute == _EIATTR_FRAME_SIZE and len(value) >= 8:
                 frame = max(frame, struct.unpack_from("<I", value, 4)[0])
     return KernelResources(registers, frame, shared_bytes, num_warps)
+
+
+def compile_for_h100(ttir: str, num_warps: int):
+    """`ttir` compiled for sm_90 (no GPU needed): Triton's compiled kernel, its `asm`
+    holding the PTX and the cubin."""
+    from triton.backends.compiler import GPUTarget
+
+    from .runtime import compile_ttir
+
+    return compile_ttir(ttir, GPUTarget("cuda", 90, 32), num_warps)
+
+
+def h100_resources(ttir: str, num_warps: int) -> KernelResources:
+    """The resources of `ttir`'s kernel compiled for sm_90 (`compile_for_h100`)."""
+    compiled = compile_for_h100(ttir, num_warps)
+    return cubin_resources(compiled.asm["cubin"], num_warps, compiled.metadata.shared)

@@ -316,8 +316,7 @@ class GpuKernel:
         self.autotune = autotune and not emit.is_combo(fn)
         self.write_debug = write_debug
         self.stored = _stored_arguments(fn)
-        # Profilers show the kernel as coil_<kind>_<FX ops>_<symbol> (emit.profile_name).
-        default = emit.emit_kernel(fn, profile_names=True)
+        default = self._emit_kernel()
         self.buffers = [i for i, kind in enumerate(default.arg_kinds) if kind == "buffer"]
         self.all_aligned = (True,) * len(self.buffers)
         self.hint_fn = default.hint_fn
@@ -358,7 +357,12 @@ class GpuKernel:
         with self.context:
             tuned = _load_tuned(self._tuned_path())
             configs = [tuned] if tuned is not None else self.emit.candidate_configs(self.fn)
-            return [self.emit.emit_kernel(self.fn, config, aligned, profile_names=True) for config in configs]
+            return [self._emit_kernel(config, aligned) for config in configs]
+
+    def _emit_kernel(self, config=None, aligned=None, hints: frozenset = frozenset()):
+        """The kernel's TTIR, its function named for profilers: coil_<kind>_<FX ops>_<symbol>
+        (`emit.profile_name`)."""
+        return self.emit.emit_kernel(self.fn, config, aligned, hints, profile_names=True)
 
     @property
     def ttir(self) -> str:
@@ -431,7 +435,7 @@ class GpuKernel:
             bound = next((h for h in hints if h[0] == "rnumel"), None)
             config = self.tuned_for.get(bound) or self._tune(aligned, args, hints, bound)
         with self.context:
-            kernel = self.emit.emit_kernel(self.fn, config, aligned, hints, profile_names=True)
+            kernel = self._emit_kernel(config, aligned, hints)
         launch = _Launch(kernel, compile_ttir(kernel.ttir, self.target, kernel.num_warps), self.device)
         self.variants[(key, hints) if self.hint_fn is not None else key] = launch
         if self.write_debug is not None and self.hint_fn is not None:
@@ -466,7 +470,7 @@ class GpuKernel:
                 candidates = self.emit.candidate_configs(self.fn, hints)
             for candidate in candidates:
                 with self.context:
-                    kernel = self.emit.emit_kernel(self.fn, candidate, aligned, hints, profile_names=True)
+                    kernel = self._emit_kernel(candidate, aligned, hints)
                 launch = _Launch(kernel, compile_ttir(kernel.ttir, self.target, kernel.num_warps), self.device)
                 milliseconds = do_bench(lambda: launch(bench_args), warmup=5, rep=20)
                 timings.append((milliseconds, candidate))

@@ -27,7 +27,7 @@ import coil.backends.llvm.jit as llvm_jit  # noqa: E402
 import coil.compile_fx as compile_fx  # noqa: E402
 from coil.backends.triton.emit import emit_kernel, kernel_functions  # noqa: E402
 
-from ttir_eval import run_kernel  # noqa: E402
+from ttir_eval import buffer_of, run_kernel  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks"))
 import suite  # noqa: E402
@@ -52,7 +52,7 @@ class EvaluatedKernel:
 
     def __call__(self, *tensors):
         flats = [_storage_from(t) for t in tensors]
-        arrays = [(f.float() if f.is_floating_point() else f.long()).numpy().copy() for f in flats]
+        arrays = [buffer_of(f) for f in flats]
         run_kernel(self.kernel.ttir, self.kernel.grid, arrays)
         for flat, array in zip(flats, arrays):
             flat.copy_(torch.from_numpy(array).to(flat.dtype))

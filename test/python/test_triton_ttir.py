@@ -347,16 +347,12 @@ def test_a_wide_row_read_once_when_looped_is_looped(fn, persistent):
 
 def _row_kernel_resources(fn, *inputs):
     """The one kernel of fn's graph reducing 32000-wide rows: (TTIR, resources compiled for sm_90)."""
-    from triton.backends.compiler import GPUTarget
-
-    from coil.backends.triton.resources import cubin_resources
-    from coil.backends.triton.runtime import compile_ttir as compile_for
+    from coil.backends.triton.resources import h100_resources
 
     graph = outlined(fn, *inputs)
     with graph.context:
         (kernel,) = [emit_kernel(f) for f in kernel_functions(graph.module.operation) if default_config(f).rblock == 32768]
-    compiled = compile_for(kernel.ttir, GPUTarget("cuda", 90, 32), kernel.num_warps)
-    return kernel, cubin_resources(compiled.asm["cubin"], kernel.num_warps, compiled.metadata.shared)
+    return kernel, h100_resources(kernel.ttir, kernel.num_warps)
 
 
 def test_a_half_precision_row_max_stays_half_precision():
@@ -385,7 +381,7 @@ def _run_on_cpu(fn, *inputs):
 def run_graph_on_cpu(graph, inputs):
     """`_run_on_cpu` of an outlined graph (after any further passes)."""
     import numpy as np
-    from ttir_eval import run_kernel
+    from ttir_eval import buffer_of, run_kernel
 
     from coil.passes.plan_memory import host_functions
 
@@ -394,8 +390,7 @@ def run_graph_on_cpu(graph, inputs):
         (host,) = host_functions(graph.module.operation)
         values = {}
         for a, x in zip(host.regions[0].blocks[0].arguments, inputs):
-            x = x.contiguous().flatten()
-            values[a] = (x.float() if x.is_floating_point() else x.long()).numpy().copy()
+            values[a] = buffer_of(x.contiguous().flatten())
         out = None
         for op in host.regions[0].blocks[0].operations:
             name = op.operation.name
@@ -488,9 +483,7 @@ def test_transposed_copy_and_cat_parts_load_whole_vectors():
     bytes at a time, where they loaded bf16 elements one by one."""
     import collections
 
-    from triton.backends.compiler import GPUTarget
-
-    from coil.backends.triton.runtime import compile_ttir as compile_for
+    from coil.backends.triton.resources import compile_for_h100
 
     parts = [torch.randn(8, 8, 512, 64, dtype=torch.bfloat16) for _ in range(3)]
 
@@ -511,7 +504,7 @@ def test_transposed_copy_and_cat_parts_load_whole_vectors():
         graph = outlined(fn, *inputs)
         with graph.context:
             (kernel,) = [emit_kernel(f) for f in kernel_functions(graph.module.operation)]
-        ptx = compile_for(kernel.ttir, GPUTarget("cuda", 90, 32), kernel.num_warps).asm["ptx"]
+        ptx = compile_for_h100(kernel.ttir, kernel.num_warps).asm["ptx"]
         loads = collections.Counter(re.findall(r"ld\.global[.\w]*", ptx))
         assert set(loads) == {"ld.global.v4.b32"}, (name, loads)
         per_part = kernel.config.xblock * kernel.config.yblock // (32 * kernel.num_warps) // 8  # 8 bf16 a load

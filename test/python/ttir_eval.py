@@ -34,23 +34,18 @@ _BINARY = {
     "arith.maximumf": np.maximum,
     "arith.minimumf": np.minimum,
 }
-_UNARY = {
-    "math.exp": np.exp, "math.exp2": np.exp2, "math.log": np.log, "math.log2": np.log2, "arith.negf": np.negative,
-    "math.sqrt": np.sqrt, "math.rsqrt": lambda a: 1 / np.sqrt(a), "math.absf": np.abs, "math.floor": np.floor,
-    "math.ceil": np.ceil, "math.sin": np.sin, "math.cos": np.cos,
-}
-
-
 def _erf(a):
-    return torch.erf(torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))).numpy()
+    return torch.erf(torch.from_numpy(np.ascontiguousarray(a))).numpy()
 
 
-_LIBDEVICE = {  # __nv_<name>[f] -> (arity, function)
+_LIBDEVICE = {  # __nv_<name> (float64) and __nv_<name>f (float32) -> (arity, function)
     "exp": (1, np.exp), "log": (1, np.log), "tanh": (1, np.tanh), "sqrt": (1, np.sqrt), "rsqrt": (1, lambda a: 1 / np.sqrt(a)),
     "log1p": (1, np.log1p), "expm1": (1, np.expm1), "sin": (1, np.sin), "cos": (1, np.cos), "fabs": (1, np.abs),
     "erf": (1, _erf), "rint": (1, np.rint), "floor": (1, np.floor), "ceil": (1, np.ceil), "trunc": (1, np.trunc),
     "atan": (1, np.arctan), "atan2": (2, np.arctan2), "pow": (2, np.power), "fmod": (2, np.fmod),
 }
+# `math.<name>` ops: libdevice's function of that name, or one of these.
+_MATH = {"exp2": np.exp2, "log2": np.log2, "absf": np.abs}
 _COMBINE = {
     "arith.maximumf": np.max, "arith.minimumf": np.min, "arith.addf": np.sum, "arith.mulf": np.prod,
     "arith.addi": np.sum, "arith.maxsi": np.max, "arith.minsi": np.min,
@@ -88,6 +83,12 @@ def _literal(text: str, elem: str):
 
 def _bf16(x):
     return torch.from_numpy(np.asarray(x, dtype=np.float32)).to(torch.bfloat16).float().numpy()
+
+
+def buffer_of(t: torch.Tensor) -> np.ndarray:
+    """A flat copy of `t` in the element types `run_kernel` computes in: float32 for
+    floating tensors (half precision widens exactly), int64 for the others."""
+    return (t.float() if t.is_floating_point() else t.long()).flatten().numpy().copy()
 
 
 def _trunc(x, elem: str):
@@ -254,11 +255,12 @@ def _step(line: str, env: dict, pid: tuple, buffers: list[np.ndarray]) -> None:
             env[result] = _BINARY[op](args[0], args[1])
     elif op == "tt.extern_elementwise":  # libdevice, by symbol
         symbol = re.search(r'symbol = "__nv_(\w+)"', rest).group(1)
-        wide = symbol not in _LIBDEVICE  # __nv_expf is float32's, __nv_exp float64's
-        name = symbol[:-1] if wide and symbol.endswith("f") else symbol
+        if symbol.endswith("f") and symbol[:-1] in _LIBDEVICE:
+            name, dtype = symbol[:-1], np.float32
+        else:
+            name, dtype = symbol, np.float64
         if name not in _LIBDEVICE or len(args) != _LIBDEVICE[name][0]:
             raise NotImplementedError(f"ttir_eval: libdevice {symbol}")
-        dtype = np.float32 if symbol.endswith("f") and name != symbol else np.float64
         with np.errstate(all="ignore"):
             env[result] = np.asarray(_LIBDEVICE[name][1](*[np.asarray(a, dtype=dtype) for a in args]), dtype=dtype)
     elif op == "tt.precise_sqrt":
@@ -267,9 +269,12 @@ def _step(line: str, env: dict, pid: tuple, buffers: list[np.ndarray]) -> None:
     elif op == "tt.precise_divf":
         with np.errstate(all="ignore"):
             env[result] = np.divide(np.asarray(args[0], dtype=np.float32), np.asarray(args[1], dtype=np.float32))
-    elif op in _UNARY:
+    elif op == "arith.negf":
+        env[result] = np.negative(args[0])
+    elif op.startswith("math.") and (op[5:] in _MATH or _LIBDEVICE.get(op[5:], (0,))[0] == 1):
+        function = _MATH.get(op[5:]) or _LIBDEVICE[op[5:]][1]
         with np.errstate(all="ignore"):
-            env[result] = _UNARY[op](np.asarray(args[0], dtype=np.float32)).astype(np.float32)
+            env[result] = function(np.asarray(args[0], dtype=np.float32)).astype(np.float32)
     elif op in ("arith.sitofp", "arith.uitofp"):
         env[result] = np.asarray(args[0], dtype=np.float32)
     elif op in ("arith.extsi", "arith.extui", "arith.trunci", "arith.index_cast"):
