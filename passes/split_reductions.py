@@ -116,8 +116,25 @@ def _contiguous_position(source: ir.Value, rank: int) -> int | None:
     return None
 
 
+def _depends_on(value: ir.Value, arg: ir.Value) -> bool:
+    """Whether `value` is `arg` or computed from it (inside the reduction's body)."""
+    stack, seen = [value], set()
+    while stack:
+        v = stack.pop()
+        if v == arg:
+            return True
+        if isinstance(v, ir.OpResult) and v not in seen:
+            seen.add(v)
+            stack.extend(v.owner.operands)
+    return False
+
+
 def is_column_like(op: ir.Operation) -> bool:
-    """Whether the body reads contiguously along its innermost output index and never along the reduction's."""
+    """Whether the body reads contiguously along its innermost output index and never along the reduction's.
+
+    As in the Triton backend's `is_column_reduction`, only loads that vary
+    along that output index vote: LayerNorm's weight gradient reads mean and
+    rstd along the rows, one value per row for all the columns."""
     ranges, rranges = _ints(op.attributes["ranges"]), _ints(op.attributes["reduction_ranges"])
     args = list(op.regions[0].blocks[0].arguments)
     inner_out = max((i for i, e in enumerate(ranges) if e > 1), default=None)
@@ -128,7 +145,7 @@ def is_column_like(op: ir.Operation) -> bool:
     column = row = False
     for load in ops_named(op, "coil.load"):
         indices = list(load.operands)[1:]
-        if not indices:
+        if not indices or not any(_depends_on(i, out_arg) for i in indices):
             continue
         p = _contiguous_position(load.operands[0], len(indices))
         if p is None:

@@ -681,7 +681,13 @@ def pointwise_tiling(info: KernelInfo) -> tuple[list[int], list[int]]:
 
 
 def is_column_reduction(info: KernelInfo) -> bool:
-    """Whether a reduction reads contiguously along its innermost output dim but not its reduction dim."""
+    """Whether a reduction reads contiguously along its innermost output dim but not its reduction dim.
+
+    Only loads that vary along that output dim vote: a LayerNorm weight
+    gradient, `sum_r dy[r, x] * (x[r, x] - mean[r]) * rstd[r]`, reads mean and
+    rstd along r, but as one value per row that every column of a program
+    shares (a [RBLOCK, 1] load of the column tile), not as the rows the
+    program streams."""
     if not info.is_reduction or not info.ranges:
         return False
     inner_out = max((d for d, e in enumerate(info.ranges) if above_one(e)), default=None)
@@ -689,7 +695,8 @@ def is_column_reduction(info: KernelInfo) -> bool:
     if inner_out is None or inner_red is None:
         return False
     inner_red += len(info.ranges)
-    loads = [a.unit_stride_dim for a in info.accesses if not a.is_store]
+    out_var = Var(f"d{inner_out}")
+    loads = [a.unit_stride_dim for a in info.accesses if not a.is_store and out_var in set(a.offset.atoms())]
     return inner_out in loads and inner_red not in loads
 
 

@@ -168,3 +168,31 @@ def test_heuristic():
     assert _reductions(lambda a: a.argmax(), torch.empty(1 << 20), pipeline=split) == 1
     assert _reductions(lambda a: torch.var_mean(a, 0), torch.empty(8192, 2048), pipeline=split) == 3
     assert _reductions(lambda a: torch.var_mean(a, 0), x, pipeline=split) == 1
+
+
+def _layernorm_weight_grad(dy, x, mean, rstd):
+    """LayerNorm's weight gradient as its backward computes it: a column sum whose
+    body also reads one mean and one rstd per row (along the reduction)."""
+    return (dy * ((x - mean) * rstd)).sum(0)
+
+
+def test_row_vectors_do_not_make_a_column_reduction_a_row_one():
+    """A column sum that also reads per-row values (LayerNorm's weight gradient over
+    4096 rows of 512) is a column reduction: 16 programs of 32 columns, so it splits
+    like `dy.sum(0)` does. Counted as a row reduction (the mean and rstd loads run
+    along the rows) it stayed whole, 512 programs each striding down one column
+    (33 us against Inductor's 7 on an H100 in the bf16 GPT step)."""
+    fused = compile_fx.FUSED_SIMPLIFY_PIPELINE.removeprefix("builtin.module(").removesuffix(")")
+    split = f"{fused}, coil-split-reductions"  # the body fused into the reduction, as compile_fx has it
+    args = (torch.empty(4096, 512), torch.empty(4096, 512), torch.empty(4096, 1), torch.empty(4096, 1))
+    assert _reductions(lambda dy, *rest: dy.sum(0), *args, pipeline=split) == 2
+    assert _reductions(_layernorm_weight_grad, *args, pipeline=split) == 2
+
+
+def test_layernorm_weight_grad_split_matches_eager(forced_split):
+    splits = forced_split()
+    torch.manual_seed(0)
+    dy, x = torch.randn(4096, 64), torch.randn(4096, 64)
+    mean, rstd = x.mean(1, keepdim=True), torch.rand(4096, 1) + 0.5
+    _check(_layernorm_weight_grad, dy, x, mean, rstd, rtol=1e-4, atol=1e-3)
+    assert splits and splits[0][0] == "sum"

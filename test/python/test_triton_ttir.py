@@ -637,6 +637,27 @@ def test_split_column_partials_stay_coalesced():
         assert final.config.persistent and "<{axis = 0 : i32}>" in final.ttir
 
 
+def test_layernorm_weight_grad_is_a_column_reduction():
+    """LayerNorm's weight gradient, `(dy * (x - mean) * rstd).sum(0)`, reads one mean and
+    rstd per row, along the reduction: those loads are the same for every column of a
+    program and do not make it a row reduction. Whole or split, it is tiled
+    [RBLOCK, XBLOCK] and reads dy and x along the columns."""
+    def weight_grad(dy, x, mean, rstd):
+        return (dy * ((x - mean) * rstd)).sum(0)
+
+    args = (torch.randn(4096, 512), torch.randn(4096, 512), torch.randn(4096, 1), torch.randn(4096, 1))
+    for split in (None, "coil-split-reductions"):
+        graph = outlined(weight_grad, *args, split=split)
+        with graph.context:
+            first = emit_kernel(kernel_functions(graph.module.operation)[0])
+        assert first.config.xblock == 32, (split, first.config)
+        assert "<{axis = 0 : i32}>" in first.ttir
+        if split:
+            assert first.grid[0] * first.grid[1] * first.grid[2] >= 132, first.grid
+        ran, _ = run_graph_on_cpu(graph, args)
+        torch.testing.assert_close(ran, weight_grad(*args), rtol=1e-4, atol=1e-3)
+
+
 def emit_all_for(fn) -> list:
     return [emit_kernel(fn, config) for config in variants(fn)]
 
