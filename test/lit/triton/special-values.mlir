@@ -123,8 +123,9 @@ func.func @pow_constant(%o0: memref<8xf32>, %o1: memref<8xf32>, %o2: memref<8xf3
 // -----
 
 // f32 division is Triton's fast arith.divf (within 2 ulp, as Inductor divides)
-// unless the quotient feeds a floor, comparison or integer conversion, where
-// an ulp can change the result: then it is IEEE (tt.precise_divf, as eager).
+// unless the quotient feeds a floor, comparison or integer conversion, or is
+// rounded to bfloat16/float16, where an ulp can change the result: then it is
+// IEEE (tt.precise_divf, as eager).
 // A constant power-of-two divisor is a multiplication by its exact reciprocal.
 // CHECK-LABEL: // @divide
 // CHECK-DAG:   %[[RECIP:.+]] = arith.constant dense<0.000244140625> : tensor<8xf32>
@@ -156,6 +157,28 @@ func.func @divide(%o0: memref<8xf32>, %o1: memref<8xf32>, %o2: memref<8xf32>, %o
     %3 = arith.divf %a, %b : f32
     %4 = math.floor %3 : f32
     "coil.store"(%4, %o3, %i) : (f32, memref<8xf32>, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [8], reduction_ranges = []} : () -> ()
+  return
+}
+
+// -----
+
+// A bfloat16 quotient (computed in f32, rounded as eager rounds every op) is
+// divided exactly: the fast division's ulp flips the rounding near a tie.
+// CHECK-LABEL: // @divide_half
+// CHECK:       %[[Q:.+]] = tt.precise_divf %{{.+}}, %{{.+}} : tensor<8xf32>
+// CHECK:       arith.truncf %[[Q]] : tensor<8xf32> to tensor<8xbf16>
+func.func @divide_half(%o: memref<8xbf16>, %x: memref<8xbf16>, %y: memref<8xbf16>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index):
+    %a = "coil.load"(%x, %i) : (memref<8xbf16>, index) -> bf16
+    %b = "coil.load"(%y, %i) : (memref<8xbf16>, index) -> bf16
+    %0 = arith.extf %a : bf16 to f32
+    %1 = arith.extf %b : bf16 to f32
+    %2 = arith.divf %0, %1 : f32
+    %3 = arith.truncf %2 : f32 to bf16
+    "coil.store"(%3, %o, %i) : (bf16, memref<8xbf16>, index) -> ()
     "coil.yield"() : () -> ()
   }) {ranges = [8], reduction_ranges = []} : () -> ()
   return
