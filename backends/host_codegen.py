@@ -405,7 +405,13 @@ class HostCodegen:
                 buf = self._new_buffer(result)
                 if positions:
                     call = f"{call}[{positions[0]}]"
-                self.emit(f"{buf} = {self._layout_checked(call, result.type)}")
+                line = f"{buf} = {self._layout_checked(call, result.type)}"
+                if "coil.inplace" in op.attributes:
+                    # The in-place form returns its first argument: freeing the
+                    # result frees that name too (coil-plan-memory).
+                    self.reused_from[result] = region_args(op)[0]
+                    line += "  # in place"
+                self.emit(line)
         elif name == "coil.get":
             pass  # unpacked right after its extern call
         elif name == "coil.view" and _has_dynamic_layout(op.results[0].type):

@@ -26,6 +26,14 @@ coil-plan-memory
     `coil.reuse` and the freed buffer's `coil.dealloc` goes away. Holding a
     freed buffer until it is reused keeps its bytes alive in between, so a
     reuse is taken only when that never raises the planned peak.
+  - in place, for ATen calls: an extern call with an in-place form
+    (`INPLACE_EXTERN_KERNELS`: index_put, index_add, scatter_add, ...)
+    whose `self` is a buffer the host owns, dying at the call, becomes that
+    form (`aten::index_put_`; the extern is marked `coil.inplace` and its
+    result takes `self`'s storage) instead of copying `self` first: an
+    embedding's backward accumulates into the zeros it allocated, as
+    Inductor's scatter does, not into a clone of them (a 65 MB copy for a
+    32000x512 float32 gradient);
   - the results of extern calls that return a tensor of their own (matrix
     products, convolutions: `FRESH_EXTERN_KERNELS`) are in-place sources and
     reusable once dead, like buffers the host allocates (a bias-GELU epilogue
@@ -60,7 +68,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from coil.dialects import builders, int_list, is_dynamic, region_args
+from coil.dialects import OperandRefAttr, builders, int_list, is_dynamic, region_args
 from coil.dialects.types import byte_width
 from coil.mlir import ir
 
@@ -110,6 +118,8 @@ def host_functions(module: ir.Operation) -> list:
 def _live_delta(op) -> tuple[int, int]:
     """(change of live bytes, bytes newly allocated) at one host op."""
     name = _name(op)
+    if name == "coil.extern" and "coil.inplace" in op.attributes:
+        return 0, 0  # its result is its first argument's storage, updated
     if name in ("coil.alloc", "coil.get") or (name == "coil.extern" and isinstance(op.results[0].type, ir.MemRefType)):
         size = buffer_bytes(op.results[0])
         return size, size
@@ -333,10 +343,29 @@ FRESH_EXTERN_KERNELS = frozenset(
 )
 
 
+# ATen ops that return an updated copy of their first argument, and the
+# in-place overload that updates the argument itself (and returns it).
+INPLACE_EXTERN_KERNELS = {
+    "aten::index_put.default": "aten::index_put_.default",
+    "aten::_unsafe_index_put.default": "aten::index_put_.default",
+    "aten::index_add.default": "aten::index_add_.default",
+    "aten::index_copy.default": "aten::index_copy_.default",
+    "aten::index_fill.int_Scalar": "aten::index_fill_.int_Scalar",
+    "aten::scatter.src": "aten::scatter_.src",
+    "aten::scatter.value": "aten::scatter_.value",
+    "aten::scatter_add.default": "aten::scatter_add_.default",
+    "aten::scatter_reduce.two": "aten::scatter_reduce_.two",
+    "aten::masked_scatter.default": "aten::masked_scatter_.default",
+}
+
+
 def _fresh_extern(value: ir.Value) -> bool:
+    """A result of an extern call the host owns outright: a fresh tensor, or
+    one written in place into a buffer the host owned (`coil.inplace`)."""
     if isinstance(value, ir.BlockArgument) or _name(value.owner) != "coil.extern":
         return False
-    return value.owner.attributes["kernel"].value in FRESH_EXTERN_KERNELS
+    owner = value.owner
+    return owner.attributes["kernel"].value in FRESH_EXTERN_KERNELS or "coil.inplace" in owner.attributes
 
 
 def _is_donated(host, value: ir.Value) -> bool:
@@ -488,7 +517,11 @@ def _plan_block(module_body: ir.Block, host, device: str) -> None:
         if _name(op) == "func.return":
             returned = {storage_root(v) for v in op.operands}
 
-    # In place first: a kernel output takes the storage of an input dying at that launch.
+    # In place first: an ATen call updates the tensor it would copy, and a
+    # kernel output takes the storage of an input dying at that launch.
+    for extern in [op for op in block.operations if _name(op) == "coil.extern"]:
+        _extern_in_place(host, extern, returned)
+
     for launch in [op for op in block.operations if _name(op) == "coil.launch"]:
         fn = _kernel_func(module_body, launch)
         if fn is None:
@@ -558,6 +591,33 @@ def _plan_block(module_body: ir.Block, host, device: str) -> None:
                     break
 
 
+def _extern_in_place(host, extern, returned: set) -> None:
+    """Rewrites an extern call into its in-place form when the tensor it would
+    copy is the host's own and dies at the call (module docstring)."""
+    kernel = extern.attributes["kernel"].value
+    if kernel not in INPLACE_EXTERN_KERNELS or len(extern.results) != 1:
+        return
+    args = region_args(extern)
+    call_args = list(extern.attributes["args"])
+    first = call_args[0] if call_args else None
+    if not isinstance(first, OperandRefAttr) or ir.IntegerAttr(first.index).value != 0:
+        return
+    src, result = args[0], extern.results[0]
+    if isinstance(src, ir.BlockArgument):
+        if not _is_donated(host, src):
+            return
+    elif _name(src.owner) not in ("coil.alloc", "coil.reuse") and not _fresh_extern(src):
+        return
+    if src in returned or result.type != src.type or sum(1 for v in args if v == src) != 1:
+        return
+    free = _dealloc_right_after(extern, src)
+    if free is None:
+        return  # src must die at this call
+    extern.attributes["kernel"] = ir.StringAttr.get(INPLACE_EXTERN_KERNELS[kernel])
+    extern.attributes["coil.inplace"] = ir.UnitAttr.get()
+    free.erase()
+
+
 def _dealloc_right_after(launch, buffer: ir.Value):
     """The dealloc of `buffer` among the deallocs that directly follow `launch`, if any."""
     block_ops = list(launch.operation.block.operations)
@@ -614,6 +674,15 @@ def verify_memory_plan(host) -> None:
                     -1,
                 )
             continue  # taking over storage is not a use of the old buffer
+        if name == "coil.extern" and "coil.inplace" in op.attributes:
+            src, new = region_args(op)[0], op.results[0]
+            for v in _used_values(op):
+                root = storage_root(v)
+                if root in storage:
+                    end[root] = i
+            storage[new] = storage.get(src, src)
+            start[new] = inplace_at[new] = i
+            continue
         elif _owns_storage(op):
             for r in op.results:
                 if isinstance(r.type, ir.MemRefType):
@@ -635,7 +704,7 @@ def verify_memory_plan(host) -> None:
             last = end.get(earlier, start[earlier])
             if last < start[later]:
                 continue
-            allowed = later in inplace_at and last == inplace_at[later] and _name(ops[last]) == "coil.launch"
+            allowed = later in inplace_at and last == inplace_at[later] and _name(ops[last]) in ("coil.launch", "coil.extern")
             if not allowed:
                 raise PassFailure(
                     f"buffers share storage while both are live: {earlier.get_name()} (used until op #{last}) "

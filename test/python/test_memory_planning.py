@@ -97,3 +97,39 @@ def test_transformer_block_in_place_across_reshapes_lowers_planned_peak(tmp_path
     assert (f"{b * t}x{4 * dim}xf32", f"{b}x{t}x{4 * dim}xf32") in reshapes
     monkeypatch.setattr(plan_memory, "_fits_in_place", lambda source, result: source == result)
     assert peak < planned_peak(tmp_path / "equal_types_only")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
+def test_embedding_backward_accumulates_into_its_zeros_in_place(tmp_path, monkeypatch, dtype):
+    """An embedding's backward is zeros, index_put(accumulate=True) and, in
+    bfloat16, a conversion: index_put becomes index_put_ on the zeros (no
+    copy of the whole table), the gradient is eager's over two steps, and the
+    backward's planned peak is lower than with the copy."""
+    torch.manual_seed(0)
+    emb = torch.nn.Embedding(500, 64).to(dtype)
+    tokens = torch.randint(0, 500, (4, 33))
+
+    def loss(t):
+        return (emb(t).float() ** 2).sum()
+
+    def backward_peak(debug_dir) -> tuple[int, str]:
+        torch._dynamo.reset()
+        coil.metrics.reset()
+        compiled = torch.compile(loss, backend="coil", options={"debug_dir": str(debug_dir)})
+        for _ in range(2):
+            emb.weight.grad = None
+            loss(tokens).backward()
+            expected = emb.weight.grad
+            emb.weight.grad = None
+            compiled(tokens).backward()
+            assert_close(emb.weight.grad, expected)
+        peaks = coil.metrics.snapshot()["planned_peak_bytes"]
+        hosts = sorted(Path(debug_dir).glob("graph_*/host.py"))
+        return peaks[-1], hosts[-1].read_text()
+
+    peak, host = backward_peak(tmp_path)
+    assert "torch.ops.aten.index_put_.default(" in host and "index_put.default(" not in host
+    monkeypatch.setattr(plan_memory, "INPLACE_EXTERN_KERNELS", {})
+    copied_peak, copied_host = backward_peak(tmp_path / "copied")
+    assert "index_put.default(" in copied_host
+    assert peak < copied_peak
