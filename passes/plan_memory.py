@@ -608,8 +608,10 @@ def _extern_in_place(host, extern, returned: set) -> None:
             return
     elif _name(src.owner) not in ("coil.alloc", "coil.reuse") and not _fresh_extern(src):
         return
-    if src in returned or result.type != src.type or sum(1 for v in args if v == src) != 1:
+    if src in returned or result.type != src.type:
         return
+    if sum(1 for v in args if storage_root(v) == src) != 1:
+        return  # another argument is src or a view of it: the call would read what it writes
     free = _dealloc_right_after(extern, src)
     if free is None:
         return  # src must die at this call

@@ -116,3 +116,54 @@ func.func @zeros(%out: memref<8x8xf32>) attributes {coil.kernel} {
   }) {ranges = [8, 8], reduction_ranges = []} : () -> ()
   return
 }
+
+// -----
+
+// The values come from a view of the first argument: an in-place update
+// would read rows it has already written. It stays a copy.
+
+// CHECK-LABEL: func.func @graph
+// CHECK-NOT:     coil.inplace
+// CHECK:         kernel = "aten::index_put.default"
+func.func @graph(%idx: memref<4xi64>, %rows: memref<4x8xf32>) -> (memref<8xf32>) attributes {coil.device = "cpu", coil.host} {
+  %z = "coil.alloc"() {device = "cpu"} : () -> memref<8x8xf32>
+  "coil.launch"() ({
+    "coil.arg"(%z) : (memref<8x8xf32>) -> ()
+    "coil.yield"() : () -> ()
+  }) {kernel = @zeros} : () -> ()
+  %top = "coil.view"(%z) {map = affine_map<(d0, d1) -> (d0, d1)>} : (memref<8x8xf32>) -> memref<4x8xf32, strided<[8, 1]>>
+  %g = "coil.extern"() ({
+    "coil.arg"(%z) : (memref<8x8xf32>) -> ()
+    "coil.arg"(%idx) : (memref<4xi64>) -> ()
+    "coil.arg"(%top) : (memref<4x8xf32, strided<[8, 1]>>) -> ()
+    "coil.yield"() : () -> ()
+  }) {args = [#coil.operand<0 : i64>, [#coil.operand<1 : i64>], #coil.operand<2 : i64>, true], kernel = "aten::index_put.default", kwargs = {}} : () -> memref<8x8xf32>
+  "coil.dealloc"(%z) : (memref<8x8xf32>) -> ()
+  %s = "coil.alloc"() {device = "cpu"} : () -> memref<8xf32>
+  "coil.launch"() ({
+    "coil.arg"(%s) : (memref<8xf32>) -> ()
+    "coil.arg"(%g) : (memref<8x8xf32>) -> ()
+    "coil.yield"() : () -> ()
+  }) {kernel = @rowsum} : () -> ()
+  "coil.dealloc"(%g) : (memref<8x8xf32>) -> ()
+  return %s : memref<8xf32>
+}
+func.func @zeros(%out: memref<8x8xf32>) attributes {coil.kernel} {
+  %c0 = arith.constant 0.0 : f32
+  "coil.loop_nest"() ({
+  ^bb0(%i: index, %j: index):
+    "coil.store"(%c0, %out, %i, %j) : (f32, memref<8x8xf32>, index, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [8, 8], reduction_ranges = []} : () -> ()
+  return
+}
+func.func @rowsum(%out: memref<8xf32>, %in: memref<8x8xf32>) attributes {coil.kernel} {
+  "coil.loop_nest"() ({
+  ^bb0(%i: index, %j: index):
+    %v = "coil.load"(%in, %i, %j) : (memref<8x8xf32>, index, index) -> f32
+    %r = "coil.reduce"(%v) {reduction_type = "sum"} : (f32) -> f32
+    "coil.store"(%r, %out, %i) : (f32, memref<8xf32>, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [8], reduction_ranges = [8]} : () -> ()
+  return
+}
