@@ -368,6 +368,14 @@ def _fresh_extern(value: ir.Value) -> bool:
     return owner.attributes["kernel"].value in FRESH_EXTERN_KERNELS or "coil.inplace" in owner.attributes
 
 
+def _host_owned(host, value: ir.Value) -> bool:
+    """Whether the host may overwrite `value`'s storage once it is dead: a buffer it
+    allocated (or reused), a fresh extern result, or a donated argument."""
+    if isinstance(value, ir.BlockArgument):
+        return _is_donated(host, value)
+    return _name(value.owner) in ("coil.alloc", "coil.reuse") or _fresh_extern(value)
+
+
 def _is_donated(host, value: ir.Value) -> bool:
     if not isinstance(value, ir.BlockArgument) or "arg_attrs" not in host.attributes:
         return False
@@ -533,10 +541,7 @@ def _plan_block(module_body: ir.Block, host, device: str) -> None:
                 continue
             for in_k in in_ks:
                 src = args[in_k]
-                if isinstance(src, ir.BlockArgument):
-                    if not _is_donated(host, src):
-                        continue
-                elif _name(src.owner) not in ("coil.alloc", "coil.reuse") and not _fresh_extern(src):
+                if not _host_owned(host, src):
                     continue
                 if not _fits_in_place(src.type, out.type) or sum(1 for v in args if v == src) != 1:
                     continue
@@ -566,9 +571,7 @@ def _plan_block(module_body: ir.Block, host, device: str) -> None:
         name = _name(op)
         if name == "coil.dealloc":
             buffer = op.operands[0]
-            if _is_donated(host, buffer) or _fresh_extern(buffer) or (
-                not isinstance(buffer, ir.BlockArgument) and _name(buffer.owner) in ("coil.alloc", "coil.reuse")
-            ):
+            if _host_owned(host, buffer):
                 key = _reuse_key(buffer, device)
                 if key is not None:
                     pool.setdefault(key, []).append(_Free(buffer, op, i))
@@ -603,12 +606,7 @@ def _extern_in_place(host, extern, returned: set) -> None:
     if not isinstance(first, OperandRefAttr) or ir.IntegerAttr(first.index).value != 0:
         return
     src, result = args[0], extern.results[0]
-    if isinstance(src, ir.BlockArgument):
-        if not _is_donated(host, src):
-            return
-    elif _name(src.owner) not in ("coil.alloc", "coil.reuse") and not _fresh_extern(src):
-        return
-    if src in returned or result.type != src.type:
+    if not _host_owned(host, src) or src in returned or result.type != src.type:
         return
     if sum(1 for v in args if storage_root(v) == src) != 1:
         return  # another argument is src or a view of it: the call would read what it writes

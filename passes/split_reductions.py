@@ -71,7 +71,7 @@ from coil.dialects import builders
 from coil.mlir import affine, arith, ir
 
 from .registry import register_pass
-from .walk import ops_named, remap_operands
+from .walk import depends_on, ops_named, remap_operands
 
 SPLITTABLE = ("sum", "prod", "max", "min", "any", "xor_sum", "welford")
 COLUMN_OUTPUTS_PER_PROGRAM = 32  # the Triton backend's column-reduction XBLOCK
@@ -116,19 +116,6 @@ def _contiguous_position(source: ir.Value, rank: int) -> int | None:
     return None
 
 
-def _depends_on(value: ir.Value, arg: ir.Value) -> bool:
-    """Whether `value` is `arg` or computed from it (inside the reduction's body)."""
-    stack, seen = [value], set()
-    while stack:
-        v = stack.pop()
-        if v == arg:
-            return True
-        if isinstance(v, ir.OpResult) and v not in seen:
-            seen.add(v)
-            stack.extend(v.owner.operands)
-    return False
-
-
 def is_column_like(op: ir.Operation) -> bool:
     """Whether the body reads contiguously along its innermost output index and never along the reduction's.
 
@@ -145,7 +132,7 @@ def is_column_like(op: ir.Operation) -> bool:
     column = row = False
     for load in ops_named(op, "coil.load"):
         indices = list(load.operands)[1:]
-        if not indices or not any(_depends_on(i, out_arg) for i in indices):
+        if not indices or not any(depends_on(i, out_arg) for i in indices):
             continue
         p = _contiguous_position(load.operands[0], len(indices))
         if p is None:

@@ -90,3 +90,16 @@ def memory_root(value: ir.Value) -> ir.Value:
     while not isinstance(value, ir.BlockArgument) and value.owner.operation.name in ("coil.view", "coil.reuse"):
         value = value.owner.operands[0]
     return value
+
+
+def depends_on(value: ir.Value, source: ir.Value) -> bool:
+    """Whether `value` is `source` or computed from it by ops (not through memory)."""
+    stack, seen = [value], set()
+    while stack:
+        v = stack.pop()
+        if v == source:
+            return True
+        if isinstance(v, ir.OpResult) and v not in seen:
+            seen.add(v)
+            stack.extend(v.owner.operands)
+    return False

@@ -65,7 +65,7 @@ from coil.dialects.types import byte_width, is_float
 from coil.mlir import arith, ir, memref, scf
 from coil.passes.kernel_args import NOALIAS_ATTR, noalias_arguments, noalias_positions
 from coil.passes.registry import PassFailure, register_pass
-from coil.passes.walk import operands_among, ops_named
+from coil.passes.walk import depends_on, operands_among, ops_named
 from coil.passes.welford import expand_welford as _expand_welford
 
 SLICE_DIM_ATTR = "coil.slice_dim"
@@ -1303,7 +1303,10 @@ def _prefers_column_order(nest: ir.OpView) -> bool:
 
     True when some load inside the reduction indexes a unit-stride dimension
     with the innermost range's index and no load does so with the innermost
-    reduction index: then the plain nest's inner loop would stride.
+    reduction index: then the plain nest's inner loop would stride. Only
+    loads that vary along the innermost output index count: LayerNorm's
+    weight gradient, `sum_r dy[r, j] * (x[r, j] - mean[r]) * rstd[r]`, reads
+    mean and rstd along the rows, one value per row for every column.
     """
     ranges = int_list(nest.attributes["ranges"])
     reduction_ranges = int_list(nest.attributes["reduction_ranges"])
@@ -1316,7 +1319,7 @@ def _prefers_column_order(nest: ir.OpView) -> bool:
     along_output = along_reduction = False
     for load in ops_named(nest.operation, "coil.load"):
         source, *indices = load.operands
-        if not isinstance(source.type, ir.MemRefType):
+        if not isinstance(source.type, ir.MemRefType) or not any(depends_on(i, inner_out) for i in indices):
             continue
         strides, _ = ir.MemRefType(source.type).get_strides_and_offset()
         for index, stride in zip(indices, strides):

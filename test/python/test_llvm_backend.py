@@ -1111,3 +1111,31 @@ def test_permuted_and_offset_sources():
                       backend="coil", options={"threads": 2, "strict": True})
     for got, want in zip(f(a, b, big, c), (a.permute(0, 2, 1) * 2 + b, big[1:, 2:].t().sin() + c[:128])):
         assert_close(got, want)
+
+
+def test_layernorm_weight_grad_runs_in_column_form():
+    """LayerNorm's weight gradient, `(dy * (x - mean) * rstd).sum(0)`, is a column
+    reduction although it reads mean and rstd along the rows (one value per row,
+    the same for every column): the column form streams dy and x along their rows
+    (0.36 ms against 10.6 for the strided inner loop, 4096x512 float32, one thread)."""
+    from coil.backends.llvm.lower_loops import _prefers_column_order
+    from coil.compile_fx import FUSED_OUTLINE_PIPELINE, FUSED_SIMPLIFY_PIPELINE
+    from coil.frontend.trace import trace_to_coil
+    from coil.passes.registry import build_pass_manager
+    from coil.passes.walk import ops_named
+
+    def weight_grad(dy, x, mean, rstd):
+        return (dy * ((x - mean) * rstd)).sum(0)
+
+    torch.manual_seed(0)
+    dy, x = torch.randn(512, 96), torch.randn(512, 96)
+    mean, rstd = x.mean(1, keepdim=True), torch.rand(512, 1) + 0.5
+    graph = trace_to_coil(weight_grad, dy, x, mean, rstd)
+    with graph.context:
+        for pipeline in (FUSED_SIMPLIFY_PIPELINE, FUSED_OUTLINE_PIPELINE):
+            build_pass_manager(pipeline).run(graph.module.operation)
+        (nest,) = ops_named(graph.module.operation, "coil.loop_nest")
+        assert _prefers_column_order(nest)
+    torch._dynamo.reset()
+    compiled = torch.compile(weight_grad, backend="coil")
+    torch.testing.assert_close(compiled(dy, x, mean, rstd), weight_grad(dy, x, mean, rstd), rtol=1e-4, atol=1e-4)
