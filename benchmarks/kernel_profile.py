@@ -1,6 +1,6 @@
 """Where a suite workload's GPU time goes, kernel by kernel, under coil and Inductor.
 
-    python benchmarks/kernel_profile.py WORKLOAD [--dtype bfloat16] [--top 40] [--steps 5] [--json out.json]
+    python benchmarks/kernel_profile.py WORKLOAD [--dtype bfloat16] [--top 40] [--steps 5] [--host-top 25] [--json out.json]
 
 Builds the workload as `suite.py` does (same sizes, same seed), compiles it
 with each backend, runs three warm-up calls, then records `--steps` calls
@@ -10,7 +10,11 @@ under `torch.profiler` (CUDA activity only) and prints, per backend:
   launches per call, and the host time per call (20 calls back to back,
   without waiting for the GPU) next to the wall time (waiting for it): a host
   time at or above the wall time means the call is host-bound;
-- the `--top` kernels by time per call, with their launches per call.
+- the `--top` kernels by time per call, with their launches per call;
+- with `--host-top N`, where a host-bound call spends its host time: the N
+  Python functions (and C calls) with the most time of their own per call,
+  from `cProfile` over 20 calls (the profiler's own cost inflates them
+  alike for both backends).
 
 coil's kernels carry profile names that say what they compute
 (`coil_<poi|per|red|combo>_<FX ops>_<symbol>`, as Inductor's `triton_*`
@@ -22,9 +26,11 @@ from __future__ import annotations
 
 import argparse
 import collections
+import cProfile
 import gc
 import json
 import os
+import pstats
 import sys
 import time
 
@@ -37,7 +43,24 @@ import suite  # noqa: E402
 BACKENDS = ("coil", "inductor")
 
 
-def profile_backend(make, backend: str, steps: int) -> dict:
+def host_functions(run, args, calls: int = 20) -> list[tuple[str, float, float]]:
+    """(function, own ms per call, calls per call) over `calls` calls of run(*args), most own time first."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(calls):
+        run(*args)
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats
+    rows = []
+    for (filename, line, name), (_, ncalls, own, _, _) in stats.items():
+        where = f"{os.path.basename(filename)}:{line}({name})" if filename != "~" else name
+        rows.append((where, own / calls * 1e3, ncalls / calls))
+    return sorted(rows, key=lambda r: -r[1])
+
+
+def profile_backend(make, backend: str, steps: int, host_top: int = 0) -> dict:
     """Kernel times (us per call), launches, host and wall ms per call of one backend."""
     from torch.profiler import ProfilerActivity, profile
 
@@ -60,6 +83,7 @@ def profile_backend(make, backend: str, steps: int) -> dict:
             for _ in range(steps):
                 run(*case.args)
             torch.cuda.synchronize()
+        host = host_functions(run, case.args)[:host_top] if host_top else []
     kernels: dict = collections.defaultdict(lambda: [0.0, 0])
     for event in prof.events():
         if event.device_type == torch.autograd.DeviceType.CUDA:
@@ -73,6 +97,7 @@ def profile_backend(make, backend: str, steps: int) -> dict:
         "host_ms": (issued - start) / 20 * 1e3,
         "wall_ms": (done - start) / 20 * 1e3,
         "kernels": dict(sorted(per_call.items(), key=lambda kv: -kv[1][0])),
+        "host_functions": host,
     }
 
 
@@ -82,6 +107,7 @@ def main(argv=None) -> int:
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--host-top", type=int, default=0, help="also list the N functions with the most host time")
     parser.add_argument("--json", default=None, help="also write every kernel's time to this file")
     options = parser.parse_args(argv)
     if not torch.cuda.is_available():
@@ -93,11 +119,15 @@ def main(argv=None) -> int:
         return 2
     results = {}
     for backend in BACKENDS:
-        r = results[backend] = profile_backend(table[options.workload], backend, options.steps)
+        r = results[backend] = profile_backend(table[options.workload], backend, options.steps, options.host_top)
         print(f"\n{backend} {options.workload} {options.dtype}: kernels {r['kernel_us'] / 1e3:.3f} ms a call,"
               f" {r['launches']:.0f} launches; host {r['host_ms']:.3f} ms, wall {r['wall_ms']:.3f} ms a call")
         for name, (us, count) in list(r["kernels"].items())[: options.top]:
             print(f"{us:10.1f} us {count:5.0f}x  {name[:120]}")
+        if r["host_functions"]:
+            print(f"host: the {options.host_top} functions with the most time of their own, ms and calls a call")
+            for where, ms, count in r["host_functions"]:
+                print(f"{ms:10.3f} ms {count:7.1f}x  {where[:120]}")
     if options.json:
         with open(options.json, "w") as f:
             json.dump({"workload": options.workload, "dtype": options.dtype, "device": torch.cuda.get_device_name(),

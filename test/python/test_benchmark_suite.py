@@ -75,10 +75,29 @@ def test_kernel_profile_lists_both_backends_kernels():
     import torch
 
     script = os.path.join(os.path.dirname(SUITE), "kernel_profile.py")
-    result = subprocess.run([sys.executable, script, "sum_rows", "--top", "3"], capture_output=True, text=True, timeout=600)
+    result = subprocess.run([sys.executable, script, "sum_rows", "--top", "3", "--host-top", "5"],
+                            capture_output=True, text=True, timeout=600)
     if not torch.cuda.is_available():
         assert result.returncode == 2 and "no CUDA device" in result.stderr, result.stderr
         return
     assert result.returncode == 0, result.stderr
     assert "coil sum_rows float32: kernels" in result.stdout and "inductor sum_rows float32: kernels" in result.stdout
     assert "coil_red_sum" in result.stdout or "coil_per_sum" in result.stdout, result.stdout
+    assert result.stdout.count("host: the 5 functions") == 2, result.stdout
+
+
+def test_kernel_profile_host_functions_count_own_time_per_call():
+    """kernel_profile.host_functions: each function's own time and calls per call of the profiled step."""
+    sys.path.insert(0, os.path.dirname(SUITE))
+    from kernel_profile import host_functions
+
+    def helper(n):
+        return sum(range(n))
+
+    def step(n):
+        return helper(n) + helper(n)
+
+    rows = host_functions(step, (20000,), calls=10)
+    by_name = {where.split("(")[-1].rstrip(")"): (ms, count) for where, ms, count in rows}
+    assert by_name["helper"][1] == 2 and by_name["step"][1] == 1
+    assert by_name["helper"][0] > 0 and rows == sorted(rows, key=lambda r: -r[1])
