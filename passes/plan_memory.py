@@ -675,14 +675,10 @@ def verify_memory_plan(host) -> None:
                 )
             continue  # taking over storage is not a use of the old buffer
         if name == "coil.extern" and "coil.inplace" in op.attributes:
+            # Its result takes its first argument's storage at the call, which also uses it.
             src, new = region_args(op)[0], op.results[0]
-            for v in _used_values(op):
-                root = storage_root(v)
-                if root in storage:
-                    end[root] = i
             storage[new] = storage.get(src, src)
             start[new] = inplace_at[new] = i
-            continue
         elif _owns_storage(op):
             for r in op.results:
                 if isinstance(r.type, ir.MemRefType):

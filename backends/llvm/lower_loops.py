@@ -993,28 +993,23 @@ class _NestLowering:
                         scf.YieldOp([])
                     scf.YieldOp([])
             staged.append((op, buffer))
+        # The tile's loops run over its own coordinates (t, i), from 0: a whole
+        # tile's to its constant extents, so that LLVM knows their trip counts
+        # (start + 16 - start is not a constant to it: the index adds carry no
+        # no-overflow flags).
+        zero = self._entry_const(index, 0)
         if vector:
-            # A whole tile: loops from 0 to the tile's constant extents, so that
-            # LLVM knows their trip counts (start + extent - start is not a
-            # constant to it: the index adds carry no no-overflow flags).
-            zero = self._entry_const(index, 0)
-            rows, cols = self.tile_shape
-            outer = scf.ForOp(zero, self._entry_const(index, rows), one)
+            rows, cols = (self._entry_const(index, n) for n in self.tile_shape)
         else:
-            outer = scf.ForOp(starts[tiled], ends[tiled], one)
+            rows, cols = arith.subi(ends[tiled], starts[tiled]), arith.subi(ends[inner], starts[inner])
+        outer = scf.ForOp(zero, rows, one)
         outer.operation.attributes["llvm.loop_annotation"] = ir.Attribute.parse(TILE_OUTER_LOOP_HINT)
         with ir.InsertionPoint(outer.body):
-            point = scf.ForOp(zero, self._entry_const(index, cols), one) if vector else scf.ForOp(starts[inner], ends[inner], one)
+            point = scf.ForOp(zero, cols, one)
             with ir.InsertionPoint(point.body):
-                if vector:
-                    t, i = outer.induction_variable, point.induction_variable
-                    mapping[tiled_arg] = arith.addi(starts[tiled], t)
-                    mapping[inner_arg] = arith.addi(starts[inner], i)
-                else:
-                    mapping[tiled_arg] = outer.induction_variable
-                    mapping[inner_arg] = point.induction_variable
-                    t = arith.subi(outer.induction_variable, starts[tiled])
-                    i = arith.subi(point.induction_variable, starts[inner])
+                t, i = outer.induction_variable, point.induction_variable
+                mapping[tiled_arg] = arith.addi(starts[tiled], t)
+                mapping[inner_arg] = arith.addi(starts[inner], i)
                 for load, buffer in staged:
                     mapping[load.results[0]] = memref.load(buffer, [t, i])
                 self._emit_point(mapping)

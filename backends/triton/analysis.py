@@ -696,7 +696,7 @@ def is_column_reduction(info: KernelInfo) -> bool:
         return False
     inner_red += len(info.ranges)
     out_var = Var(f"d{inner_out}")
-    loads = [a.unit_stride_dim for a in info.accesses if not a.is_store and out_var in set(a.offset.atoms())]
+    loads = [a.unit_stride_dim for a in info.accesses if not a.is_store and out_var in a.offset.atoms()]
     return inner_out in loads and inner_red not in loads
 
 

@@ -6,9 +6,6 @@ Kernels are written as MLIR text in the form the outlining pass produces: a
 
 from __future__ import annotations
 
-import functools
-import math
-
 import numpy as np
 import pytest
 import torch
@@ -1122,19 +1119,31 @@ def test_tile_rows_stay_out_of_llvms_vectorizer(row_major_output):
     assert_close(compiled(x, y), fn(x, y))
 
 
-def _loop_annotations(fn, *inputs) -> tuple[list[str], int]:
-    """The loop hints of fn's kernels after coil-lower-loop-nests (graph-level passes and
-    outlining first), and how many of the hinted loops run between constant bounds."""
+def _outlined(fn, *inputs, lower: bool = False):
+    """fn's graph as compile_fx hands it to the CPU backend: graph-level passes,
+    outlining and memory planning (and with `lower`, coil-lower-loop-nests)."""
     from coil.compile_fx import FUSED_OUTLINE_PIPELINE, FUSED_SIMPLIFY_PIPELINE, PLAN_PIPELINE
     from coil.frontend.trace import trace_to_coil
-    from coil.mlir import ir
     from coil.passes.registry import build_pass_manager
-    from coil.passes.walk import ops_named
 
     graph = trace_to_coil(fn, *inputs)
+    pipelines = [FUSED_SIMPLIFY_PIPELINE, FUSED_OUTLINE_PIPELINE, PLAN_PIPELINE]
+    if lower:
+        pipelines.append("builtin.module(coil-lower-loop-nests)")
     with graph.context:
-        for pipeline in (FUSED_SIMPLIFY_PIPELINE, FUSED_OUTLINE_PIPELINE, PLAN_PIPELINE, "builtin.module(coil-lower-loop-nests)"):
+        for pipeline in pipelines:
             build_pass_manager(pipeline).run(graph.module.operation)
+    return graph
+
+
+def _loop_annotations(fn, *inputs) -> tuple[list[str], int]:
+    """The loop hints of fn's lowered kernels (`_outlined`), and how many of the hinted
+    loops run between constant bounds."""
+    from coil.mlir import ir
+    from coil.passes.walk import ops_named
+
+    graph = _outlined(fn, *inputs, lower=True)
+    with graph.context:
         loops = [loop for loop in ops_named(graph.module.operation, "scf.for") if "llvm.loop_annotation" in loop.attributes]
         constant = sum(
             1 for loop in loops
@@ -1160,9 +1169,6 @@ def test_layernorm_weight_grad_runs_in_column_form():
     the same for every column): the column form streams dy and x along their rows
     (0.36 ms against 10.6 for the strided inner loop, 4096x512 float32, one thread)."""
     from coil.backends.llvm.lower_loops import _prefers_column_order
-    from coil.compile_fx import FUSED_OUTLINE_PIPELINE, FUSED_SIMPLIFY_PIPELINE
-    from coil.frontend.trace import trace_to_coil
-    from coil.passes.registry import build_pass_manager
     from coil.passes.walk import ops_named
 
     def weight_grad(dy, x, mean, rstd):
@@ -1171,10 +1177,8 @@ def test_layernorm_weight_grad_runs_in_column_form():
     torch.manual_seed(0)
     dy, x = torch.randn(512, 96), torch.randn(512, 96)
     mean, rstd = x.mean(1, keepdim=True), torch.rand(512, 1) + 0.5
-    graph = trace_to_coil(weight_grad, dy, x, mean, rstd)
+    graph = _outlined(weight_grad, dy, x, mean, rstd)
     with graph.context:
-        for pipeline in (FUSED_SIMPLIFY_PIPELINE, FUSED_OUTLINE_PIPELINE):
-            build_pass_manager(pipeline).run(graph.module.operation)
         (nest,) = ops_named(graph.module.operation, "coil.loop_nest")
         assert _prefers_column_order(nest)
     torch._dynamo.reset()
