@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     tiling.add_argument("--num-warps", type=int)
     tiling.add_argument("--persistent", type=_bool, metavar="BOOL")
     tiling.add_argument(
+        "--prefetch", type=_bool, metavar="BOOL", help="looped reductions: load the next chunk while computing on this one"
+    )
+    tiling.add_argument(
         "--unaligned", default="", metavar="I,J", help="buffer arguments whose pointers are not 16-byte aligned"
     )
     return parser
@@ -73,7 +76,7 @@ def _config(fn, args):
         return None  # each loop nest of a combo takes its own default
     nests = [op for op in fn.regions[0].blocks[0].operations if op.operation.name == "coil.loop_nest"]
     is_reduction = any(len(nest.attributes["reduction_ranges"]) for nest in nests)
-    fields = ("xblock", "num_warps") + (("rblock", "persistent") if is_reduction else ("yblock",))
+    fields = ("xblock", "num_warps") + (("rblock", "persistent", "prefetch") if is_reduction else ("yblock",))
     overrides = {field: getattr(args, field) for field in fields if getattr(args, field) is not None}
     if not overrides:
         return None
@@ -102,7 +105,7 @@ def _translate(module: ir.Operation, args) -> list[str]:
         else:
             header += (
                 f"xblock={c.xblock} yblock={c.yblock} rblock={c.rblock} persistent={str(c.persistent).lower()} "
-                f"index_bits={kernel.index_bits}"
+                f"index_bits={kernel.index_bits}" + (" prefetch=true" if c.prefetch else "")
             )
         out.append(header + (_report(fn, kernel) if args.report else "\n" + kernel.ttir))
     return out

@@ -108,6 +108,7 @@ large.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -184,6 +185,9 @@ class TritonConfig:
     rblock: int = 1  # reduction block (== next_pow2(rnumel) when persistent)
     num_warps: int = 4
     persistent: bool = True  # reductions: whole reduction in one block vs scf.for loop
+    # Looped reductions: each iteration issues the next chunk's row loads before it
+    # computes on the chunk it carries (register double buffering; see lowering).
+    prefetch: bool = False
 
 
 @dataclass(frozen=True)
@@ -549,14 +553,18 @@ def _check_config(info: KernelInfo, config: TritonConfig) -> TritonConfig:
             # No RBLOCK covers every size of a symbolic range (or every size
             # above the last bucket): loop over it.
             if config.persistent:
-                config = TritonConfig(config.xblock, 1, config.rblock, config.num_warps, False)
+                config = dataclasses.replace(config, persistent=False)
         elif config.persistent and config.rblock != next_pow2(info.rnumel):
             # A persistent reduction covers the whole reduction range with one block.
-            config = TritonConfig(config.xblock, 1, next_pow2(info.rnumel), config.num_warps, True)
+            config = dataclasses.replace(config, rblock=next_pow2(info.rnumel))
+        if config.persistent and config.prefetch:
+            config = dataclasses.replace(config, prefetch=False)  # nothing to prefetch without a loop
     elif config.rblock != 1:
         raise info.error("pointwise kernels have no reduction block: rblock must be 1")
     elif config.yblock > 1 and info.is_dynamic:
         raise info.error("kernels with symbolic sizes are tiled 1-D: yblock must be 1")
+    if config.prefetch and not info.is_reduction:
+        config = dataclasses.replace(config, prefetch=False)
     return config
 
 

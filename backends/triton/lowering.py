@@ -318,7 +318,7 @@ class KernelEmitter:
             index = t.expand_dims(index, 1 - axis.pos)
         index = t.to_int(index, self.idx)
         offset = self._axis_offset(axis)
-        if offset is None:
+        if offset is None or offset.constant == 0:
             return index
         return t.binary("arith.addi", offset, index)
 
@@ -522,6 +522,11 @@ class KernelEmitter:
         return "evict_first"
 
     def lower_load(self, op: ir.OpView) -> None:
+        self.env[op.results[0]] = self._widen_loaded(op, self._issue_load(op))
+
+    def _issue_load(self, op: ir.OpView, also_mask: Value | None = None) -> Value:
+        """The `tt.load` of a `coil.load` at the current axis offsets, as stored (bf16
+        stays bf16); `also_mask` (a scalar) further masks every lane."""
         buffer, *indices = op.operands
         k, base, elem = self._buffer(buffer)
         guard = self._guard_mask(self.info.load_guards.get(op.operation))
@@ -538,18 +543,24 @@ class KernelEmitter:
             else:  # a guard wider than the load (a [1, X] row of a [Y, X] tile): read it all
                 offset = self._offset(buffer, indices)
                 pointer = self._pointer(base, self.materialize(offset))
+        if also_mask is not None:
+            mask = self.t.logical_and(mask, self.t.broadcast(also_mask, pointer.shape))
         operands = [pointer] + ([mask] if mask is not None else [])
         hint = load_hint(self._eviction(op, k, offset))
         text = f"tt.load {', '.join(v.name for v in operands)}{hint} : {pointer.type}"
-        loaded = self.builder.load(
+        return self.builder.load(
             text, k, lambda: self.builder.op(text, operands, TType(elem, pointer.shape), pure=False, removable=True)
         )
+
+    def _widen_loaded(self, op: ir.OpView, loaded: Value) -> Value:
+        """A loaded tile as the `coil.load`'s result type computes: i1 from its i8
+        storage, half precision widened to float32."""
         result_type = op.results[0].type
         if isinstance(result_type, ir.IntegerType) and ir.IntegerType(result_type).width == 1:
-            loaded = self.t.cmpi("ne", loaded, self.t.const(0, "i8"))
-        elif half_elem(result_type):
-            loaded = self.t.cast("arith.extf", loaded, "f32")
-        self.env[op.results[0]] = loaded
+            return self.t.cmpi("ne", loaded, self.t.const(0, "i8"))
+        if half_elem(result_type):
+            return self.t.cast("arith.extf", loaded, "f32")
+        return loaded
 
     def _guard_mask(self, guard: list | None) -> Value | None:
         """The lanes where a guarded load's value is kept: its conditions, lowered here
@@ -874,10 +885,39 @@ class KernelEmitter:
             if self.idx == "i32" and cdiv(rnumel, rblock) * rblock >= INT32_LIMIT:
                 raise NeedsInt64()
             upper = t.const(rnumel, self.idx)
-        iv, accs = self.builder.open_for(lower, upper, t.const(rblock, self.idx), inits)
+        prefetched = self._prefetched_loads(level) if self.config.prefetch else []
+        slots: dict = {}  # prefetched load -> its distinct tt.load among the carried tiles
+        first: list[Value] = []
+        if prefetched:
+            # The first chunk's row loads go out before the loop (see `_prefetched_loads`).
+            self.r_offset, self.domain, self.r_pass = lower, self.tile, True
+            for op in prefetched:
+                v = self._issue_load(op)
+                names = [f.name for f in first]
+                if v.name not in names:
+                    first.append(v)
+                    names.append(v.name)
+                slots[op] = names.index(v.name)
+            self.r_offset, self.domain, self.r_pass = None, self.out_shape, False
+        iv, accs = self.builder.open_for(lower, upper, t.const(rblock, self.idx), inits + first)
+        accs, carried = accs[: len(inits)], accs[len(inits) :]
         saved, self.env = self.env, dict(self.env)
-        self.r_offset = iv
         self.domain, self.r_pass = self.tile, True
+        following: list[Value] = []
+        if prefetched:
+            # The next chunk's loads, issued before this chunk's math, are in flight while
+            # it runs. Past the last chunk they are masked off: by the lane mask, or where
+            # RBLOCK divides the row (no lane mask), by a scalar test.
+            self.r_offset = t.binary("arith.addi", iv, t.const(rblock, self.idx))
+            more = None if lane_counts else t.cmpi("slt", self.r_offset, upper)
+            issued: dict[int, Value] = {}
+            for op in prefetched:
+                if slots[op] not in issued:
+                    issued[slots[op]] = self._issue_load(op, more)
+            following = [issued[i] for i in range(len(first))]
+            for op in prefetched:
+                self.env[op.results[0]] = self._widen_loaded(op, carried[slots[op]])
+        self.r_offset = iv
         rmask = self.axis_mask(self.axis_by_name["r"])
         mask = None if rmask is None else t.broadcast(rmask, self.tile)
         updated = []
@@ -885,7 +925,8 @@ class KernelEmitter:
         running_max = {}  # max reduce -> (accumulator, incoming x, unmasked new max)
         for op, is_reduce in self._level_ops(level):
             if not is_reduce:
-                self.lower(op)
+                if op not in slots:
+                    self.lower(op)
                 continue
             rtype = op.attributes["reduction_type"].value
             current = [next(acc_iter)]
@@ -901,12 +942,7 @@ class KernelEmitter:
         sums = accs[len(accs) - folded : len(accs) - folded + len(online)]
         for pair, s in zip(online, sums):
             m, x, m_new = running_max[pair.max_op]
-            # s * exp(m - m') + exp(x - m'); a lane whose max is still -inf has seen
-            # only -inf (exp(-inf - -inf) would be nan): its sum stays 0.
-            scale = t.unary("math.exp", t.binary("arith.subf", m, m_new))
-            term = t.unary("math.exp", t.binary("arith.subf", x, m_new))
-            s_new = t.binary("arith.addf", t.binary("arith.mulf", s, scale), term)
-            s_new = t.select(self._is_neg_inf(m_new), s, s_new)
+            s_new = self._online_sum_step(s, m, x, m_new)
             if mask is not None:
                 s_new = t.select(mask, s_new, s)
             updated.append(s_new)
@@ -931,7 +967,7 @@ class KernelEmitter:
             if mask is not None:
                 new = [t.select(mask, n, c) for n, c in zip(new, old)]
             updated += new
-        results = self.builder.close_for(updated)
+        results = self.builder.close_for(updated + following)[: len(updated)]
         self.r_offset = None
         self.env = saved
         self.domain, self.r_pass = self.out_shape, False
@@ -968,6 +1004,57 @@ class KernelEmitter:
             (_, m2, _) = self._tt_reduce("welford", [mean, m2, count])
             self.env[pair.m2_op.results[0]] = t.expand_dims(m2, self.r_pos)
         return bool(online or variance)
+
+    def _prefetched_loads(self, level: int) -> list:
+        """The loads of `level`'s loop that `TritonConfig.prefetch` double-buffers:
+        those that run along the reduction range at offsets the loop's index
+        alone gives (no gather, no guard), from buffers the loop does not store.
+
+        Triton's software pipeliner only stages loads that feed a dot; a loop
+        of plain loads waits for each chunk before its math and issues the next
+        one after. Prefetched, iteration i carries chunk i (loaded the
+        iteration before, or before the loop) and issues chunk i + 1's loads
+        first: a program keeps a chunk in flight while it computes, with one
+        more chunk of registers (a bf16 row chunk of 2048 over 16 warps:
+        two registers a thread)."""
+        info = self.info
+        level_ops = [op for op, is_reduce in self._level_ops(level) if not is_reduce]
+        stored = {op.operands[1] for op in level_ops if op.operation.name == "coil.store"}
+        arguments = set(info.fn.regions[0].blocks[0].arguments)
+
+        def known_before_the_loop(atom) -> bool:
+            ident = atom.ident
+            return (isinstance(ident, tuple) and ident[:1] == ("stride",)) or ident in arguments
+
+        found = []
+        for op in level_ops:
+            if op.operation.name != "coil.load" or not info.op_rdep.get(op) or op.operands[0] in stored:
+                continue
+            if info.load_guards.get(op.operation) or any(not isinstance(v.type, ir.IndexType) for v in op.operands[1:]):
+                continue
+            if any(isinstance(a, Opaque) and not known_before_the_loop(a) for v in op.operands[1:] for a in self.index_lin(v).atoms()):
+                continue
+            found.append(op)
+        return found
+
+    def _online_sum_step(self, s: Value, m: Value, x: Value, m_new: Value) -> Value:
+        """A lane's online softmax sum after seeing x: s * exp(m - m') + exp(x - m').
+
+        One of the two exponents is 0, so one exp serves: e = exp(min(m, x) - m'),
+        then s * e + 1 where x raised the max, else s + e (the same roundings
+        as the two-exp form, whose other factor is exactly 1). An element
+        costs one MUFU exp instead of two, which is what a bf16 32000-wide
+        log-sum-exp (two elements a loaded word) spends its issue slots on.
+        NaN and +inf propagate as in eager (a NaN x makes e NaN; an x of +inf
+        leaves the lane's max +inf, whose exp(m - M) across lanes is NaN).
+        A lane whose max is still -inf has seen only -inf (exp(-inf - -inf)
+        would be NaN): its sum stays 0."""
+        t = self.t
+        e = t.unary("math.exp", t.binary("arith.subf", t.binary("arith.minimumf", m, x), m_new))
+        raised = t.cmpf("ogt", x, m)
+        one = t.const(1.0, "f32", e.shape)
+        s_new = t.select(raised, t.binary("arith.addf", t.binary("arith.mulf", s, e), one), t.binary("arith.addf", s, e))
+        return t.select(self._is_neg_inf(m_new), s, s_new)
 
     def _is_neg_inf(self, v: Value) -> Value:
         return self.t.cmpf("oeq", v, self.t.const(-math.inf, v.type.elem, v.shape))

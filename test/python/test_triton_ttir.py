@@ -378,15 +378,19 @@ def _run_on_cpu(fn, *inputs):
     return run_graph_on_cpu(outlined(fn, *inputs), inputs)
 
 
-def run_graph_on_cpu(graph, inputs):
-    """`_run_on_cpu` of an outlined graph (after any further passes)."""
+def run_graph_on_cpu(graph, inputs, config_for=None):
+    """`_run_on_cpu` of an outlined graph (after any further passes); `config_for(fn)`,
+    when given, picks each kernel's config (None: its default)."""
     import numpy as np
     from ttir_eval import buffer_of, run_kernel
 
     from coil.passes.plan_memory import host_functions
 
     with graph.context:
-        kernels = {f.attributes["sym_name"].value: emit_kernel(f) for f in kernel_functions(graph.module.operation)}
+        kernels = {
+            f.attributes["sym_name"].value: emit_kernel(f, config_for(f) if config_for else None)
+            for f in kernel_functions(graph.module.operation)
+        }
         (host,) = host_functions(graph.module.operation)
         values = {}
         for a, x in zip(host.regions[0].blocks[0].arguments, inputs):
@@ -555,6 +559,59 @@ def test_looped_reduction_kernels_match_eager_on_the_cpu(name):
     assert any("scf.for" in k.ttir for k in kernels)
     expected = fn(*inputs)
     torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-4)
+
+
+def _special_rows(rows: int, width: int, dtype=torch.float32) -> torch.Tensor:
+    """Rows with a NaN, a +inf, a row of -inf and large values (online rescaling)."""
+    x = torch.randn(rows, width) * 8
+    x[0, 7] = float("nan")
+    x[1, 5] = float("inf")
+    x[2, :] = float("-inf")
+    x[3, ::3] = -30.0
+    return x.to(dtype)
+
+
+PREFETCHED = {  # name -> (fn, inputs)
+    "cross_entropy_rows": (
+        lambda a, b: F.cross_entropy(a, b, reduction="none"),
+        (_special_rows(5, 32000), torch.tensor([1, 2, 3, 31999, -100])),
+    ),
+    "cross_entropy_rows_bf16": (
+        lambda a, b: F.cross_entropy(a, b, reduction="none"),
+        (_special_rows(5, 3000, torch.bfloat16), torch.tensor([1, 2, 3, 2999, 0])),
+    ),
+    "softmax": (lambda a: torch.softmax(a, -1), (_special_rows(5, 5000),)),
+    "sum_rows_rblock_divides": (lambda a: a.sum(-1), (torch.randn(3, 4096),)),
+    "var_rows": (lambda a: a.var(-1), (torch.randn(3, 3000),)),
+    "column_sum": (lambda a: a.sum(0), (torch.randn(3000, 96),)),
+}
+
+
+@pytest.mark.parametrize("prefetch", [False, True], ids=["plain", "prefetch"])
+@pytest.mark.parametrize("name", list(PREFETCHED))
+def test_looped_reductions_with_prefetch_match_eager_on_the_cpu(name, prefetch):
+    """Every reduction of these graphs looped over 1024-element chunks (rows) or its
+    default chunk (columns), with and without `prefetch` (the next chunk loaded
+    while the loop computes on the one it carries), run by `ttir_eval`: eager's
+    values, NaN, +inf and rows of -inf included (the online softmax's one-exp
+    update)."""
+    fn, inputs = PREFETCHED[name]
+
+    def looped(f):
+        config = default_config(f)
+        if config.rblock == 1:
+            return None
+        rblock = config.rblock if config.xblock > 1 else min(config.rblock, 1024)
+        return dataclasses.replace(config, rblock=rblock, persistent=False, prefetch=prefetch)
+
+    out, kernels = run_graph_on_cpu(outlined(fn, *inputs), inputs, config_for=looped)
+    assert any("scf.for" in k.ttir for k in kernels)
+    assert all(k.config.prefetch == prefetch for k in kernels if "scf.for" in k.ttir)
+    expected = fn(*inputs)
+    low = inputs[0].dtype == torch.bfloat16
+    torch.testing.assert_close(
+        out, expected.float(), rtol=1.6e-2 if low else 1e-5, atol=1e-5 if low else 1e-4, equal_nan=True
+    )
 
 
 # GRAPHS whose host programs call ATen (`coil.extern`: matmuls, integer floor division)

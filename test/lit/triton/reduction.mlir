@@ -74,24 +74,29 @@ func.func @row_sum(%out: memref<8xf32>, %x: memref<8x200xf32>) attributes {coil.
 // Looped: online softmax. The max pass also keeps a running sum per lane,
 // rescaled when the lane's max grows ((m, s) -> (m', s * exp(m - m') +
 // exp(x - m'))), so the row is read twice (max and sum, then the output)
-// instead of three times. Across lanes: M = max(m), S = sum(s * exp(m - M)).
+// instead of three times. One of the two exponents is 0, so one exp serves:
+// e = exp(min(m, x) - m'), then s * e + 1 where x raised the max, else s + e.
+// Across lanes: M = max(m), S = sum(s * exp(m - M)).
 // A lane that has seen only -inf keeps s = 0; a row of -inf gets S = nan,
 // as eager's exp(-inf - -inf) sums to.
 // LOOPED-LABEL: // @softmax
 // LOOPED-DAG:     %[[NINF:.+]] = arith.constant dense<0xFF800000> : tensor<2x64xf32>
 // LOOPED-DAG:     %[[ZERO:.+]] = arith.constant dense<0.0> : tensor<2x64xf32>
+// LOOPED-DAG:     %[[ONE:.+]] = arith.constant dense<1.0> : tensor<2x64xf32>
 // LOOPED-DAG:     %[[NINF1:.+]] = arith.constant dense<0xFF800000> : tensor<2x1xf32>
 // LOOPED-DAG:     %[[NAN:.+]] = arith.constant dense<0x7FC00000> : tensor<2x1xf32>
 // LOOPED:         %[[LOOP:.+]]:2 = scf.for %{{.+}} iter_args(%[[M:.+]] = %[[NINF]], %[[S:.+]] = %[[ZERO]]) -> (tensor<2x64xf32>, tensor<2x64xf32>) : i32 {
 // LOOPED:           %[[X:.+]] = tt.load %{{.+}}, %[[MASK:[^ ]+]]{{.*}} : tensor<2x64x!tt.ptr<f32>>
 // LOOPED-NEXT:      %[[MNEW:.+]] = arith.maximumf %[[M]], %[[X]] : tensor<2x64xf32>
 // LOOPED-NEXT:      %[[MKEEP:.+]] = arith.select %[[MASK]], %[[MNEW]], %[[M]]
-// LOOPED-NEXT:      %[[D1:.+]] = arith.subf %[[M]], %[[MNEW]] : tensor<2x64xf32>
-// LOOPED-NEXT:      %[[SCALE:.+]] = math.exp %[[D1]] : tensor<2x64xf32>
-// LOOPED-NEXT:      %[[D2:.+]] = arith.subf %[[X]], %[[MNEW]] : tensor<2x64xf32>
-// LOOPED-NEXT:      %[[TERM:.+]] = math.exp %[[D2]] : tensor<2x64xf32>
-// LOOPED-NEXT:      %[[RS:.+]] = arith.mulf %[[S]], %[[SCALE]] : tensor<2x64xf32>
-// LOOPED-NEXT:      %[[SNEW:.+]] = arith.addf %[[RS]], %[[TERM]] : tensor<2x64xf32>
+// LOOPED-NEXT:      %[[LO:.+]] = arith.minimumf %[[M]], %[[X]] : tensor<2x64xf32>
+// LOOPED-NEXT:      %[[D:.+]] = arith.subf %[[LO]], %[[MNEW]] : tensor<2x64xf32>
+// LOOPED-NEXT:      %[[E:.+]] = math.exp %[[D]] : tensor<2x64xf32>
+// LOOPED-NEXT:      %[[RAISED:.+]] = arith.cmpf ogt, %[[X]], %[[M]] : tensor<2x64xf32>
+// LOOPED-NEXT:      %[[RS:.+]] = arith.mulf %[[S]], %[[E]] : tensor<2x64xf32>
+// LOOPED-NEXT:      %[[RS1:.+]] = arith.addf %[[RS]], %[[ONE]] : tensor<2x64xf32>
+// LOOPED-NEXT:      %[[SE:.+]] = arith.addf %[[S]], %[[E]] : tensor<2x64xf32>
+// LOOPED-NEXT:      %[[SNEW:.+]] = arith.select %[[RAISED]], %[[RS1]], %[[SE]]
 // LOOPED-NEXT:      %[[ALLNINF:.+]] = arith.cmpf oeq, %[[MNEW]], %[[NINF]] : tensor<2x64xf32>
 // LOOPED-NEXT:      %[[SGUARD:.+]] = arith.select %[[ALLNINF]], %[[S]], %[[SNEW]]
 // LOOPED-NEXT:      %[[SKEEP:.+]] = arith.select %[[MASK]], %[[SGUARD]], %[[S]]
