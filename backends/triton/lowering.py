@@ -891,13 +891,12 @@ class KernelEmitter:
         if prefetched:
             # The first chunk's row loads go out before the loop (see `_prefetched_loads`).
             self.r_offset, self.domain, self.r_pass = lower, self.tile, True
+            position: dict[str, int] = {}  # fusion leaves one load per consumer: one tt.load
             for op in prefetched:
                 v = self._issue_load(op)
-                names = [f.name for f in first]
-                if v.name not in names:
+                slots[op] = position.setdefault(v.name, len(first))
+                if slots[op] == len(first):
                     first.append(v)
-                    names.append(v.name)
-                slots[op] = names.index(v.name)
             self.r_offset, self.domain, self.r_pass = None, self.out_shape, False
         iv, accs = self.builder.open_for(lower, upper, t.const(rblock, self.idx), inits + first)
         accs, carried = accs[: len(inits)], accs[len(inits) :]
