@@ -594,7 +594,7 @@ def test_looped_reductions_with_prefetch_match_eager_on_the_cpu(name, prefetch):
     default chunk (columns), with and without `prefetch` (the next chunk loaded
     while the loop computes on the one it carries), run by `ttir_eval`: eager's
     values, NaN, +inf and rows of -inf included (the online softmax's one-exp
-    update)."""
+    update). The prefetched kernels compile for sm_90."""
     fn, inputs = PREFETCHED[name]
 
     def looped(f):
@@ -607,6 +607,8 @@ def test_looped_reductions_with_prefetch_match_eager_on_the_cpu(name, prefetch):
     out, kernels = run_graph_on_cpu(outlined(fn, *inputs), inputs, config_for=looped)
     assert any("scf.for" in k.ttir for k in kernels)
     assert all(k.config.prefetch == prefetch for k in kernels if "scf.for" in k.ttir)
+    if prefetch:
+        check_compiles(kernels)
     expected = fn(*inputs)
     low = inputs[0].dtype == torch.bfloat16
     torch.testing.assert_close(
