@@ -19,8 +19,14 @@ Tiling (Inductor's choices, power-of-two blocks, masked at the edges):
     reduce that need the reduction index (softmax's x / sum) run in a further
     loop, which reads the row again. A softmax's sum of exp(x - max) is folded
     into the max's loop (online softmax: per lane (m, s) -> (max(m, x),
-    s * exp(m - m') + exp(x - m')), across lanes S = sum(s * exp(m - M))), so
-    a looped softmax reads the row twice, not three times.
+    s * exp(m - m') + exp(x - m')), one exp an element since one of the two
+    exponents is 0; across lanes S = sum(s * exp(m - M))), so a looped softmax
+    reads the row twice, not three times.
+    `TritonConfig.prefetch` double-buffers a loop's row loads in registers:
+    the first chunk is loaded before the loop, and each iteration issues the
+    next chunk's loads before its math on the chunk it carries (Triton's
+    pipeliner stages only loads that feed a dot). It is an autotuning
+    candidate; no default config uses it until it is timed on a GPU.
 
 Reduction configs (rows contiguous along the reduction; the H100 numbers
 that set them are the lead's, float32, coil vs Inductor):
@@ -68,7 +74,9 @@ that set them are the lead's, float32, coil vs Inductor):
     outlining, by splitting the range into partial reductions.
   - `candidate_configs` adds, for wide rows, the persistent row at both warp
     counts, a persistent 32768-wide row with 32 warps (Inductor's
-    `add_persistent_rblock`) and looped RBLOCK 1024/2048/4096.
+    `add_persistent_rblock`) and looped RBLOCK 1024/2048/4096; for every
+    reduction with a looped candidate, the first one again with `prefetch`
+    (see below).
   Eviction hints (`evict_last` on loads a later loop reads again,
   `evict_first` on the last) are spelled for the installed Triton (see
   `eviction`). Split reductions (few rows, a huge range: `x.sum()` of 16M
@@ -530,6 +538,12 @@ def candidate_configs(fn, hints: frozenset = frozenset()) -> list[TritonConfig]:
         for r, warps in ((2048, 16), (4096, 16), (2048, 8), (1024, 8)):
             if r < rpow:
                 found.append(TritonConfig(xblock=1, rblock=r, num_warps=warps, persistent=False))
+    if info.is_reduction:
+        # The first looped candidate again with its row loads double-buffered
+        # (`prefetch`), second in line so that the cap keeps it.
+        looped = next((c for c in found if not c.persistent), None)
+        if looped is not None:
+            found.insert(1, dataclasses.replace(looped, prefetch=True))
     unique = []
     for config in found:
         if config not in unique:

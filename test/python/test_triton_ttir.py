@@ -616,6 +616,23 @@ def test_looped_reductions_with_prefetch_match_eager_on_the_cpu(name, prefetch):
     )
 
 
+def test_looped_reductions_offer_a_prefetched_candidate():
+    """Autotuning times the first looped candidate with its loads double-buffered
+    (`prefetch`), second after the default; a reduction with only persistent
+    candidates (a column sum over 32 rows) offers none."""
+    for fn, x, offered in ((lambda a: a.sum(-1), torch.randn(8, 4096), True), (lambda a: a.sum(0), torch.randn(32, 4096), False)):
+        graph = outlined(fn, x)
+        with graph.context:
+            (f,) = kernel_functions(graph.module.operation)
+            candidates = candidate_configs(f)
+        prefetched = [c for c in candidates if c.prefetch]
+        if offered:
+            first_looped = next(c for c in candidates if not c.persistent and not c.prefetch)
+            assert candidates[1] == dataclasses.replace(first_looped, prefetch=True)
+        else:
+            assert not prefetched
+
+
 # GRAPHS whose host programs call ATen (`coil.extern`: matmuls, integer floor division)
 # ttir_eval cannot run, and empty_reductions, whose graph returns one buffer for
 # several equal outputs (the compiled call maps them back); every other graph runs whole.
