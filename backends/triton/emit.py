@@ -40,12 +40,16 @@ that set them are the lead's, float32, coil vs Inductor):
     A kernel that reads it once per level when looped (var_mean, layer norm,
     softmax) stays persistent up to RBLOCK 32768, where the looped form would
     read it two or three times (a level that loads nothing along the row,
-    cross-entropy backward's one-hot sum, does not count: that kernel loops); 16 warps at 4096 and 8192, 32 at 16384 and
-    16 at 32768 (64 elements a thread; 32 warps, Inductor's
-    `add_persistent_rblock`, measured 1-3% slower on softmax and
-    cross-entropy over 32000). A log-sum-exp (cross-entropy) reads the row
-    once either way, but its looped form is online with two exps an
-    element: it is persistent too.
+    cross-entropy backward's one-hot sum, does not count: that kernel loops);
+    16 warps at 4096 and 8192, 32 from 16384 (Inductor's
+    `add_persistent_rblock`). At 32768, an H100 ran the bf16 8192x32000
+    cross-entropy row in 181 us with 32 warps (32 registers a thread, 97% of
+    a clone of as many bytes) against 210 with 16 (64 registers) and 218
+    with 8; float32 4096x32000 and a bf16 softmax over 32000 tie (16 warps
+    had measured 1-3% faster before the bf16 row's max was taken in bf16). A
+    log-sum-exp (cross-entropy) reads the row once either way, but its looped
+    form (online, prefetched or not, RBLOCK 1024 to 8192, 4 to 32 warps) ran
+    196-348 us on that bf16 row: it is persistent too.
     On an H100 the persistent 32768-wide softmax over 1024 rows took 96 us in
     float32 (54 in bfloat16) against 141 (77) for the online looped form with
     RBLOCK 2048 and 16 warps, and Inductor's 130 (81). Rows of 2-byte
@@ -341,11 +345,13 @@ def _config_for(info: KernelInfo) -> TritonConfig:
 def _rereads_or_rescales(info: KernelInfo) -> bool:
     """Whether the looped form of a row reduction costs more than one plain pass:
     it reads the row once per level that loads along it, or it folds a softmax's
-    sum into the max's pass (online), which takes two exps an element where the
-    persistent row takes one (a variance's m2 folded into its mean's pass,
-    one-pass Welford, keeps the persistent rows measured before the fold). A
-    bf16 4096x32000 cross-entropy's log-sum-exp ran in 108 us persistent against
-    131 us online-looped on an H100 (float32: 182 vs 191). A level that loads
+    sum into the max's pass (online), which rescales the running sums (a
+    variance's m2 folded into its mean's pass, one-pass Welford, keeps the
+    persistent rows measured before the fold). A bf16 4096x32000
+    cross-entropy's log-sum-exp ran in 108 us persistent against 131 us
+    online-looped on an H100 (float32: 182 vs 191); with one exp an element
+    and prefetch, the best looped form of the bf16 8192x32000 row still took
+    196 us against 181 persistent (32 warps). A level that loads
     nothing along the row (cross-entropy backward's one-hot sum) costs no read:
     such a kernel loops, where a persistent 32768-wide row holds several
     [32768] tiles at once (64 values a thread each, with 16 warps): its bf16
@@ -400,10 +406,9 @@ def _row_warps(rblock: int, info: KernelInfo | None = None) -> int:
     thread at 4096). Rows of 2-byte elements: RBLOCK // 256, at most 8 (16 bf16
     a thread, one 32-byte load): on an H100, bf16 8192x4096 row sums and
     variances ran 7-12% faster than with 16 warps. Persistent rows beyond 4096:
-    16 warps at 8192, 32 from 16384 (32 floats a thread at 32768).
+    16 warps at 8192, 32 from 16384 (32 elements a thread at 32768; see the
+    module docstring for the cross-entropy row that set it).
     """
-    if rblock >= 32768:
-        return 16
     if rblock >= 16384:
         return 32
     if rblock >= 8192:

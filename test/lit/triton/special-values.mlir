@@ -123,9 +123,8 @@ func.func @pow_constant(%o0: memref<8xf32>, %o1: memref<8xf32>, %o2: memref<8xf3
 // -----
 
 // f32 division is Triton's fast arith.divf (within 2 ulp, as Inductor divides)
-// unless the quotient feeds a floor, comparison or integer conversion, or is
-// rounded to bfloat16/float16, where an ulp can change the result: then it is
-// IEEE (tt.precise_divf, as eager).
+// unless the quotient feeds a floor, comparison or integer conversion, where
+// an ulp can change the result: then it is IEEE (tt.precise_divf, as eager).
 // A constant power-of-two divisor is a multiplication by its exact reciprocal.
 // CHECK-LABEL: // @divide
 // CHECK-DAG:   %[[RECIP:.+]] = arith.constant dense<0.000244140625> : tensor<8xf32>
@@ -165,9 +164,11 @@ func.func @divide(%o0: memref<8xf32>, %o1: memref<8xf32>, %o2: memref<8xf32>, %o
 // -----
 
 // A bfloat16 quotient (computed in f32, rounded as eager rounds every op) is
-// divided exactly: the fast division's ulp flips the rounding near a tie.
+// divided fast too: exact division made a bf16 2048x32000 softmax 24% slower
+// on an H100 (0.128 against 0.103 ms).
 // CHECK-LABEL: // @divide_half
-// CHECK:       %[[Q:.+]] = tt.precise_divf %{{.+}}, %{{.+}} : tensor<8xf32>
+// CHECK-NOT:   tt.precise_divf
+// CHECK:       %[[Q:.+]] = arith.divf %{{.+}}, %{{.+}} : tensor<8xf32>
 // CHECK:       arith.truncf %[[Q]] : tensor<8xf32> to tensor<8xbf16>
 func.func @divide_half(%o: memref<8xbf16>, %x: memref<8xbf16>, %y: memref<8xbf16>) attributes {coil.kernel} {
   "coil.loop_nest"() ({
