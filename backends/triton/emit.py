@@ -577,14 +577,12 @@ def _check_config(info: KernelInfo, config: TritonConfig) -> TritonConfig:
         elif config.persistent and config.rblock != next_pow2(info.rnumel):
             # A persistent reduction covers the whole reduction range with one block.
             config = dataclasses.replace(config, rblock=next_pow2(info.rnumel))
-        if config.persistent and config.prefetch:
-            config = dataclasses.replace(config, prefetch=False)  # nothing to prefetch without a loop
     elif config.rblock != 1:
         raise info.error("pointwise kernels have no reduction block: rblock must be 1")
     elif config.yblock > 1 and info.is_dynamic:
         raise info.error("kernels with symbolic sizes are tiled 1-D: yblock must be 1")
-    if config.prefetch and not info.is_reduction:
-        config = dataclasses.replace(config, prefetch=False)
+    if config.prefetch and config.persistent:  # pointwise configs count as persistent
+        config = dataclasses.replace(config, prefetch=False)  # nothing to prefetch without a loop
     return config
 
 

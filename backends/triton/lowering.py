@@ -887,16 +887,19 @@ class KernelEmitter:
             upper = t.const(rnumel, self.idx)
         prefetched = self._prefetched_loads(level) if self.config.prefetch else []
         slots: dict = {}  # prefetched load -> its distinct tt.load among the carried tiles
-        first: list[Value] = []
+        first: list[Value] = []  # per distinct tt.load: the first chunk's
+        leads: list = []  # per distinct tt.load: a load op that issues it
         if prefetched:
             # The first chunk's row loads go out before the loop (see `_prefetched_loads`).
+            # Fusion leaves one load per consumer; the builder merges equal ones into one tt.load.
             self.r_offset, self.domain, self.r_pass = lower, self.tile, True
-            position: dict[str, int] = {}  # fusion leaves one load per consumer: one tt.load
+            position: dict[str, int] = {}
             for op in prefetched:
                 v = self._issue_load(op)
                 slots[op] = position.setdefault(v.name, len(first))
                 if slots[op] == len(first):
                     first.append(v)
+                    leads.append(op)
             self.r_offset, self.domain, self.r_pass = None, self.out_shape, False
         iv, accs = self.builder.open_for(lower, upper, t.const(rblock, self.idx), inits + first)
         accs, carried = accs[: len(inits)], accs[len(inits) :]
@@ -909,11 +912,7 @@ class KernelEmitter:
             # RBLOCK divides the row (no lane mask), by a scalar test.
             self.r_offset = t.binary("arith.addi", iv, t.const(rblock, self.idx))
             more = None if lane_counts else t.cmpi("slt", self.r_offset, upper)
-            issued: dict[int, Value] = {}
-            for op in prefetched:
-                if slots[op] not in issued:
-                    issued[slots[op]] = self._issue_load(op, more)
-            following = [issued[i] for i in range(len(first))]
+            following = [self._issue_load(op, more) for op in leads]
             for op in prefetched:
                 self.env[op.results[0]] = self._widen_loaded(op, carried[slots[op]])
         self.r_offset = iv
