@@ -1,6 +1,7 @@
 """Where a suite workload's GPU time goes, kernel by kernel, under coil and Inductor.
 
     python benchmarks/kernel_profile.py WORKLOAD [--dtype bfloat16] [--top 40] [--steps 5] [--host-top 25] [--json out.json]
+    python benchmarks/kernel_profile.py WORKLOAD --autotune [--dtype bfloat16] [--top 40] [--json out.json]
 
 Builds the workload as `suite.py` does (same sizes, same seed), compiles it
 with each backend, runs three warm-up calls, then records `--steps` calls
@@ -20,6 +21,13 @@ coil's kernels carry profile names that say what they compute
 (`coil_<poi|per|red|combo>_<FX ops>_<symbol>`, as Inductor's `triton_*`
 names do), so the two lists can be read side by side. Timings are
 measurements: run on an otherwise idle GPU.
+
+With `--autotune` it instead compiles the workload with coil's autotuning on
+and a fresh autotune cache, so that every kernel times its candidate configs
+at its first launch (`runtime.GpuKernel._tune`, which writes the timings to the
+debug directory), and prints per kernel the default config's time, the
+fastest candidate's time and config, and every candidate's time with
+`--verbose`: which kernels a better default would speed up, and by how much.
 """
 
 from __future__ import annotations
@@ -28,10 +36,12 @@ import argparse
 import collections
 import cProfile
 import gc
+import glob
 import json
 import os
 import pstats
 import sys
+import tempfile
 import time
 
 import torch
@@ -101,6 +111,52 @@ def profile_backend(make, backend: str, steps: int, host_top: int = 0) -> dict:
     }
 
 
+def autotune_report(make, directory: str) -> list[dict]:
+    """Every coil kernel's autotuning timings on one workload, slowest default first:
+    {"kernel", "default_ms", "best_ms", "best", "candidates"} (configs as dicts)."""
+    import coil
+
+    # A fresh autotune cache: a kernel whose winner is cached on disk is not timed again.
+    os.environ["COIL_CACHE_DIR"] = os.path.join(directory, "cache")
+    debug_dir = os.path.join(directory, "debug")
+    torch._dynamo.reset()
+    case = suite._build(make)
+    with coil.config.patch(autotune=True, debug_dir=debug_dir), torch.set_grad_enabled(case.train):
+        suite._callable(case, "coil")(*case.args)
+    torch.cuda.synchronize()
+    report = []
+    for path in glob.glob(os.path.join(debug_dir, "**", "*.autotune.json"), recursive=True):
+        with open(path) as f:
+            candidates = json.load(f)
+        (default,) = [c for c in candidates if c["default"]]
+        best = min(candidates, key=lambda c: c["ms"])
+        report.append({"kernel": os.path.basename(path)[: -len(".autotune.json")], "default_ms": default["ms"],
+                       "best_ms": best["ms"], "best": best["config"], "default": default["config"],
+                       "candidates": candidates})
+    return sorted(report, key=lambda r: -r["default_ms"])
+
+
+def _config_text(config: dict, default: dict) -> str:
+    """The fields where `config` differs from `default` (all of them when it is the default)."""
+    changed = {k: v for k, v in config.items() if default.get(k) != v} or config
+    return " ".join(f"{k}={v}" for k, v in changed.items())
+
+
+def print_autotune_report(report: list[dict], top: int, verbose: bool) -> None:
+    total_default = sum(r["default_ms"] for r in report)
+    total_best = sum(r["best_ms"] for r in report)
+    print(f"{len(report)} kernels tuned: defaults {total_default * 1e3:.1f} us, fastest candidates"
+          f" {total_best * 1e3:.1f} us ({total_default / total_best:.3f}x)")
+    print(f"{'default us':>11} {'best us':>9} {'gain':>6}  kernel: best config (its fields that differ from the default)")
+    for r in report[:top]:
+        gain = r["default_ms"] / r["best_ms"]
+        print(f"{r['default_ms'] * 1e3:11.1f} {r['best_ms'] * 1e3:9.1f} {gain:6.3f}  {r['kernel'][:90]}: "
+              f"{'default' if r['best'] == r['default'] else _config_text(r['best'], r['default'])}")
+        if verbose:
+            for c in r["candidates"]:
+                print(f"{'':11} {c['ms'] * 1e3:9.1f}         {_config_text(c['config'], r['default'])}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("workload")
@@ -109,6 +165,8 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--host-top", type=int, default=0, help="also list the N functions with the most host time")
     parser.add_argument("--json", default=None, help="also write every kernel's time to this file")
+    parser.add_argument("--autotune", action="store_true", help="time every coil kernel's candidate configs instead")
+    parser.add_argument("--verbose", action="store_true", help="with --autotune, every candidate's time")
     options = parser.parse_args(argv)
     if not torch.cuda.is_available():
         print("kernel_profile: no CUDA device is available", file=sys.stderr)
@@ -117,6 +175,16 @@ def main(argv=None) -> int:
     if options.workload not in table:
         print(f"unknown workload {options.workload}; the workloads are {list(table)}", file=sys.stderr)
         return 2
+    if options.autotune:
+        with tempfile.TemporaryDirectory(prefix="coil-autotune-") as directory:
+            report = autotune_report(table[options.workload], directory)
+        print(f"coil autotuning, {options.workload} {options.dtype} on {torch.cuda.get_device_name()}:")
+        print_autotune_report(report, options.top, options.verbose)
+        if options.json:
+            with open(options.json, "w") as f:
+                json.dump({"workload": options.workload, "dtype": options.dtype, "device": torch.cuda.get_device_name(),
+                           "autotune": report}, f, indent=1)
+        return 0
     results = {}
     for backend in BACKENDS:
         r = results[backend] = profile_backend(table[options.workload], backend, options.steps, options.host_top)

@@ -30,7 +30,9 @@ compiled, for which pointers, and how it is launched.
   `coil.config.autotune` each kernel's `emit.candidate_configs` are compiled
   and timed on the device at the kernel's first launch (on copies of the
   buffers it writes, so in-place kernels are not run twice on live data), and
-  the winner is cached in process and on disk (`$COIL_CACHE_DIR/autotune`).
+  the winner is cached in process and on disk (`$COIL_CACHE_DIR/autotune`);
+  with a debug directory each candidate's time goes to
+  `<kernel>.autotune.json` there (`benchmarks/kernel_profile.py --autotune`).
 - Symbolic sizes. A kernel is emitted once for every size: its grid is computed
   per call from the `index` arguments (`emit.TritonKernel.launch_grid`) and a
   buffer whose type leaves strides open is passed as its pointer followed by
@@ -476,8 +478,20 @@ class GpuKernel:
                 timings.append((milliseconds, candidate))
             config = min(timings, key=lambda t: t[0])[1]
             _atomic_write(path, json.dumps(config.__dict__))
+            if self.write_debug is not None:
+                suffix = "" if bound is None else f".{bound[1]}"
+                self.write_debug(f"{self.name}{suffix}.autotune.json", json.dumps(_timing_record(timings, config)))
         self.tuned = self.tuned_for[bound] = config
         return config
+
+
+def _timing_record(timings: list, chosen) -> list[dict]:
+    """Autotuning's timings as written to the debug directory: one entry per
+    candidate, in candidate order (the default first), with its config."""
+    return [
+        {"ms": milliseconds, "default": i == 0, "chosen": candidate == chosen, "config": candidate.__dict__}
+        for i, (milliseconds, candidate) in enumerate(timings)
+    ]
 
 
 def kernel_functions(module: ir.Operation) -> list:

@@ -86,6 +86,44 @@ def test_kernel_profile_lists_both_backends_kernels():
     assert result.stdout.count("host: the 5 functions") == 2, result.stdout
 
 
+def test_kernel_profile_autotune_times_each_kernels_candidates():
+    """kernel_profile.py --autotune: every coil kernel of the workload times its candidate
+    configs (a fresh autotune cache), reported per kernel with its default's time;
+    without a GPU it exits 2."""
+    import torch
+
+    script = os.path.join(os.path.dirname(SUITE), "kernel_profile.py")
+    result = subprocess.run([sys.executable, script, "softmax_rows", "--autotune", "--verbose"],
+                            capture_output=True, text=True, timeout=600)
+    if not torch.cuda.is_available():
+        assert result.returncode == 2 and "no CUDA device" in result.stderr, result.stderr
+        return
+    assert result.returncode == 0, result.stderr
+    assert "coil autotuning, softmax_rows float32" in result.stdout, result.stdout
+    tuned = int(result.stdout.split(" kernels tuned")[0].split()[-1])
+    assert tuned >= 1 and "coil_per_" in result.stdout, result.stdout
+
+
+def test_kernel_profile_autotune_report_prints_the_fastest_candidate(capsys):
+    """print_autotune_report: per kernel the default's and the fastest candidate's time,
+    the fastest named by the fields where it differs from the default."""
+    sys.path.insert(0, os.path.dirname(SUITE))
+    from kernel_profile import print_autotune_report
+
+    default = {"xblock": 1, "rblock": 4096, "num_warps": 8, "persistent": True}
+    faster = dict(default, num_warps=16)
+    report = [{"kernel": "coil_per_softmax_0", "default_ms": 0.2, "best_ms": 0.1, "default": default, "best": faster,
+               "candidates": [{"ms": 0.2, "default": True, "chosen": False, "config": default},
+                              {"ms": 0.1, "default": False, "chosen": True, "config": faster}]},
+              {"kernel": "coil_poi_add_1", "default_ms": 0.05, "best_ms": 0.05, "default": default, "best": default,
+               "candidates": [{"ms": 0.05, "default": True, "chosen": True, "config": default}]}]
+    print_autotune_report(report, top=10, verbose=False)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "2 kernels tuned: defaults 250.0 us, fastest candidates 150.0 us (1.667x)"
+    assert lines[2].split() == ["200.0", "100.0", "2.000", "coil_per_softmax_0:", "num_warps=16"]
+    assert lines[3].split() == ["50.0", "50.0", "1.000", "coil_poi_add_1:", "default"]
+
+
 def test_kernel_profile_host_functions_count_own_time_per_call():
     """kernel_profile.host_functions: each function's own time and calls per call of the profiled step."""
     sys.path.insert(0, os.path.dirname(SUITE))

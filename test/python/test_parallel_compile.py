@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import pathlib
 import sys
@@ -258,6 +259,35 @@ def test_compile_gpu_kernels_through_the_pool(monkeypatch, cache_hits):
     for kernel in kernels.values():
         (launch,) = kernel.variants.values()
         assert launch.compiled.asm["cubin"] and launch.kernel is kernel.default
+
+
+def test_autotune_writes_each_candidates_time_to_the_debug_directory(monkeypatch):
+    """`_tune` compiles and times every candidate and keeps the fastest; with a debug
+    directory it writes their times, in candidate order, to <kernel>.autotune.json
+    (what `kernel_profile.py --autotune` reads). The times are scripted here:
+    `do_bench` needs a GPU."""
+    import torch
+    import triton.testing
+
+    monkeypatch.setattr(runtime, "device_target", lambda device: TARGET)
+    monkeypatch.setattr(runtime, "_Launch", _Launch)
+    module = _module("reduction.mlir", slice(0, 1))
+    written: dict[str, str] = {}
+    with module.context:
+        (kernel,) = runtime.compile_gpu_kernels(module, "cpu", autotune=True, write_debug=written.__setitem__).values()
+        configs = candidate_configs(kernel.fn)
+    assert len(configs) > 2
+    scripted = [0.5 + 0.1 * i for i in range(len(configs))]
+    scripted[1] = 0.25  # the second candidate is the fastest
+    times = iter(scripted)
+    monkeypatch.setattr(triton.testing, "do_bench", lambda fn, warmup, rep: next(times))
+    args = [torch.zeros(8) for _ in kernel.default.arg_kinds]
+    assert kernel._tune(frozenset(kernel.buffers), args) == configs[1]
+    record = json.loads(written[f"{kernel.name}.autotune.json"])
+    assert [r["ms"] for r in record] == scripted
+    assert [r["default"] for r in record] == [True] + [False] * (len(configs) - 1)
+    assert [r["chosen"] for r in record] == [i == 1 for i in range(len(configs))]
+    assert [type(configs[0])(**r["config"]) for r in record] == configs
 
 
 def test_autotune_candidates_are_compiled_up_front(monkeypatch, cache_hits):
