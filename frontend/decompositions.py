@@ -35,6 +35,10 @@ EXTRA_DECOMPOSITIONS = [
 
 # Ops the core table would decompose but coil lowers directly, better.
 KEEP = {
+    aten.addcmul.default,
+    aten.addcmul_.default,
+    aten.addcdiv.default,
+    aten.addcdiv_.default,
     aten.std.correction,
     aten.sum.default,
     aten.all.default,

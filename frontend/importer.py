@@ -33,6 +33,7 @@ from coil.mlir import func, ir
 from coil.dialects.ops import DYNAMIC
 
 from . import lowerings  # noqa: F401  (fills the table)
+from .fx_rewrites import restore_fused_updates
 from .lowering import LOWERINGS, LoweringContext, TensorValue, Unsupported, find_lowering
 from .scalar_ops import SUPPORTED_DTYPES, element_type
 from .sizes import SizeMaterializer, is_symbolic, same_size, size_expr
@@ -219,6 +220,7 @@ class GraphImporter:
             self.fake_mode = detect_fake_mode(inputs) or FakeTensorMode(shape_env=self.shape_env)
 
     def run(self) -> ImportedGraph:
+        restore_fused_updates(self.gm)
         with self.context, ir.Location.unknown():
             module = ir.Module.create()
             placeholders = [n for n in self.gm.graph.nodes if n.op == "placeholder"]

@@ -72,9 +72,53 @@ def div_mode(ctx: LoweringContext, a, b, *, rounding_mode=None):
 
 @lowering("prims::fma.default")
 def fma(ctx: LoweringContext, a, b, c):
-    """Inductor's prims.fma, which the decomposed addcmul of the optimizers uses: its
-    eager implementation computes a * b + c with two roundings, and so does coil."""
-    return ctx.pointwise([a, b, c], lambda x, y, z: ops.add(ops.mul(x, y), z))
+    """Inductor's prims.fma: a * b + c rounded once, as its definition says
+    (its eager implementation rounds twice; Inductor's kernels and eager
+    CUDA's addcmul, whose arithmetic Dynamo writes with it, round once).
+    Dynamo's addcmul_/addcdiv_ pairs are first put back together
+    (`fx_rewrites.restore_fused_updates`); what reaches this rule is any other
+    use. A Python-number `b` is taken at full precision, as eager's kernels
+    take `value`."""
+    return ctx.pointwise([a, b, c], ops.fma, unrounded_scalar=1)
+
+
+@lowering(aten.addcmul.default)
+def addcmul(ctx: LoweringContext, a, b, c, *, value=1):
+    """self + value * t1 * t2 in the order of the device's eager kernel. CUDA's
+    multiplies the tensors first and nvcc fuses the add: fma(value, t1 * t2,
+    self). The CPU's scales t1 first, and its build fuses the add too:
+    fma(value * t1, t2, self). The orders round differently; PyTorch's
+    decomposition (the CPU's order, unfused) matches neither in float32, and a
+    bfloat16 optimizer state rounded one ulp apart moves a small parameter's
+    update by percents. `value` is taken in the compute dtype (float32 for
+    half precision), as both kernels do."""
+    on_cpu = ctx.device.type == "cpu"
+
+    def fn(x, y, z):
+        scale = ops.constant(value, x.dtype)
+        if not x.dtype.is_floating_point:
+            return ops.add(x, ops.mul(scale, ops.mul(y, z)))
+        if on_cpu:
+            return ops.fma(ops.mul(scale, y), z, x)
+        return ops.fma(scale, ops.mul(y, z), x)
+
+    return ctx.pointwise([a, b, c], fn)
+
+
+@lowering(aten.addcdiv.default)
+def addcdiv(ctx: LoweringContext, a, b, c, *, value=1):
+    """self + value * t1 / t2 in the order of the device's eager kernel: CUDA's
+    fma(value, t1 / t2, self), the CPU's self + (value * t1) / t2 (nothing to
+    fuse). Integer addcdiv is an error in eager."""
+    on_cpu = ctx.device.type == "cpu"
+
+    def fn(x, y, z):
+        scale = ops.constant(value, x.dtype)
+        if on_cpu:
+            return ops.add(x, ops.truediv(ops.mul(scale, y), z))
+        return ops.fma(scale, ops.truediv(y, z), x)
+
+    return ctx.pointwise([a, b, c], fn)
 
 
 register_pointwise([aten.floor_divide.default, aten.floor_divide.Scalar], ops.floor_div, unrounded_scalar=1)

@@ -281,6 +281,43 @@ def test_add_alpha_fused(dtype):
     check_cases(cases)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int32, torch.int64],
+                         ids=dtype_id)
+def test_addcmul_and_addcdiv_round_as_eager(dtype, coil_test_env):
+    """addcmul bit for bit as the device's eager kernel: CUDA's computes
+    fma(value, t1 * t2, self), the CPU's fma(value * t1, t2, self). With value
+    0.1 the orders round differently in float32 for a fifth of these elements,
+    so a lowering in another order fails here. The in-place forms, which Dynamo
+    splits into a product and `prims.fma`, are put back together first
+    (`fx_rewrites`); without that a bfloat16 product is rounded before the fma.
+    addcdiv_ is exact on the CPU; on CUDA coil divides with Triton's fast
+    division (2 ulp), and `torch.addcdiv(..., value=)` Dynamo rewrites as a
+    division, a product and a sum, so those two get the usual tolerance (the
+    latter float32 and float64 only, see below)."""
+    floating = dtype.is_floating_point
+    a, b, c = (make((4096,), dtype, exclude_zero=True) for _ in range(3))
+    value = 0.1 if floating else 3
+    exact = [
+        ("addcmul", lambda a, b, c: torch.addcmul(a, b, c, value=value), (a, b, c)),
+        ("addcmul broadcast", lambda a, b, c: torch.addcmul(a, b, c, value=value), (a[:64], b[:64, None], c[:64])),
+        ("addcmul_ in place", lambda a, b, c: a.clone().addcmul_(b, c, value=-value), (a, b, c)),
+        ("addcmul 0-d t2", lambda a, b, c: torch.addcmul(a, b, c, value=value), (a, b, c[0])),
+    ]
+    close = []
+    if floating:  # integer addcdiv is an error in eager
+        in_place = ("addcdiv_ in place", lambda a, b, c: a.clone().addcdiv_(b, c, value=-value), (a, b, c))
+        (exact if coil_test_env == "cpu" else close).append(in_place)
+        if dtype.itemsize >= 4:
+            # In half precision Dynamo's three ops round twice before the sum (eager's
+            # kernel once; Inductor keeps them in float32): up to 100% off where the
+            # sum cancels. Not put back: `a + b / c * v` written out rounds the same.
+            close.append(("addcdiv", lambda a, b, c: torch.addcdiv(a, b, c, value=value), (a, b, c)))
+    check_cases(exact, rtol=0, atol=0)
+    if close:
+        torch._dynamo.reset()
+        check_cases(close)
+
+
 # Mixed-dtype operands: type promotion of tensors, 0-d tensors and scalars.
 PROMOTION_PAIRS = [
     (torch.int8, torch.uint8),
