@@ -269,6 +269,14 @@ def _step(line: str, env: dict, pid: tuple, buffers: list[np.ndarray]) -> None:
     elif op == "tt.precise_divf":
         with np.errstate(all="ignore"):
             env[result] = np.divide(np.asarray(args[0], dtype=np.float32), np.asarray(args[1], dtype=np.float32))
+    elif op == "math.fma":
+        if "f64" in rest:
+            raise NotImplementedError("ttir_eval: f64 math.fma")
+        # An f32 product is exact in float64; the sum is rounded to float64 and then to
+        # float32, which differs from one rounding only when the first lands on a tie.
+        with np.errstate(all="ignore"):
+            a, b, c = (np.asarray(x, dtype=np.float64) for x in args)
+            env[result] = (a * b + c).astype(np.float32)
     elif op == "arith.negf":
         env[result] = np.negative(args[0])
     elif op.startswith("math.") and (op[5:] in _MATH or _LIBDEVICE.get(op[5:], (0,))[0] == 1):
