@@ -17,7 +17,8 @@ import torch
 import torch.fx
 
 aten = torch.ops.aten
-prims = torch.ops.prims
+# Inductor registers prims.fma when torch._inductor.inductor_prims is imported: compared by name.
+_FMA = "prims.fma.default"
 
 _RESTORED = {aten.mul.Tensor: aten.addcmul.default, aten.div.Tensor: aten.addcdiv.default}
 
@@ -33,7 +34,7 @@ def restore_fused_updates(gm: torch.fx.GraphModule) -> int:
     `value` is a Python number. Returns how many it restored."""
     restored = 0
     for node in list(gm.graph.nodes):
-        if node.op != "call_function" or node.target is not prims.fma.default or len(node.args) != 3:
+        if node.op != "call_function" or str(node.target) != _FMA or len(node.args) != 3:
             continue
         inner, value, self_ = node.args
         if not isinstance(inner, torch.fx.Node) or inner.target not in _RESTORED or len(inner.users) != 1:
