@@ -82,6 +82,25 @@ def fma(ctx: LoweringContext, a, b, c):
     return ctx.pointwise([a, b, c], ops.fma, unrounded_scalar=1)
 
 
+@lowering(aten.lerp.Scalar, aten.lerp.Tensor)
+def lerp(ctx: LoweringContext, start, end, weight):
+    """start + weight * (end - start) as ATen's kernels compute it on either
+    device (Lerp.h: from the nearer end, one fused multiply-add):
+    fma(w, end - start, start) where |w| < 0.5, else fma(w - 1, end - start,
+    end). PyTorch's decomposition multiplies and adds with two roundings. A
+    Python-number weight is taken in the compute dtype (float32 for half
+    precision), as the kernels take it."""
+
+    def fn(s, e, w):
+        diff = ops.sub(e, s)
+        small = ops.cmp("lt", ops.abs(w), ops.constant(0.5, w.dtype))
+        from_start = ops.fma(w, diff, s)
+        from_end = ops.fma(ops.sub(w, ops.constant(1, w.dtype)), diff, e)
+        return ops.where(small, from_start, from_end)
+
+    return ctx.pointwise([start, end, weight], fn, unrounded_scalar=2)
+
+
 @lowering(aten.addcmul.default)
 def addcmul(ctx: LoweringContext, a, b, c, *, value=1):
     """self + value * t1 * t2 in the order of the device's eager kernel. CUDA's

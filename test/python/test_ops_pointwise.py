@@ -283,8 +283,10 @@ def test_add_alpha_fused(dtype):
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int32, torch.int64],
                          ids=dtype_id)
-def test_addcmul_and_addcdiv_round_as_eager(dtype, coil_test_env):
-    """addcmul bit for bit as the device's eager kernel: CUDA's computes
+def test_lerp_addcmul_and_addcdiv_round_as_eager(dtype, coil_test_env):
+    """lerp and addcmul bit for bit as the device's eager kernel. lerp is one
+    fma from the nearer end on both devices (PyTorch's decomposition rounds
+    twice: a fifth of these float32 elements differ). addcmul: CUDA's computes
     fma(value, t1 * t2, self), the CPU's fma(value * t1, t2, self). With value
     0.1 the orders round differently in float32 for a fifth of these elements,
     so a lowering in another order fails here. The in-place forms, which Dynamo
@@ -304,7 +306,14 @@ def test_addcmul_and_addcdiv_round_as_eager(dtype, coil_test_env):
         ("addcmul 0-d t2", lambda a, b, c: torch.addcmul(a, b, c, value=value), (a, b, c[0])),
     ]
     close = []
-    if floating:  # integer addcdiv is an error in eager
+    if floating:  # integer lerp and addcdiv are errors in eager
+        w = make((4096,), dtype, low=-1, high=2)
+        exact += [
+            ("lerp 0.1", lambda a, b: torch.lerp(a, b, 0.1), (a, b)),
+            ("lerp 0.7", lambda a, b: torch.lerp(a, b, 0.7), (a, b)),
+            ("lerp tensor weight", torch.lerp, (a, b, w)),
+            ("lerp_ in place", lambda a, b: a.clone().lerp_(b, 0.3), (a, b)),
+        ]
         in_place = ("addcdiv_ in place", lambda a, b, c: a.clone().addcdiv_(b, c, value=-value), (a, b, c))
         (exact if coil_test_env == "cpu" else close).append(in_place)
         if dtype.itemsize >= 4:
