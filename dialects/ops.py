@@ -126,6 +126,11 @@ def int_list(attr: ir.Attribute) -> list[int] | None:
 
 DYNAMIC = -9223372036854775808  # ir.ShapedType.get_dynamic_size()
 
+#: Unit attribute on an `arith.divf` in a body: the quotient must be correctly
+#: rounded (as `arith.divf` is defined) where a backend would otherwise divide
+#: approximately (the Triton backend's fast f32 division).
+EXACT_DIVISION = "coil.exact"
+
 
 def is_dynamic(size) -> bool:
     return size == DYNAMIC

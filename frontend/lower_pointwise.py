@@ -110,15 +110,18 @@ def addcmul(ctx: LoweringContext, a, b, c, *, value=1):
     decomposition (the CPU's order, unfused) matches neither in float32, and a
     bfloat16 optimizer state rounded one ulp apart moves a small parameter's
     update by percents. `value` is taken in the compute dtype (float32 for
-    half precision), as both kernels do."""
+    half precision), as both kernels do. With value 1 both give fma(t1, t2,
+    self), as Inductor does on CUDA: Dynamo compiles a foreach lerp as such an
+    addcmul, which must be eager's one-fma lerp (eager CUDA's own addcmul with
+    value 1 rounds t1 * t2 first)."""
     on_cpu = ctx.device.type == "cpu"
 
     def fn(x, y, z):
         scale = ops.constant(value, x.dtype)
         if not x.dtype.is_floating_point:
             return ops.add(x, ops.mul(scale, ops.mul(y, z)))
-        if on_cpu:
-            return ops.fma(ops.mul(scale, y), z, x)
+        if on_cpu or value == 1:
+            return ops.fma(ops.mul(scale, y) if value != 1 else y, z, x)
         return ops.fma(scale, ops.mul(y, z), x)
 
     return ctx.pointwise([a, b, c], fn)
@@ -127,15 +130,17 @@ def addcmul(ctx: LoweringContext, a, b, c, *, value=1):
 @lowering(aten.addcdiv.default)
 def addcdiv(ctx: LoweringContext, a, b, c, *, value=1):
     """self + value * t1 / t2 in the order of the device's eager kernel: CUDA's
-    fma(value, t1 / t2, self), the CPU's self + (value * t1) / t2 (nothing to
-    fuse). Integer addcdiv is an error in eager."""
+    fma(value, t1 / t2, self) with t1 / t2 correctly rounded (marked exact: the
+    Triton backend would divide within 2 ulp), the CPU's self + (value * t1) / t2
+    (nothing to fuse). Integer addcdiv is an error in eager."""
     on_cpu = ctx.device.type == "cpu"
 
     def fn(x, y, z):
         scale = ops.constant(value, x.dtype)
         if on_cpu:
             return ops.add(x, ops.truediv(ops.mul(scale, y), z))
-        return ops.fma(scale, ops.truediv(y, z), x)
+        quotient = ops.truediv(y, z, exact=True)
+        return ops.add(x, quotient) if value == 1 else ops.fma(scale, quotient, x)
 
     return ctx.pointwise([a, b, c], fn)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from coil.dialects.ops import EXACT_DIVISION
 from coil.dialects.types import element_type_for_dtype, scalar_type
 from coil.mlir import arith, ir, math
 
@@ -181,11 +182,16 @@ def fma(a: Scalar, b: Scalar, c: Scalar) -> Scalar:
     return Scalar(math.fma(a.value, b.value, c.value), a.dtype)
 
 
-def truediv(a: Scalar, b: Scalar) -> Scalar:
+def truediv(a: Scalar, b: Scalar, exact: bool = False) -> Scalar:
+    """a / b; `exact` marks the division `coil.exact`: correctly rounded on every
+    backend (the Triton backend otherwise divides f32 within 2 ulp)."""
     a, b = promote(a, b)
     if not is_float(a.dtype):
         raise TypeError("true division needs floats; the caller promotes first")
-    return Scalar(arith.divf(a.value, b.value), a.dtype)
+    quotient = arith.divf(a.value, b.value)
+    if exact:
+        quotient.owner.attributes[EXACT_DIVISION] = ir.UnitAttr.get()
+    return Scalar(quotient, a.dtype)
 
 
 def trunc_div(a: Scalar, b: Scalar) -> Scalar:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from coil.dialects.ops import DYNAMIC, is_dynamic
+from coil.dialects.ops import DYNAMIC, EXACT_DIVISION, is_dynamic
 from coil.mlir import ir
 from coil.passes.kernel_args import noalias_arguments
 
@@ -1227,10 +1227,13 @@ _DISCONTINUOUS_USERS = frozenset(
 
 
 def _division_needs_exact_rounding(op) -> bool:
-    """A quotient that feeds a discontinuous user. A quotient rounded to half
-    precision stays fast: exact division (tt.precise_divf) there took a bf16
-    2048x32000 softmax from 0.103 to 0.128 ms on an H100, and did not remove
-    the two bf16 AdamW parameters (of 65536) that differ from eager."""
+    """A quotient the frontend marked `coil.exact` (addcdiv's, which eager CUDA
+    divides exactly before its fma) or that feeds a discontinuous user. A
+    quotient rounded to half precision stays fast: exact division
+    (tt.precise_divf) there took a bf16 2048x32000 softmax from 0.103 to
+    0.128 ms on an H100."""
+    if EXACT_DIVISION in op.attributes:
+        return True
     return any(use.owner.name in _DISCONTINUOUS_USERS for use in op.results[0].uses)
 
 

@@ -891,3 +891,38 @@ def test_translate_report_reads_registers_and_spills_from_the_cubin(tmp_path, ca
     assert fields["default"]["bytes"] == 2 * 64 * 8192 * 4
     assert 0 < fields["default"]["registers"] <= 255 and fields["default"]["spilled"] == 0, fields
     assert fields["one_warp"]["spilled"] > 0 and fields["one_warp"]["warps_per_sm"] <= 32, fields
+
+
+def test_cuda_graphs_take_eager_cudas_order_for_addcmul_addcdiv_and_lerp():
+    """Traced for CUDA (fake CUDA tensors, no GPU): addcdiv is fma(value, t1 / t2,
+    self) with the quotient exactly divided (`coil.exact` -> tt.precise_divf,
+    where other bf16 quotients divide fast), addcmul fma(value, t1 * t2, self),
+    lerp one fma from the nearer end; the kernel compiles for sm_90."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    from coil.compile_fx import FUSED_OUTLINE_PIPELINE, FUSED_SIMPLIFY_PIPELINE, PLAN_PIPELINE
+    from coil.frontend.decompositions import decomposition_table
+    from coil.frontend.importer import GraphImporter
+    from coil.passes.registry import build_pass_manager
+
+    def fn(a, b, c):
+        return torch.addcdiv(a, b, c, value=-0.1), torch.addcmul(a, b, c, value=0.1), torch.lerp(a, b, 0.7)
+
+    with FakeTensorMode():
+        inputs = [torch.empty(64, device="cuda", dtype=torch.bfloat16) for _ in range(3)]
+        gm = make_fx(fn, decomposition_table=decomposition_table())(*inputs)
+        graph = GraphImporter(gm, inputs).run()
+    with graph.context:
+        for pipeline in (FUSED_SIMPLIFY_PIPELINE, FUSED_OUTLINE_PIPELINE, PLAN_PIPELINE):
+            build_pass_manager(pipeline).run(graph.module.operation)
+        (kernel,) = kernel_functions(graph.module.operation)
+        emitted = emit_kernel(kernel)
+    body = [line.strip() for line in emitted.ttir.splitlines()]
+    (quotient,) = [line.split(" = ")[0] for line in body if "tt.precise_divf" in line]
+    (product,) = [line.split(" = ")[0] for line in body if line.split(" = ")[-1].startswith("arith.mulf")]
+    fmas = [line for line in body if "math.fma" in line]
+    assert len(fmas) == 3 and not any("arith.divf" in line for line in body), emitted.ttir
+    assert any(f", {quotient}," in line for line in fmas), fmas
+    assert any(f", {product}," in line for line in fmas), fmas
+    check_compiles([emitted])

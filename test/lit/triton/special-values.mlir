@@ -184,3 +184,25 @@ func.func @divide_half(%o: memref<8xbf16>, %x: memref<8xbf16>, %y: memref<8xbf16
   }) {ranges = [8], reduction_ranges = []} : () -> ()
   return
 }
+
+// -----
+
+// A division marked coil.exact (addcdiv's on CUDA, where eager divides exactly
+// before its fma) is tt.precise_divf whatever uses it; the fma stays one op.
+// CHECK-LABEL: // @addcdiv_exact
+// CHECK:       %[[Q:.+]] = tt.precise_divf %{{.+}}, %{{.+}} : tensor<8xf32>
+// CHECK:       math.fma %{{.+}}, %[[Q]], %{{.+}} : tensor<8xf32>
+func.func @addcdiv_exact(%o: memref<8xf32>, %x: memref<8xf32>, %y: memref<8xf32>, %z: memref<8xf32>) attributes {coil.kernel} {
+  %v = arith.constant -0.1 : f32
+  "coil.loop_nest"() ({
+  ^bb0(%i: index):
+    %a = "coil.load"(%x, %i) : (memref<8xf32>, index) -> f32
+    %b = "coil.load"(%y, %i) : (memref<8xf32>, index) -> f32
+    %c = "coil.load"(%z, %i) : (memref<8xf32>, index) -> f32
+    %q = arith.divf %b, %c {coil.exact} : f32
+    %r = math.fma %v, %q, %a : f32
+    "coil.store"(%r, %o, %i) : (f32, memref<8xf32>, index) -> ()
+    "coil.yield"() : () -> ()
+  }) {ranges = [8], reduction_ranges = []} : () -> ()
+  return
+}
