@@ -78,8 +78,12 @@ def fma(ctx: LoweringContext, a, b, c):
     Dynamo's addcmul_/addcdiv_ pairs are first put back together
     (`fx_rewrites.restore_fused_updates`); what reaches this rule is any other
     use. A Python-number `b` is taken at full precision, as eager's kernels
-    take `value`."""
-    return ctx.pointwise([a, b, c], ops.fma, unrounded_scalar=1)
+    take `value`. Integers multiply and add."""
+
+    def fn(x, y, z):
+        return ops.fma(x, y, z) if x.dtype.is_floating_point else ops.add(ops.mul(x, y), z)
+
+    return ctx.pointwise([a, b, c], fn, unrounded_scalar=1)
 
 
 @lowering(aten.lerp.Scalar, aten.lerp.Tensor)
@@ -120,8 +124,10 @@ def addcmul(ctx: LoweringContext, a, b, c, *, value=1):
         scale = ops.constant(value, x.dtype)
         if not x.dtype.is_floating_point:
             return ops.add(x, ops.mul(scale, ops.mul(y, z)))
-        if on_cpu or value == 1:
-            return ops.fma(ops.mul(scale, y) if value != 1 else y, z, x)
+        if value == 1:
+            return ops.fma(y, z, x)
+        if on_cpu:
+            return ops.fma(ops.mul(scale, y), z, x)
         return ops.fma(scale, ops.mul(y, z), x)
 
     return ctx.pointwise([a, b, c], fn)
