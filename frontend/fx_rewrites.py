@@ -9,6 +9,12 @@ product would be rounded before the fma, which eager never does: one ulp in
 an optimizer's second moment moves a small parameter's update by percents.
 `restore_fused_updates` turns the pair back into the `aten.addcmul` or
 `aten.addcdiv` the user called, which coil lowers in the device's eager order.
+
+Likewise Dynamo compiles `torch._foreach_lerp_(xs, ys, w)` (|w| < 0.5, as
+optimizers' first moments use it) as d = y - x, then addcmul(x, full_like(d,
+w), d): in half precision the difference and the weight would each be
+rounded to the dtype, where eager's lerp computes in float32 and rounds
+once. That triple is put back as `aten.lerp.Scalar(x, y, w)`.
 """
 
 from __future__ import annotations
@@ -52,6 +58,36 @@ def restore_fused_updates(gm: torch.fx.GraphModule) -> int:
         gm.graph.erase_node(node)
         gm.graph.erase_node(inner)
         restored += 1
+    restored += _restore_lerps(gm)
     if restored:
         gm.recompile()
+    return restored
+
+
+def _restore_lerps(gm: torch.fx.GraphModule) -> int:
+    """addcmul(x, full_like(d, w), d) with d = y - x, value 1 and |w| < 0.5, the
+    difference and the weights used by nothing else -> lerp(x, y, w)."""
+    restored = 0
+    for node in list(gm.graph.nodes):
+        if node.op != "call_function" or node.target is not aten.addcmul.default or node.kwargs.get("value", 1) != 1:
+            continue
+        if len(node.args) != 3 or not all(isinstance(a, torch.fx.Node) for a in node.args):
+            continue
+        x, weights, diff = node.args
+        if weights.target is not aten.full_like.default or diff.target is not aten.sub.Tensor:
+            continue
+        if weights.args[0] is not diff or set(weights.users) != {node} or set(diff.users) != {node, weights}:
+            continue
+        w = weights.args[1]
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not abs(w) < 0.5:
+            continue
+        if set(weights.kwargs) - {"pin_memory"} or diff.kwargs or len(diff.args) != 2 or diff.args[1] is not x:
+            continue
+        with gm.graph.inserting_before(node):
+            op = gm.graph.call_function(aten.lerp.Scalar, (x, diff.args[0], w))
+        op.meta = dict(node.meta)
+        node.replace_all_uses_with(op)
+        for dead in (node, weights, diff):
+            gm.graph.erase_node(dead)
+        restored += 1
     return restored

@@ -48,3 +48,19 @@ def test_a_product_with_other_users_a_tensor_value_or_integer_quotient_stays():
         gm = make_fx(fn)(*args)
         before = _calls(gm)
         assert restore_fused_updates(gm) == 0 and _calls(gm) == before, fn.__name__
+
+
+def test_dynamos_foreach_lerp_becomes_lerp_for_small_weights():
+    """Dynamo's foreach lerp polyfill for |w| < 0.5: d = y - x, addcmul(x, full_like(d, w), d)."""
+    x, y = torch.randn(8, dtype=torch.bfloat16), torch.randn(8, dtype=torch.bfloat16)
+
+    def polyfill(x, y, w):
+        d = y - x
+        return torch.addcmul(x, torch.full_like(d, w), d)
+
+    gm = make_fx(lambda x, y: polyfill(x, y, 0.1))(x, y)
+    assert restore_fused_updates(gm) == 1
+    assert _calls(gm) == [(aten.lerp.Scalar, {})]
+    assert torch.equal(gm(x, y), torch.lerp(x, y, 0.1))
+    large = make_fx(lambda x, y: polyfill(x, y, 0.7))(x, y)
+    assert restore_fused_updates(large) == 0
