@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math as pymath
+import platform
 
 import torch
 from torch._prims_common import ELEMENTWISE_TYPE_PROMOTION_KIND as KIND
@@ -13,11 +15,30 @@ from .lowering import LoweringContext, TensorValue, Unsupported, aten, lowering,
 # -- arithmetic ---------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=None)
+def _cpu_kernels_fuse() -> bool:
+    """Whether ATen's CPU kernels fuse a multiply and an add into one rounding.
+    Its AVX2 and AVX-512 kernels are built with FMA, and the compiler contracts
+    `a * b + c` there; the x86 DEFAULT kernels (ATEN_CPU_CAPABILITY=default, or
+    a CPU without AVX2) have no FMA to contract into. Other architectures' builds
+    contract by default."""
+    capability = torch.backends.cpu.get_cpu_capability()
+    return not (platform.machine().lower() in ("x86_64", "amd64", "i386", "i686") and capability in ("DEFAULT", "NO AVX"))
+
+
+def _mul_add(ctx: LoweringContext, a, b, c):
+    """a * b + c as eager's kernel on this device rounds it: once (CUDA, and CPU
+    kernels built with FMA), or twice (x86 CPU kernels without)."""
+    if ctx.device.type == "cpu" and not _cpu_kernels_fuse():
+        return ops.add(ops.mul(a, b), c)
+    return ops.fma(a, b, c)
+
+
 def _add_scaled(ctx: LoweringContext, a, b, alpha):
     """a + alpha * b as ATen's add kernel computes it. On the CPU alpha is first
     converted to the result dtype and for floats the product is fused into the
-    sum (`vec::fmadd`, one rounding); CUDA's kernel keeps a float16/bfloat16
-    result's alpha in float32 (its compute type)."""
+    sum (`vec::fmadd`, one rounding, where the kernels have FMA); CUDA's kernel
+    keeps a float16/bfloat16 result's alpha in float32 (its compute type)."""
     out_dtype = ctx.out_meta.dtype
     alpha_dtype = out_dtype
     if ctx.device.type != "cpu" and out_dtype in (torch.float16, torch.bfloat16):
@@ -26,7 +47,7 @@ def _add_scaled(ctx: LoweringContext, a, b, alpha):
     def fn(x, y):
         scale = ops.cast(ops.constant(alpha, alpha_dtype), x.dtype)
         if x.dtype.is_floating_point:
-            return ops.fma(y, scale, x)
+            return _mul_add(ctx, y, scale, x)
         return ops.add(x, ops.mul(y, scale))
 
     return ctx.pointwise([a, b], fn, out_dtype=out_dtype)
@@ -98,8 +119,8 @@ def lerp(ctx: LoweringContext, start, end, weight):
     def fn(s, e, w):
         diff = ops.sub(e, s)
         small = ops.cmp("lt", ops.abs(w), ops.constant(0.5, w.dtype))
-        from_start = ops.fma(w, diff, s)
-        from_end = ops.fma(ops.sub(w, ops.constant(1, w.dtype)), diff, e)
+        from_start = _mul_add(ctx, w, diff, s)
+        from_end = _mul_add(ctx, ops.sub(w, ops.constant(1, w.dtype)), diff, e)
         return ops.where(small, from_start, from_end)
 
     return ctx.pointwise([start, end, weight], fn, unrounded_scalar=2)
@@ -125,9 +146,9 @@ def addcmul(ctx: LoweringContext, a, b, c, *, value=1):
         if not x.dtype.is_floating_point:
             return ops.add(x, ops.mul(scale, ops.mul(y, z)))
         if value == 1:
-            return ops.fma(y, z, x)
+            return _mul_add(ctx, y, z, x)
         if on_cpu:
-            return ops.fma(ops.mul(scale, y), z, x)
+            return _mul_add(ctx, ops.mul(scale, y), z, x)
         return ops.fma(scale, ops.mul(y, z), x)
 
     return ctx.pointwise([a, b, c], fn)
