@@ -296,7 +296,9 @@ def test_lerp_addcmul_and_addcdiv_round_as_eager(dtype):
     """lerp and addcmul bit for bit as the device's eager kernel. lerp is one
     fma from the nearer end on both devices (PyTorch's decomposition rounds
     twice: a fifth of these float32 elements differ). addcmul: CUDA's computes
-    fma(value, t1 * t2, self), the CPU's fma(value * t1, t2, self). With value
+    fma(value, t1 * t2, self), the CPU's fma(value * t1, t2, self) (rounded
+    twice by x86 DEFAULT kernels, which have no FMA; coil follows
+    `torch.backends.cpu.get_cpu_capability()`). With value
     0.1 the orders round differently in float32 for a fifth of these elements,
     so a lowering in another order fails here. The in-place forms, which Dynamo
     splits into a product (quotient) and `prims.fma`, are put back together
