@@ -117,19 +117,26 @@ def autotune_report(make, directory: str) -> list[dict]:
     import coil
 
     # A fresh autotune cache: a kernel whose winner is cached on disk is not timed again.
+    saved_cache = os.environ.get("COIL_CACHE_DIR")
     os.environ["COIL_CACHE_DIR"] = os.path.join(directory, "cache")
     debug_dir = os.path.join(directory, "debug")
-    torch._dynamo.reset()
-    case = suite._build(make)
-    with coil.config.patch(autotune=True, debug_dir=debug_dir), torch.set_grad_enabled(case.train):
-        suite._callable(case, "coil")(*case.args)
-    torch.cuda.synchronize()
+    try:
+        torch._dynamo.reset()
+        case = suite._build(make)
+        with coil.config.patch(autotune=True, debug_dir=debug_dir), torch.set_grad_enabled(case.train):
+            suite._callable(case, "coil")(*case.args)
+        torch.cuda.synchronize()
+    finally:
+        if saved_cache is None:
+            os.environ.pop("COIL_CACHE_DIR", None)
+        else:
+            os.environ["COIL_CACHE_DIR"] = saved_cache
     report = []
     for path in glob.glob(os.path.join(debug_dir, "**", "*.autotune.json"), recursive=True):
         with open(path) as f:
             candidates = json.load(f)
         (default,) = [c for c in candidates if c["default"]]
-        best = min(candidates, key=lambda c: c["ms"])
+        (best,) = [c for c in candidates if c["chosen"]]  # the tuner's own pick
         report.append({"kernel": os.path.basename(path)[: -len(".autotune.json")], "default_ms": default["ms"],
                        "best_ms": best["ms"], "best": best["config"], "default": default["config"],
                        "candidates": candidates})

@@ -34,6 +34,17 @@ def _floating(node) -> bool:
     return isinstance(value, torch.Tensor) and value.dtype.is_floating_point
 
 
+def _replace(gm: torch.fx.GraphModule, node, target, args: tuple, kwargs: dict, dead: list) -> None:
+    """`node` -> target(*args, **kwargs) (same metadata); then `node` and the `dead`
+    nodes it leaves without users are erased, in that order."""
+    with gm.graph.inserting_before(node):
+        op = gm.graph.call_function(target, args, kwargs)
+    op.meta = dict(node.meta)
+    node.replace_all_uses_with(op)
+    for erased in [node, *dead]:
+        gm.graph.erase_node(erased)
+
+
 def restore_fused_updates(gm: torch.fx.GraphModule) -> int:
     """fma(t1 * t2, value, self) -> addcmul(self, t1, t2, value=value), and with
     t1 / t2 -> addcdiv, where the product (quotient) has no other user and
@@ -51,12 +62,7 @@ def restore_fused_updates(gm: torch.fx.GraphModule) -> int:
             continue
         if inner.target is aten.div.Tensor and not all(_floating(a) for a in inner.args):
             continue  # integer addcdiv is an error in eager
-        with gm.graph.inserting_before(node):
-            op = gm.graph.call_function(_RESTORED[inner.target], (self_, *inner.args), {"value": value})
-        op.meta = dict(node.meta)
-        node.replace_all_uses_with(op)
-        gm.graph.erase_node(node)
-        gm.graph.erase_node(inner)
+        _replace(gm, node, _RESTORED[inner.target], (self_, *inner.args), {"value": value}, dead=[inner])
         restored += 1
     restored += _restore_lerps(gm)
     if restored:
@@ -83,11 +89,6 @@ def _restore_lerps(gm: torch.fx.GraphModule) -> int:
             continue
         if set(weights.kwargs) - {"pin_memory"} or diff.kwargs or len(diff.args) != 2 or diff.args[1] is not x:
             continue
-        with gm.graph.inserting_before(node):
-            op = gm.graph.call_function(aten.lerp.Scalar, (x, diff.args[0], w))
-        op.meta = dict(node.meta)
-        node.replace_all_uses_with(op)
-        for dead in (node, weights, diff):
-            gm.graph.erase_node(dead)
+        _replace(gm, node, aten.lerp.Scalar, (x, diff.args[0], w), {}, dead=[weights, diff])
         restored += 1
     return restored

@@ -125,11 +125,16 @@ def outlined(fn, *inputs, split: str | None = None):
 
     `split`: a `coil-split-reductions{...}` element to run before outlining, as for CUDA graphs.
     """
-    from coil.compile_fx import FUSED_OUTLINE_PIPELINE, FUSED_SIMPLIFY_PIPELINE, PLAN_PIPELINE
     from coil.frontend.trace import trace_to_coil
+
+    return _through_planning(trace_to_coil(fn, *inputs), split)
+
+
+def _through_planning(graph, split: str | None = None):
+    """An imported graph fused, outlined and memory planned, as compile_fx does (see `outlined`)."""
+    from coil.compile_fx import FUSED_OUTLINE_PIPELINE, FUSED_SIMPLIFY_PIPELINE, PLAN_PIPELINE
     from coil.passes.registry import build_pass_manager
 
-    graph = trace_to_coil(fn, *inputs)
     with graph.context:
         pipelines = [FUSED_SIMPLIFY_PIPELINE, FUSED_OUTLINE_PIPELINE, PLAN_PIPELINE]
         if split:
@@ -901,10 +906,8 @@ def test_cuda_graphs_take_eager_cudas_order_for_addcmul_addcdiv_and_lerp():
     from torch._subclasses.fake_tensor import FakeTensorMode
     from torch.fx.experimental.proxy_tensor import make_fx
 
-    from coil.compile_fx import FUSED_OUTLINE_PIPELINE, FUSED_SIMPLIFY_PIPELINE, PLAN_PIPELINE
     from coil.frontend.decompositions import decomposition_table
     from coil.frontend.importer import GraphImporter
-    from coil.passes.registry import build_pass_manager
 
     def fn(a, b, c):
         return torch.addcdiv(a, b, c, value=-0.1), torch.addcmul(a, b, c, value=0.1), torch.lerp(a, b, 0.7)
@@ -912,10 +915,8 @@ def test_cuda_graphs_take_eager_cudas_order_for_addcmul_addcdiv_and_lerp():
     with FakeTensorMode():
         inputs = [torch.empty(64, device="cuda", dtype=torch.bfloat16) for _ in range(3)]
         gm = make_fx(fn, decomposition_table=decomposition_table())(*inputs)
-        graph = GraphImporter(gm, inputs).run()
+        graph = _through_planning(GraphImporter(gm, inputs).run())
     with graph.context:
-        for pipeline in (FUSED_SIMPLIFY_PIPELINE, FUSED_OUTLINE_PIPELINE, PLAN_PIPELINE):
-            build_pass_manager(pipeline).run(graph.module.operation)
         (kernel,) = kernel_functions(graph.module.operation)
         emitted = emit_kernel(kernel)
     body = [line.strip() for line in emitted.ttir.splitlines()]
